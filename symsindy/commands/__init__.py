@@ -1,0 +1,1 @@
+"""Subcommands of the ``symsindy`` command line; each module has ``register(subparsers)``."""
