@@ -1,0 +1,276 @@
+"""SymmetricSINDy: SINDy whose fitted model obeys given symmetries exactly."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pysindy as ps
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from .actions import induced_action
+from .constraints import NoSymmetricModelError, equivariance_residual, equivariant_subspace
+from .optimizers import ConstrainedSTLSQ
+from .symmetry import Symmetry
+
+__all__ = ["SymmetricSINDy", "default_differentiation"]
+
+
+def default_differentiation(n_samples: int):
+    """Smoothed finite differences (Savitzky-Golay, window 11 or the largest odd one that fits, cubic).
+
+    Smoothing both the derivative and the states the library sees avoids the
+    errors-in-variables bias of a library built from raw noisy states.
+    """
+    window = min(11, n_samples if n_samples % 2 else n_samples - 1)
+    if window < 5:
+        return ps.FiniteDifference()
+    return ps.SmoothedFiniteDifference(smoother_kws={"window_length": window, "polyorder": 3})
+
+
+def _as_trajectories(x, name: str) -> list[np.ndarray]:
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)) and len(x) and np.ndim(x[0]) == 2:
+        trajs = [np.asarray(xi, dtype=float) for xi in x]
+    else:
+        arr = np.asarray(x, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise ValueError(f"{name}: expected an (n_samples, n_variables) array or a list of them, got shape {arr.shape}")
+        trajs = [arr]
+    for k, xi in enumerate(trajs):
+        if xi.ndim != 2:
+            raise ValueError(f"{name}[{k}]: expected a 2-D (n_samples, n_variables) array, got shape {xi.shape}")
+        bad = ~np.isfinite(xi)
+        if bad.any():
+            row, col = map(int, np.argwhere(bad)[0])
+            raise ValueError(f"{name}: trajectory {k} has a non-finite value ({xi[row, col]}) at sample {row}, variable {col}")
+    n = {xi.shape[1] for xi in trajs}
+    if len(n) > 1:
+        raise ValueError(f"{name}: trajectories have different numbers of variables {sorted(n)}")
+    return trajs
+
+
+class SymmetricSINDy(BaseEstimator):
+    """Sparse identification of nonlinear dynamics with exactly enforced symmetry.
+
+    Fits ``x' = coef_ @ Theta(x)`` inside the subspace of models equivariant under
+    ``symmetry`` (``f(g x) = g f(x)`` for every group element), with sequential
+    thresholding that keeps the symmetry exact.
+
+    Parameters
+    ----------
+    library : pysindy feature library, optional
+        Default ``ps.PolynomialLibrary(degree=2)``.
+    symmetry : Symmetry, spec string or list of spec strings, optional
+        E.g. ``"rotation(x,y)"``; variable names come from ``feature_names``.
+        ``None`` fits plain (unconstrained) SINDy with the same optimizer.
+    threshold : float, default 0.05
+        Coefficients below this are zeroed.
+    alpha : float, default 0.05
+        Ridge weight during thresholding.
+    max_iter : int, default 20
+    normalize_columns : bool, default False
+    unbias : bool, default True
+    differentiation : pysindy differentiation, optional
+        Default :func:`default_differentiation`. Ignored when ``x_dot`` is given.
+    rtol : float, default 1e-9
+        Relative singular-value tolerance of the equivariant nullspace.
+    action_method : {"auto", "polynomial", "symbolic", "sampled"}, default "auto"
+
+    Attributes
+    ----------
+    coef_ : (n_variables, n_terms) array
+    feature_names_ : list of str
+    term_names_ : list of str
+    library_ : fitted library
+    symmetry_ : Symmetry
+    subspace_ : EquivariantSubspace
+    action_ : InducedAction
+    equivariance_residual_ : float
+        Relative residual of ``coef_ D - A coef_`` (0 for plain fits).
+    sindy_ : ps.SINDy
+        The underlying pysindy model (its optimizer is :class:`ConstrainedSTLSQ`).
+    """
+
+    def __init__(
+        self,
+        library=None,
+        symmetry=None,
+        threshold=0.05,
+        alpha=0.05,
+        max_iter=20,
+        normalize_columns=False,
+        unbias=True,
+        differentiation=None,
+        rtol=1e-9,
+        action_method="auto",
+    ):
+        self.library = library
+        self.symmetry = symmetry
+        self.threshold = threshold
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.normalize_columns = normalize_columns
+        self.unbias = unbias
+        self.differentiation = differentiation
+        self.rtol = rtol
+        self.action_method = action_method
+
+    # ------------------------------------------------------------------ fitting
+    def _resolve_symmetry(self, names: Sequence[str]) -> Symmetry:
+        sym = self.symmetry
+        if sym is None:
+            return Symmetry(names)
+        if isinstance(sym, Symmetry):
+            if list(sym.variables) != list(names):
+                raise ValueError(f"symmetry acts on variables {list(sym.variables)} but the data have {list(names)}")
+            return sym
+        if isinstance(sym, str) or (isinstance(sym, (list, tuple)) and all(isinstance(s, str) for s in sym)):
+            return Symmetry(names, sym)
+        raise ValueError(f"symmetry {sym!r}: expected a Symmetry, a spec string or a list of spec strings")
+
+    def fit(self, x, t=None, x_dot=None, feature_names=None):
+        """Fit to one trajectory ``(n_samples, n)`` or a list of them.
+
+        Parameters
+        ----------
+        x : array or list of arrays
+        t : float, array or list of arrays, optional
+            Time step or sample times (per trajectory); needed unless ``x_dot`` is given.
+        x_dot : array or list of arrays, optional
+            Measured derivatives, used instead of differentiating ``x``.
+        feature_names : list of str, optional
+            Variable names (default: the symmetry's variables, else ``x0, x1, ...``).
+        """
+        xs = _as_trajectories(x, "x")
+        dxs = _as_trajectories(x_dot, "x_dot")
+        n = xs[0].shape[1]
+        if dxs is not None:
+            if len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
+                raise ValueError(
+                    f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}"
+                )
+        elif t is None:
+            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
+        if feature_names is None:
+            feature_names = list(self.symmetry.variables) if isinstance(self.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
+        feature_names = list(feature_names)
+        if len(feature_names) != n:
+            raise ValueError(f"feature_names: {len(feature_names)} names for {n} variables")
+        sym = self._resolve_symmetry(feature_names)
+        ts = self._check_times(t, xs) if t is not None else [1.0] * len(xs)
+        for k, xi in enumerate(xs):
+            if dxs is None and len(xi) < 3:
+                raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
+
+        library = ps.PolynomialLibrary(degree=2) if self.library is None else clone(self.library)
+        library.fit(np.vstack(xs))
+        action = induced_action(library, sym, method=self.action_method, x_samples=np.vstack(xs))
+        subspace = equivariant_subspace(action, rtol=self.rtol)
+        if subspace.dim == 0:
+            raise NoSymmetricModelError(
+                f"symmetry {'; '.join(sym.specs)!r}: no nonzero model in this library satisfies it "
+                f"(the equivariant subspace of {action.n_terms} terms x {n} variables is {{0}})"
+            )
+        m_total = sum(len(xi) for xi in xs)
+        if m_total * n < subspace.dim:
+            raise ValueError(
+                f"too few samples: {m_total} samples x {n} variables give {m_total * n} equations for "
+                f"{subspace.dim} free coefficients of the {'symmetric ' if not sym.is_trivial else ''}model; "
+                f"use more data or a smaller library"
+            )
+        optimizer = ConstrainedSTLSQ(
+            basis=None if sym.is_trivial else subspace.basis,
+            threshold=self.threshold,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            normalize_columns=self.normalize_columns,
+            unbias=self.unbias,
+        )
+        if self.differentiation is None:
+            diff = default_differentiation(min(len(xi) for xi in xs))
+        else:
+            diff = clone(self.differentiation)
+        sindy = ps.SINDy(optimizer=optimizer, feature_library=library, differentiation_method=diff)
+        sindy.fit(xs, t=ts, x_dot=dxs, feature_names=feature_names)
+        self.sindy_ = sindy
+        self.library_ = sindy.feature_library
+        self.coef_ = np.array(optimizer.coef_, dtype=float)
+        self.feature_names_ = feature_names
+        self.term_names_ = list(self.library_.get_feature_names(feature_names))
+        self.symmetry_ = sym
+        self.action_ = action
+        self.subspace_ = subspace
+        self.n_features_in_ = n
+        self.equivariance_residual_ = equivariance_residual(self.coef_, action)
+        self._symbolic = None
+        return self
+
+    @staticmethod
+    def _check_times(t, xs):
+        ts = list(t) if isinstance(t, (list, tuple)) and len(t) == len(xs) and np.ndim(t[0]) == 1 else [t] * len(xs)
+        out = []
+        for k, (ti, xi) in enumerate(zip(ts, xs)):
+            if np.ndim(ti) == 0:
+                if not np.isfinite(ti) or ti <= 0:
+                    raise ValueError(f"t: time step {ti!r} must be a positive number")
+                out.append(float(ti))
+                continue
+            ti = np.asarray(ti, float)
+            if ti.shape != (len(xi),):
+                raise ValueError(f"t: trajectory {k} has {len(xi)} samples but {ti.shape[0] if ti.ndim else 0} times")
+            if not np.all(np.isfinite(ti)) or np.any(np.diff(ti) <= 0):
+                raise ValueError(f"t: times of trajectory {k} must be finite and strictly increasing")
+            out.append(ti)
+        return out
+
+    # ------------------------------------------------------------------ using the model
+    def predict(self, x) -> np.ndarray:
+        """The fitted right-hand side at states ``x`` ((n,) or (m, n))."""
+        return self.to_symbolic().rhs(np.asarray(x, float))
+
+    def simulate(self, x0, t, **kwargs) -> np.ndarray:
+        """Integrate the fitted model from ``x0`` at times ``t``; returns (len(t), n)."""
+        return self.to_symbolic().simulate(x0, t, **kwargs)
+
+    def to_symbolic(self):
+        """The fitted model as a :class:`symsindy.symbolic.SymbolicModel`."""
+        check_is_fitted(self, "coef_")
+        if getattr(self, "_symbolic", None) is None:
+            from .symbolic import SymbolicModel, library_terms
+
+            terms = library_terms(self.library_, self.feature_names_)
+            self._symbolic = SymbolicModel(
+                self.feature_names_,
+                terms,
+                self.coef_,
+                symmetry=list(self.symmetry_.specs),
+                metadata={"equivariance_residual": self.equivariance_residual_, "threshold": self.threshold},
+            )
+        return self._symbolic
+
+    def equations(self, precision: int = 3) -> list[str]:
+        """One readable equation per variable, e.g. ``"x' = -0.100 x + 2.000 y"``."""
+        return self.to_symbolic().equations(precision)
+
+    def print(self, precision: int = 3, file=None) -> None:
+        self.to_symbolic().print(precision, file=file)
+
+    def sympy(self) -> dict:
+        """Right-hand sides as SymPy expressions, keyed by variable name."""
+        return self.to_symbolic().expressions()
+
+    def latex(self) -> str:
+        return self.to_symbolic().latex()
+
+    def save(self, path) -> None:
+        """Write the model as JSON (see :mod:`symsindy.symbolic`)."""
+        self.to_symbolic().save_json(path)
+
+    def complexity(self) -> int:
+        check_is_fitted(self, "coef_")
+        return int(np.count_nonzero(self.coef_))
