@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +28,15 @@ def default_differentiation(n_samples: int):
     if window < 5:
         return ps.FiniteDifference()
     return ps.SmoothedFiniteDifference(smoother_kws={"window_length": window, "polyorder": 3})
+
+
+def _clone_library(library):
+    # pysindy's CustomLibrary stores its functions under another name than its
+    # parameter, so sklearn's clone cannot rebuild it; a deep copy is equivalent here.
+    try:
+        return clone(library)
+    except (AttributeError, TypeError, RuntimeError):
+        return copy.deepcopy(library)
 
 
 def _as_trajectories(x, name: str) -> list[np.ndarray]:
@@ -167,7 +177,7 @@ class SymmetricSINDy(BaseEstimator):
             if dxs is None and len(xi) < 3:
                 raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
 
-        library = ps.PolynomialLibrary(degree=2) if self.library is None else clone(self.library)
+        library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
         library.fit(np.vstack(xs))
         action = induced_action(library, sym, method=self.action_method, x_samples=np.vstack(xs))
         subspace = equivariant_subspace(action, rtol=self.rtol)

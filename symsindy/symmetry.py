@@ -330,7 +330,7 @@ class Symmetry:
     def __init__(self, variables, specs=(), *, generators=(), elements=()):
         self.variables = _check_variables(variables)
         n = len(self.variables)
-        gens, elems = parse_specs(specs, self.variables) if specs else ([], [])
+        gens, elems = parse_specs(specs, self.variables) if (isinstance(specs, str) or len(specs)) else ([], [])
         for k, g in enumerate(generators):
             if isinstance(g, Generator):
                 gens.append(g)

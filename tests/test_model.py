@@ -1,0 +1,156 @@
+import numpy as np
+import pysindy as ps
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.integrate import solve_ivp
+from sklearn.base import clone
+
+from symsindy.actions import LibraryNotClosedError
+from symsindy.constraints import NoSymmetricModelError
+from symsindy.model import SymmetricSINDy
+from symsindy.symmetry import SpecError, Symmetry
+
+A_DAMPED = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+
+
+def lorenz(t, s, sigma=10.0, rho=28.0, beta=8 / 3):
+    x, y, z = s
+    return [sigma * (y - x), x * (rho - z) - y, x * y - beta * z]
+
+
+@pytest.fixture(scope="module")
+def lorenz_data():
+    t = np.arange(0, 5, 0.002)
+    sol = solve_ivp(lorenz, (t[0], t[-1]), [-8, 8, 27], t_eval=t, rtol=1e-10, atol=1e-10)
+    x = sol.y.T
+    xd = np.array([lorenz(0, s) for s in x])
+    return t, x, xd
+
+
+def test_lorenz_with_flip_is_recovered_and_symmetric(lorenz_data):
+    t, x, xd = lorenz_data
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", threshold=0.1)
+    m.fit(x, x_dot=xd, feature_names=["x", "y", "z"])
+    names = m.term_names_
+    true = np.zeros_like(m.coef_)
+    true[0, names.index("x")], true[0, names.index("y")] = -10, 10
+    true[1, names.index("x")], true[1, names.index("y")], true[1, names.index("x z")] = 28, -1, -1
+    true[2, names.index("z")], true[2, names.index("x y")] = -8 / 3, 1
+    assert np.allclose(m.coef_, true, atol=1e-6)
+    assert m.equivariance_residual_ < 1e-12
+
+
+def test_fit_from_times_uses_differentiation(lorenz_data):
+    t, x, _ = lorenz_data
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", threshold=0.1).fit(x, t=t, feature_names=["x", "y", "z"])
+    assert np.count_nonzero(m.coef_) == 7
+    assert abs(m.coef_[0, m.term_names_.index("y")] - 10) < 0.05
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_fitted_model_is_exactly_equivariant(seed):
+    """f(gx) = g f(x) to 1e-10 for random group elements and states, whatever the data."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 3))
+    xd = rng.normal(size=(40, 3))  # data with no symmetry at all
+    sym = Symmetry(["x", "y", "z"], "rotation(x,y); flip(z)")
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=3), sym, threshold=0.05).fit(x, x_dot=xd)
+    f = lambda s: m.library_.transform(s) @ m.coef_.T
+    states = rng.normal(size=(10, 3))
+    scale = np.abs(f(states)).max()
+    for _ in range(10):
+        R, c = sym.random_element(rng)
+        assert np.abs(f(states @ R.T + c) - f(states) @ R.T).max() <= 1e-10 * max(scale, 1.0)
+    assert m.equivariance_residual_ < 1e-10
+
+
+def test_several_trajectories_and_time_arrays():
+    rng = np.random.default_rng(0)
+    trajs, ts = [], []
+    for k in range(3):
+        t = np.linspace(0, 5, 200 + 10 * k)
+        x0 = rng.normal(size=2)
+        sol = solve_ivp(lambda t, s: A_DAMPED @ s, (0, 5), x0, t_eval=t, rtol=1e-11, atol=1e-11)
+        trajs.append(sol.y.T)
+        ts.append(t)
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=3), "rotation(x,y)").fit(trajs, t=ts, feature_names=["x", "y"])
+    lin = m.coef_[:, [m.term_names_.index("x"), m.term_names_.index("y")]]
+    assert np.allclose(lin, A_DAMPED, atol=2e-3)
+    assert np.count_nonzero(m.coef_) == 4
+
+
+def test_sklearn_conventions():
+    m = SymmetricSINDy(symmetry="rotation(x,y)", threshold=0.2)
+    assert m.get_params()["threshold"] == 0.2
+    c = clone(m).set_params(threshold=0.3)
+    assert c.threshold == 0.3 and not hasattr(c, "coef_")
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    assert m.fit(x, x_dot=x @ A_DAMPED.T, feature_names=["x", "y"]) is m
+    assert not hasattr(SymmetricSINDy(), "coef_")
+
+
+def test_plain_fit_without_symmetry_matches_pysindy_stlsq():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(100, 2))
+    xd = x @ A_DAMPED.T + 0.01 * rng.normal(size=x.shape)
+    ours = SymmetricSINDy(ps.PolynomialLibrary(degree=2), None, threshold=0.05, alpha=0.05).fit(x, x_dot=xd)
+    ref = ps.SINDy(optimizer=ps.STLSQ(threshold=0.05, alpha=0.05), feature_library=ps.PolynomialLibrary(degree=2))
+    ref.fit(x, t=1.0, x_dot=xd)
+    assert np.allclose(ours.coef_, ref.coefficients(), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fit_kwargs, error, fragment",
+    [
+        ({}, {"x": np.array([[0.0, np.nan]] * 10), "x_dot": np.zeros((10, 2))}, ValueError, "non-finite value (nan) at sample 0, variable 1"),
+        ({}, {"x": np.ones((10, 2)), "x_dot": np.full((10, 2), np.inf)}, ValueError, "x_dot: trajectory 0 has a non-finite value"),
+        ({}, {"x": np.ones((10, 2)), "x_dot": np.ones((9, 2))}, ValueError, "do not match"),
+        ({"symmetry": "rotation(x,w)"}, {"x": np.ones((10, 2)), "x_dot": np.ones((10, 2))}, SpecError, "unknown variable 'w'"),
+        ({}, {"x": np.random.default_rng(0).normal(size=(3, 2)), "x_dot": np.ones((3, 2))}, ValueError, "too few samples"),
+        ({"library": ps.FourierLibrary(), "symmetry": "rotation(x,y)"}, {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))}, LibraryNotClosedError, "not closed"),
+        ({"symmetry": "translation(x,y); scaling(x=1,y=1)"}, {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))}, NoSymmetricModelError, "no nonzero model"),
+        ({}, {"x": np.ones((10, 2))}, ValueError, "t: sample times or a time step are needed"),
+        ({}, {"x": np.ones((10, 2)), "t": -1.0}, ValueError, "must be a positive number"),
+        ({}, {"x": np.ones((10, 2)), "t": np.zeros(10)}, ValueError, "strictly increasing"),
+    ],
+)
+def test_bad_input_is_named(kwargs, fit_kwargs, error, fragment):
+    m = SymmetricSINDy(**kwargs)
+    fit_kwargs = dict(fit_kwargs)
+    fit_kwargs.setdefault("feature_names", ["x", "y"])
+    with pytest.raises(error) as exc:
+        m.fit(**fit_kwargs)
+    assert fragment in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_symmetry_reduces_samples_needed():
+    """Few noisy samples: the rotation-symmetric fit finds the exact pattern where plain STLSQ does not."""
+    hits_sym = hits_plain = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(12, 2))
+        xd = x @ A_DAMPED.T
+        xn = x + 0.02 * rng.normal(size=x.shape)
+        xdn = xd + 0.02 * np.std(xd) * rng.normal(size=x.shape)
+        kw = dict(library=ps.PolynomialLibrary(degree=3), threshold=0.05)
+        sym = SymmetricSINDy(symmetry="rotation(x,y)", **kw).fit(xn, x_dot=xdn, feature_names=["x", "y"])
+        plain = SymmetricSINDy(**kw).fit(xn, x_dot=xdn, feature_names=["x", "y"])
+        pattern = np.zeros((2, 10), bool)
+        pattern[:, 1:3] = True
+        hits_sym += np.array_equal(sym.coef_ != 0, pattern)
+        hits_plain += np.array_equal(plain.coef_ != 0, pattern)
+    assert hits_sym >= 9
+    assert hits_sym > hits_plain + 3
+
+
+def test_sampled_action_on_custom_library():
+    """A library pysindy cannot write symbolically still gets a symmetric model (sampled action)."""
+    lib = ps.CustomLibrary(library_functions=[lambda a: a, lambda a: a**3], function_names=[lambda a: a, lambda a: f"{a}^3"])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    m = SymmetricSINDy(lib, "swap(x,y)", threshold=0.01, action_method="sampled")
+    m.fit(x, x_dot=np.column_stack([x[:, 0] - x[:, 1] ** 3, x[:, 1] - x[:, 0] ** 3]), feature_names=["x", "y"])
+    assert m.action_.method == "sampled"
+    assert m.equivariance_residual_ < 1e-6
+    assert np.allclose(m.coef_, [[1, 0, 0, -1], [0, 1, -1, 0]], atol=1e-6)
