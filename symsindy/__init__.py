@@ -1,7 +1,38 @@
-"""symsindy: symmetry-aware sparse identification of nonlinear dynamics."""
+"""symsindy: symmetry-aware sparse identification of nonlinear dynamics.
 
+Enforce a known symmetry exactly (:class:`SymmetricSINDy`), get the constraints for
+pysindy (:func:`pysindy_constraints`), and describe groups with the spec grammar
+(:class:`Symmetry`).
+"""
+
+from .actions import InducedAction, LibraryNotClosedError, induced_action
+from .constraints import (
+    EquivariantSubspace,
+    NoSymmetricModelError,
+    equivariance_residual,
+    equivariant_subspace,
+    pysindy_constraints,
+)
+from .model import SymmetricSINDy
+from .optimizers import ConstrainedSTLSQ
 from .symmetry import Element, Generator, SpecError, Symmetry, parse_specs
 
 __version__ = "0.1.0"
 
-__all__ = ["Symmetry", "Generator", "Element", "SpecError", "parse_specs"]
+__all__ = [
+    "Symmetry",
+    "Generator",
+    "Element",
+    "SpecError",
+    "parse_specs",
+    "InducedAction",
+    "LibraryNotClosedError",
+    "induced_action",
+    "EquivariantSubspace",
+    "NoSymmetricModelError",
+    "equivariance_residual",
+    "equivariant_subspace",
+    "pysindy_constraints",
+    "ConstrainedSTLSQ",
+    "SymmetricSINDy",
+]
