@@ -117,10 +117,31 @@ def _add(D, missing, index, k, beta, value):
         D[k, col] += value
 
 
+def _signed_permutation(R: np.ndarray):
+    """(perm, signs) with (R x)_i = signs_i x_perm_i, or None if R is not a signed permutation."""
+    nz = R != 0
+    if not (np.all(nz.sum(axis=1) == 1) and np.all(nz.sum(axis=0) == 1) and np.all(np.abs(R[nz]) == 1)):
+        return None
+    perm = np.argmax(nz, axis=1)
+    return perm, R[np.arange(len(R)), perm]
+
+
 def _poly_substitution(powers: np.ndarray, R: np.ndarray):
     """Exact M with Theta(R x) = M Theta(x) for monomials, by expanding products of linear forms."""
     p, n = powers.shape
     index = {tuple(r): k for k, r in enumerate(powers)}
+    sp = _signed_permutation(R)
+    if sp is not None:
+        # x^a -> prod_i (s_i x_perm(i))^a_i: one monomial, exponent moved to perm(i), sign prod s_i^a_i
+        perm, signs = sp
+        beta = np.zeros_like(powers)
+        beta[:, perm] = powers
+        sign = np.prod(np.where(signs < 0, (-1.0) ** powers, 1.0), axis=1)
+        M = np.zeros((p, p))
+        missing: dict[int, float] = {}
+        for k in range(p):
+            _add(M, missing, index, k, tuple(beta[k]), sign[k])
+        return M, missing
     rows = []
     for i in range(n):
         rows.append({tuple(np.eye(n, dtype=int)[j]): R[i, j] for j in range(n) if R[i, j] != 0})
