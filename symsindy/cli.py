@@ -10,9 +10,10 @@ import argparse
 import sys
 
 from .commands import fit as _fit
+from .commands import symmetries as _symmetries
 from .commands import systems as _systems
 
-_COMMANDS = (_fit, _systems)
+_COMMANDS = (_fit, _symmetries, _systems)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,844 @@
+"""Discovering the symmetries of a fitted model, and of data.
+
+Continuous: for a fixed model ``X`` (pysindy's ``coef_``) the map ``A -> X D_A - A X``
+is linear in ``A``.  Over a basis ``A_1..A_q`` of a candidate algebra (gl(n), so(n),
+affine = gl(n) + translations) its near-null right singular vectors span the symmetry
+algebra.  Discrete: signed permutations of the coordinates, ranked by the relative
+residual ``|X M_R - R X| / (2 |X|)``.
+
+The gap rule (documented in :func:`select_nullity`): with singular values normalised by
+the largest and sorted ascending, the nullity is the position of the largest ratio
+``s[d] / s[d-1]`` among the ``s[d-1] <= max_null`` that exceeds ``min_gap``; none -> 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+import scipy.linalg as sla
+
+from .actions import induced_action
+from .symmetry import Element, Symmetry
+
+__all__ = [
+    "candidate_generators",
+    "lie_derivative_operator",
+    "select_nullity",
+    "ContinuousSymmetries",
+    "DiscreteCandidate",
+    "discover_continuous",
+    "discover_discrete",
+    "element_spec",
+    "generator_specs",
+    "generating_set",
+    "data_weight",
+    "SymmetryReport",
+    "discover_symmetries",
+    "fit_with_discovered_symmetry",
+]
+
+FAMILIES = ("gl", "so", "affine")
+
+
+def candidate_generators(n: int, family: str = "gl") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Orthonormal basis ``[(A, b), ...]`` of the candidate algebra.
+
+    ``gl``: the n^2 matrix units; ``so``: (E_ij - E_ji)/sqrt(2) for i < j;
+    ``affine``: gl plus the n translations.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"candidates {family!r}: expected one of {', '.join(FAMILIES)}")
+    zero = np.zeros(n)
+    out = []
+    if family in ("gl", "affine"):
+        for i in range(n):
+            for j in range(n):
+                A = np.zeros((n, n))
+                A[i, j] = 1.0
+                out.append((A, zero))
+    else:
+        for i in range(n):
+            for j in range(i + 1, n):
+                A = np.zeros((n, n))
+                A[i, j], A[j, i] = -1 / np.sqrt(2), 1 / np.sqrt(2)
+                out.append((A, zero))
+    if family == "affine":
+        for i in range(n):
+            b = np.zeros(n)
+            b[i] = 1.0
+            out.append((np.zeros((n, n)), b))
+    return out
+
+
+def data_weight(library, x_samples) -> np.ndarray | None:
+    """Square root ``S`` of the library Gram matrix on the data: ``|S v| = RMS of v . Theta(x_k)``.
+
+    Weighting residuals by ``S`` measures them as differences of right-hand sides on the
+    data, so a term's weight reflects its contribution rather than its raw coefficient.
+    """
+    if x_samples is None:
+        return None
+    theta = np.asarray(library.transform(np.asarray(x_samples, float)), float)
+    G = theta.T @ theta / len(theta)
+    w, V = np.linalg.eigh(G)
+    return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
+
+
+def _weighted(L: np.ndarray, S) -> np.ndarray:
+    # L is (n, p); the weighted residual is S L^T, i.e. values on the data
+    return L.T if S is None else S @ L.T
+
+
+def lie_derivative_operator(coef, library, variables, candidates, *, x_samples=None, weight=None):
+    """The matrix whose column k is ``vec(X D_k - A_k X)`` for candidate generator k, and a scale.
+
+    ``candidates`` is a family name or a list of ``(A, b)`` pairs.  ``weight`` (from
+    :func:`data_weight`) measures each column on the data.  The scale,
+    ``max_k |X D_k| + |A_k X|``, is what the Lie derivative would be without cancellation;
+    singular values divided by it are comparable across models and candidate sets.
+    """
+    X = np.asarray(coef, float)
+    variables = list(variables)
+    n = len(variables)
+    if isinstance(candidates, str):
+        candidates = candidate_generators(n, candidates)
+    sym = Symmetry(variables, generators=[(A, b) for A, b in candidates if np.any(A) or np.any(b)])
+    act = induced_action(library, sym, x_samples=x_samples)
+    cols = []
+    scale = 0.0
+    k = 0
+    for A, b in candidates:
+        if not (np.any(A) or np.any(b)):
+            cols.append(np.zeros(X.size))
+            continue
+        D = act.generators[k]
+        k += 1
+        XD, AX = _weighted(X @ D, weight), _weighted(A @ X, weight)
+        cols.append((XD - AX).ravel())
+        scale = max(scale, float(np.linalg.norm(XD) + np.linalg.norm(AX)))
+    return np.column_stack(cols), scale
+
+
+def select_nullity(s_rel: np.ndarray, *, max_null: float = 0.05, min_gap: float = 10.0) -> int:
+    """Number of near-zero singular values by the gap rule.
+
+    ``s_rel`` ascending, normalised by the operator's scale (see
+    :func:`lie_derivative_operator`; a sentinel 1 follows the last).  Among positions ``d`` with
+    ``s_rel[d-1] <= max_null``, pick the largest ratio ``s_rel[d] / s_rel[d-1]``; it counts
+    when it is at least ``min_gap``.  Exact zeros (below 1e-12) always count.
+    """
+    # a sentinel 1 above the largest: every candidate may be a symmetry
+    s = np.append(np.asarray(s_rel, float), 1.0)
+    exact = int(np.sum(s <= 1e-12))
+    best, best_ratio = exact, 0.0
+    for d in range(max(exact, 1), len(s)):
+        if s[d - 1] > max_null:
+            break
+        ratio = max(s[d], 1e-12) / max(s[d - 1], 1e-300)
+        if ratio > best_ratio:
+            best, best_ratio = d, ratio
+    if best_ratio >= min_gap:
+        return best
+    return exact
+
+
+@dataclass
+class ContinuousSymmetries:
+    """The discovered symmetry algebra of a model.
+
+    Attributes
+    ----------
+    variables : list of str
+    family : str or None
+        Candidate family (None for user-given candidates).
+    singular_values : (q,) array
+        Singular values of the Lie-derivative operator, ascending, relative to its scale
+        (``max_k |X D_k| + |A_k X|``, measured on the data when samples are given).
+    nullity : int
+        Dimension of the discovered algebra (gap rule).
+    generators : list of (A, b)
+        A basis of the discovered algebra (reduced row echelon form, rounded to simple
+        rationals where that changes nothing beyond the tolerance).
+    specs : list of str
+        Recognised spec strings, e.g. ``["rotation(x,y)"]``.
+    unnamed : list of (A, b)
+        Basis elements of the algebra not covered by ``specs``.
+    basis : (q_total, nullity) array
+        The algebra as coefficient vectors over ``(vec A, b)``.
+    """
+
+    variables: list[str]
+    family: str | None
+    singular_values: np.ndarray
+    nullity: int
+    generators: list
+    specs: list[str]
+    unnamed: list
+    basis: np.ndarray
+
+    @property
+    def gap(self) -> float:
+        s = self.singular_values
+        if self.nullity == 0 or self.nullity >= len(s):
+            return float("nan")
+        return float(s[self.nullity] / max(s[self.nullity - 1], 1e-300))
+
+    def symmetry(self) -> Symmetry:
+        """The discovered algebra as a :class:`Symmetry` (recognised specs plus unnamed generators)."""
+        sym = Symmetry(self.variables, self.specs) if self.specs else Symmetry(self.variables)
+        if self.unnamed:
+            sym = sym + Symmetry(self.variables, generators=list(self.unnamed))
+        return sym
+
+
+def _to_vec(A, b):
+    return np.concatenate([np.asarray(A, float).ravel(), np.asarray(b, float)])
+
+
+def _from_vec(v, n):
+    return v[: n * n].reshape(n, n), v[n * n :]
+
+
+def _snap(v: np.ndarray, tol: float) -> np.ndarray:
+    out = v.copy()
+    for i, x in enumerate(v):
+        fr = Fraction(float(x)).limit_denominator(12)
+        if abs(float(fr) - x) <= tol:
+            out[i] = float(fr)
+    return out
+
+
+def _rref_rows(B: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    B = B.copy()
+    k, m = B.shape
+    r = 0
+    for c in range(m):
+        if r == k:
+            break
+        piv = r + int(np.argmax(np.abs(B[r:, c])))
+        if abs(B[piv, c]) <= tol:
+            continue
+        B[[r, piv]] = B[[piv, r]]
+        B[r] /= B[r, c]
+        others = np.arange(k) != r
+        B[others] -= np.outer(B[others, c], B[r])
+        r += 1
+    return B[:r]
+
+
+def _named_candidates(variables: Sequence[str], affine: bool):
+    """(spec, vec) of simple named generators, simplest first."""
+    n = len(variables)
+    out = []
+    if affine:
+        for i, v in enumerate(variables):
+            b = np.zeros(n)
+            b[i] = 1
+            out.append((f"translation({v})", _to_vec(np.zeros((n, n)), b)))
+    pairs = list(itertools.combinations(range(n), 2))
+    rot = {}
+    for i, j in pairs:
+        A = np.zeros((n, n))
+        A[i, j], A[j, i] = -1, 1
+        rot[(i, j)] = A
+        out.append((f"rotation({variables[i]},{variables[j]})", _to_vec(A, np.zeros(n))))
+    # simultaneous rotations of two planes (canonical pairs, two particles)
+    for (i, j), (k, l) in itertools.combinations(pairs, 2):
+        if len({i, j, k, l}) == 4:
+            A = rot[(i, j)] + rot[(k, l)]
+            out.append((f"rotation({variables[i]},{variables[j]})+rotation({variables[k]},{variables[l]})", _to_vec(A, np.zeros(n))))
+    return out
+
+
+def _fmt_weight(w: float) -> str:
+    fr = Fraction(w).limit_denominator(12)
+    return str(fr) if abs(float(fr) - w) < 1e-9 else f"{w:.6g}"
+
+
+def generator_specs(basis: np.ndarray, variables: Sequence[str], *, affine: bool, tol: float = 0.05):
+    """Recognise spec strings for the algebra spanned by the columns of ``basis`` (over (vec A, b)).
+
+    Returns ``(specs, unnamed)``: named generators inside the algebra (within principal
+    angle ``tol``) and a basis of the rest as ``(A, b)`` pairs.
+    """
+    n = len(variables)
+    if basis.shape[1] == 0:
+        return [], []
+    Qb, _ = np.linalg.qr(basis)
+    chosen: list[np.ndarray] = []
+    specs: list[str] = []
+    for spec, v in _named_candidates(variables, affine):
+        u = v / np.linalg.norm(v)
+        if np.linalg.norm(u - Qb @ (Qb.T @ u)) > tol:
+            continue
+        if chosen:
+            C = np.column_stack(chosen)
+            if np.linalg.matrix_rank(np.column_stack([C, u]), tol=1e-6) <= C.shape[1]:
+                continue
+        chosen.append(u)
+        specs.append(spec)
+    specs = _merge_so3(specs, variables)
+    # what the named generators leave over, in a readable form
+    if chosen:
+        C, _ = np.linalg.qr(np.column_stack(chosen))
+        rest = Qb - C @ (C.T @ Qb)
+        U, s, _ = np.linalg.svd(rest, full_matrices=False)
+        rest = U[:, s > tol]
+    else:
+        rest = Qb
+    unnamed = []
+    if rest.shape[1]:
+        R = _rref_rows(rest.T)
+        for row in R:
+            row = _snap(row, 1e-3)
+            A, b = _from_vec(row, n)
+            if not np.any(b) and np.count_nonzero(A - np.diag(np.diag(A))) == 0 and np.any(A):
+                d = np.diag(A)
+                scale = np.min(np.abs(d[d != 0]))
+                d = d / scale
+                args = ",".join(f"{variables[i]}={_fmt_weight(d[i])}" for i in range(n) if d[i] != 0)
+                specs.append(f"scaling({args})")
+            else:
+                unnamed.append((A, b))
+    return specs, unnamed
+
+
+def _merge_so3(specs: list[str], variables) -> list[str]:
+    """Three rotations of the same triple become rotation(a,b,c)."""
+    single = [s for s in specs if s.startswith("rotation(") and "+" not in s]
+    planes = {tuple(s[len("rotation(") : -1].split(",")): s for s in single}
+    out = list(specs)
+    for a, b, c in itertools.combinations(variables, 3):
+        need = [(a, b), (a, c), (b, c)]
+        if all(p in planes for p in need):
+            for p in need:
+                out.remove(planes[p])
+            out.append(f"rotation({a},{b},{c})")
+    return out
+
+
+def discover_continuous(
+    coef,
+    library,
+    variables: Sequence[str],
+    candidates="gl",
+    *,
+    max_null: float = 0.05,
+    min_gap: float = 10.0,
+    nullity: int | None = None,
+    x_samples=None,
+    angle_tol: float = 0.05,
+) -> ContinuousSymmetries:
+    """Continuous symmetries of the model ``coef @ Theta(x)``.
+
+    Parameters
+    ----------
+    coef : (n, p) array
+        A fitted model (pysindy's ``coef_``).
+    library : fitted pysindy library
+    variables : list of str
+    candidates : {"gl", "so", "affine"} or list of (A, b)
+    max_null, min_gap : float
+        The gap rule of :func:`select_nullity` (defaults 0.05 and 10).
+    nullity : int, optional
+        Override the gap rule.
+    x_samples : (m, n) array, optional
+        Data states: residuals are then measured as right-hand-side values on the data.
+    angle_tol : float
+        Tolerance for recognising named generators.
+    """
+    variables = list(variables)
+    n = len(variables)
+    family = candidates if isinstance(candidates, str) else None
+    cands = candidate_generators(n, candidates) if isinstance(candidates, str) else [(np.asarray(A, float), np.asarray(b, float)) for A, b in candidates]
+    if not cands:
+        raise ValueError("candidates: expected at least one candidate generator")
+    weight = data_weight(library, x_samples)
+    L, smax = lie_derivative_operator(coef, library, variables, cands, x_samples=x_samples, weight=weight)
+    _, s, Vt = sla.svd(L, full_matrices=True)
+    q = len(cands)
+    s_full = np.zeros(q)
+    s_full[: len(s)] = s
+    order = np.argsort(s_full)
+    s_rel = s_full[order] / smax if smax > 0 else np.zeros(q)
+    # right singular vectors in ascending order of singular value (missing ones are exact zeros)
+    V = Vt.T
+    V_sorted = V[:, order] if V.shape[1] == q else V
+    d = select_nullity(s_rel, max_null=max_null, min_gap=min_gap) if nullity is None else int(nullity)
+    if smax == 0:
+        d = q
+    coeffs = V_sorted[:, :d]  # coordinates over the candidate basis
+    M = np.column_stack([_to_vec(A, b) for A, b in cands])
+    basis = M @ coeffs
+    gens = []
+    if d:
+        for row in _rref_rows(basis.T):
+            A, b = _from_vec(_snap(row, 1e-3), n)
+            gens.append((A, b))
+    affine = any(np.any(b) for _, b in cands)
+    specs, unnamed = generator_specs(basis, variables, affine=affine, tol=angle_tol)
+    return ContinuousSymmetries(variables, family, s_rel, d, gens, specs, unnamed, basis)
+
+
+# ----------------------------------------------------------------------------- discrete
+
+
+@dataclass
+class DiscreteCandidate:
+    """A signed permutation with its relative equivariance residual."""
+
+    matrix: np.ndarray
+    spec: str
+    residual: float
+
+
+def _cycles(perm: Sequence[int]) -> list[list[int]]:
+    seen, out = set(), []
+    for s in range(len(perm)):
+        if s in seen or perm[s] == s:
+            continue
+        cyc, k = [], s
+        while k not in seen:
+            seen.add(k)
+            cyc.append(k)
+            k = perm[k]
+        out.append(cyc)
+    return out
+
+
+def element_spec(R: np.ndarray, variables: Sequence[str]) -> str:
+    """Spec string of a signed permutation ``R`` (flip first, then permutations), checked by re-parsing."""
+    n = len(variables)
+    nz = np.argmax(R != 0, axis=0)  # column j -> row where x_j lands
+    # R = P F: F flips x_j (sign of column j), P moves coordinate j to row nz[j]
+    signs = R[nz, np.arange(n)]
+    parts = []
+    flipped = [variables[j] for j in range(n) if signs[j] < 0]
+    if flipped:
+        parts.append(f"flip({','.join(flipped)})")
+    for cyc in _cycles(list(nz)):
+        names = [variables[j] for j in cyc]
+        parts.append(f"swap({names[0]},{names[1]})" if len(cyc) == 2 else f"cycle({','.join(names)})")
+    spec = "+".join(parts)
+    parsed = Symmetry(variables, spec).elements[0].matrix if spec else np.eye(n)
+    if not np.array_equal(parsed, R):
+        return "element(" + ";".join(",".join(f"{v:g}" for v in row) for row in R) + ")"
+    return spec
+
+
+def _signed_permutations(n: int, max_exhaustive: int):
+    eye = np.eye(n)
+    if n <= max_exhaustive:
+        for perm in itertools.permutations(range(n)):
+            P = eye[:, list(perm)]
+            for signs in itertools.product((1.0, -1.0), repeat=n):
+                yield P * np.array(signs)[None, :]
+        return
+    seen = set()
+    perms = [list(range(n))]
+    perms += [list(p) for p in _transpositions(n)]
+    for k in range(1, n):
+        perms.append([(i + k) % n for i in range(n)])
+    sign_sets = list(itertools.product((1.0, -1.0), repeat=n)) if n <= 12 else [tuple([1.0] * n), tuple([-1.0] * n)]
+    for perm in perms:
+        P = eye[:, perm]
+        for signs in sign_sets if perm == list(range(n)) else [tuple([1.0] * n), tuple([-1.0] * n)]:
+            R = P * np.array(signs)[None, :]
+            key = R.tobytes()
+            if key not in seen:
+                seen.add(key)
+                yield R
+
+
+def _transpositions(n):
+    for i, j in itertools.combinations(range(n), 2):
+        p = list(range(n))
+        p[i], p[j] = j, i
+        yield p
+
+
+def discover_discrete(
+    coef,
+    library,
+    variables: Sequence[str],
+    *,
+    tol: float = 0.05,
+    max_exhaustive: int = 5,
+    x_samples=None,
+) -> list[DiscreteCandidate]:
+    """Signed permutations ranked by a relative equivariance residual.
+
+    With ``x_samples``: ``|S (X M_R - R X)^T|_F / (2 |S X^T|_F)``, ``S`` the data weight of
+    :func:`data_weight`, i.e. right-hand sides compared on the data.  Without data the
+    model's coefficients alone decide: the largest entrywise relative difference
+    ``|X M_R - R X|_ij / max(|X M_R|_ij, |R X|_ij)`` (an orbit of terms must carry equal
+    coefficients, whatever their size).
+
+    Exhaustive over all ``2^n n!`` signed permutations for ``n <= max_exhaustive``; above
+    that, all sign patterns (n <= 12; else only the global flip), all transpositions and
+    all cyclic shifts, each also with the global sign flip.  Returns the candidates with
+    residual ``<= tol`` (identity excluded), smallest residual first.
+    """
+    X = np.asarray(coef, float)
+    variables = list(variables)
+    n = len(variables)
+    weight = data_weight(library, x_samples)
+    nx = np.linalg.norm(_weighted(X, weight))
+    out = []
+    eye = np.eye(n)
+    for R in _signed_permutations(n, max_exhaustive):
+        if np.array_equal(R, eye):
+            continue
+        act = induced_action(library, Symmetry(variables, elements=[R]), x_samples=x_samples)
+        M = act.elements[0]
+        if nx == 0:
+            res = 0.0
+        elif weight is not None:
+            res = float(np.linalg.norm(_weighted(X @ M - R @ X, weight)) / (2 * nx))
+        else:
+            XM, RX = X @ M, R @ X
+            den = np.maximum(np.abs(XM), np.abs(RX))
+            nz = den > 1e-12 * np.abs(X).max()
+            res = float(np.max(np.abs(XM - RX)[nz] / den[nz], initial=0.0))
+        if res <= tol:
+            out.append(DiscreteCandidate(R, element_spec(R, variables), res))
+    out.sort(key=lambda c: (c.residual, c.spec))
+    return out
+
+
+def _group_closure(gens: list[np.ndarray], n: int, max_order: int) -> dict:
+    def key(R):
+        return (np.round(R, 9) + 0.0).tobytes()  # + 0.0 folds -0.0 into 0.0
+
+    group = {key(np.eye(n)): np.eye(n)}
+    frontier = [np.eye(n)]
+    while frontier and len(group) < max_order:
+        new = []
+        for g in frontier:
+            for h in gens:
+                gh = h @ g
+                k = key(gh)
+                if k not in group:
+                    group[k] = gh
+                    new.append(gh)
+        frontier = new
+    return group
+
+
+def generating_set(elements: list[DiscreteCandidate], max_order: int = 4096) -> list[DiscreteCandidate]:
+    """A small generating set of the group the candidates generate, simplest specs first.
+
+    Elements are added while they are outside the group generated so far; then any
+    element generated by the others is dropped.
+    """
+    if not elements:
+        return []
+    n = len(elements[0].matrix)
+    key = lambda R: (np.round(R, 9) + 0.0).tobytes()
+    chosen: list[DiscreteCandidate] = []
+    group = _group_closure([], n, max_order)
+    for c in sorted(elements, key=lambda c: (len(c.spec), c.residual)):
+        if key(c.matrix) not in group:
+            chosen.append(c)
+            group = _group_closure([e.matrix for e in chosen], n, max_order)
+    for c in list(chosen):
+        others = [e.matrix for e in chosen if e is not c]
+        if others and key(c.matrix) in _group_closure(others, n, max_order):
+            chosen.remove(c)
+    return chosen
+
+
+# ----------------------------------------------------------------------------- from data
+
+
+def _principal_angle(B1: np.ndarray, B2: np.ndarray) -> float:
+    if B1.shape[1] == 0 and B2.shape[1] == 0:
+        return 0.0
+    if B1.shape[1] != B2.shape[1]:
+        return float(np.pi / 2)
+    return float(np.max(sla.subspace_angles(B1, B2)))
+
+
+@dataclass
+class SymmetryReport:
+    """Symmetries discovered from data, with the evidence.
+
+    Attributes
+    ----------
+    variables : list of str
+    continuous : ContinuousSymmetries
+        From the model fitted to all the data.
+    discrete : list of DiscreteCandidate
+        Signed permutations that pass, smallest residual first.
+    discrete_generators : list of DiscreteCandidate
+        A small generating set of the group they generate.
+    model : SymmetricSINDy
+        The unconstrained model that was analysed.
+    n_bootstrap : int
+    nullity_agreement : float
+        Fraction of bootstrap refits whose algebra has the same dimension.
+    angle_median, angle_max : float
+        Largest principal angle (radians) between each bootstrap algebra of that dimension
+        and the full-data one: median and maximum over the refits.
+    spec_frequency : dict
+        Fraction of bootstrap refits in which each reported spec is found.
+    refit_cost : dict
+        For each candidate spec (and unnamed generator label): the relative growth of the
+        residual sum of squares when it is enforced, ``RSS_sym / RSS_free - 1``.
+    rejected : list of str
+        Candidates whose refit cost exceeded the tolerance: the data break them.
+    """
+
+    variables: list[str]
+    continuous: ContinuousSymmetries
+    discrete: list[DiscreteCandidate]
+    discrete_generators: list[DiscreteCandidate]
+    model: object
+    n_bootstrap: int = 0
+    nullity_agreement: float = float("nan")
+    angle_median: float = float("nan")
+    angle_max: float = float("nan")
+    spec_frequency: dict = field(default_factory=dict)
+    refit_cost: dict = field(default_factory=dict)
+    rejected: list = field(default_factory=list)
+
+    @property
+    def specs(self) -> list[str]:
+        """Spec strings of everything found and not rejected: continuous specs, then discrete generators."""
+        found = list(self.continuous.specs) + [c.spec for c in self.discrete_generators]
+        return [s for s in found if s not in self.rejected]
+
+    @property
+    def unnamed(self) -> list:
+        """Unnamed continuous generators that were not rejected."""
+        return [g for k, g in enumerate(self.continuous.unnamed) if f"generator[{k}]" not in self.rejected]
+
+    def symmetry(self) -> Symmetry:
+        """Everything found as one :class:`Symmetry` (unnamed generators included as matrices)."""
+        sym = Symmetry(self.variables, self.specs) if self.specs else Symmetry(self.variables)
+        if self.unnamed:
+            sym = sym + Symmetry(self.variables, generators=list(self.unnamed))
+        return sym
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``variables``, ``continuous``, ``translations``, ``discrete``,
+        ``singular_values``, ``specs`` and the evidence."""
+        cont, trans, cont_b = [], [], []
+        for A, b in self.continuous.generators:
+            if np.any(A):
+                cont.append(A.tolist())
+                cont_b.append(b.tolist())
+            else:
+                trans.append(b.tolist())
+        return {
+            "variables": list(self.variables),
+            "continuous": cont,
+            "continuous_translations": cont_b,
+            "translations": trans,
+            "discrete": [c.matrix.tolist() for c in self.discrete_generators],
+            "discrete_specs": [c.spec for c in self.discrete_generators],
+            "discrete_candidates": [{"spec": c.spec, "residual": c.residual} for c in self.discrete],
+            "singular_values": self.continuous.singular_values.tolist(),
+            "nullity": self.continuous.nullity,
+            "gap": None if np.isnan(self.continuous.gap) else self.continuous.gap,
+            "candidates": self.continuous.family,
+            "specs": self.specs,
+            "rejected": list(self.rejected),
+            "refit_cost": dict(self.refit_cost),
+            "bootstrap": {
+                "n": self.n_bootstrap,
+                "nullity_agreement": None if np.isnan(self.nullity_agreement) else self.nullity_agreement,
+                "angle_median": None if np.isnan(self.angle_median) else self.angle_median,
+                "angle_max": None if np.isnan(self.angle_max) else self.angle_max,
+                "spec_frequency": dict(self.spec_frequency),
+            },
+        }
+
+    def summary(self) -> str:
+        """A readable report."""
+        c = self.continuous
+        lines = []
+        sv = ", ".join(f"{v:.2e}" for v in c.singular_values[: min(len(c.singular_values), c.nullity + 3)])
+        fam = c.family or "given"
+        lines.append(f"continuous ({fam} candidates): dimension {c.nullity}; smallest singular values {sv}")
+        if c.nullity:
+            lines.append(f"  gap (first nonzero / last zero): {c.gap:.3g}")
+        def verdict(label):
+            cost = self.refit_cost.get(label)
+            out = "" if cost is None else f"   refit cost {cost:.2g}"
+            freq = self.spec_frequency.get(label)
+            if freq is not None:
+                out += f"   (in {freq:.0%} of bootstrap refits)"
+            if label in self.rejected:
+                out += "   REJECTED: enforcing it worsens the fit; the data break this symmetry"
+            return out
+
+        for spec in c.specs:
+            lines.append(f"  {spec}{verdict(spec)}")
+        for k, (A, b) in enumerate(c.unnamed):
+            lines.append(f"  generator[{k}] A={np.round(A, 3).tolist()} b={np.round(b, 3).tolist()}{verdict(f'generator[{k}]')}")
+        lines.append(f"discrete: {len(self.discrete)} signed permutation(s) pass")
+        for e in self.discrete_generators:
+            lines.append(f"  {e.spec}   residual {e.residual:.2e}{verdict(e.spec)}")
+        if self.n_bootstrap:
+            lines.append(
+                f"bootstrap: {self.n_bootstrap} refits; same dimension in {self.nullity_agreement:.0%}; "
+                f"principal angle median {self.angle_median:.2g} rad, max {self.angle_max:.2g} rad"
+            )
+        lines.append("found: " + ("; ".join(self.specs) if self.specs else "no symmetry"))
+        return "\n".join(lines)
+
+
+def _derivatives(model_kwargs, xs, ts, dxs):
+    """Smoothed states and derivatives per trajectory, as SymmetricSINDy would use them."""
+    from sklearn.base import clone
+
+    from .model import default_differentiation
+
+    if dxs is not None:
+        return xs, dxs
+    diff_proto = model_kwargs.get("differentiation")
+    out_x, out_d = [], []
+    for xi, ti in zip(xs, ts):
+        diff = default_differentiation(len(xi)) if diff_proto is None else clone(diff_proto)
+        d = np.asarray(diff(xi, t=ti), float)
+        sm = np.asarray(getattr(diff, "smoothed_x_", xi), float)
+        keep = np.all(np.isfinite(d), axis=1)
+        out_x.append(sm[keep])
+        out_d.append(d[keep])
+    return out_x, out_d
+
+
+def _rss(model, X, D) -> float:
+    pred = np.asarray(model.library_.transform(X), float) @ model.coef_.T
+    return float(np.sum((D - pred) ** 2))
+
+
+def _verify_by_refit(report: SymmetryReport, kw: dict, X: np.ndarray, D: np.ndarray, tol: float) -> None:
+    from .model import SymmetricSINDy
+
+    names = report.variables
+    fit_kw = {**kw, "differentiation": None}
+    free = SymmetricSINDy(**fit_kw).fit(X, x_dot=D, feature_names=names)
+    rss_free = _rss(free, X, D)
+    floor = 1e-12 * float(np.sum(D**2))
+    candidates = [(spec, Symmetry(names, spec)) for spec in report.continuous.specs]
+    candidates += [(f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)]
+    candidates += [(e.spec, Symmetry(names, elements=[e.matrix])) for e in report.discrete_generators]
+    for label, sym in candidates:
+        try:
+            enforced = SymmetricSINDy(symmetry=sym, **fit_kw).fit(X, x_dot=D, feature_names=names)
+            cost = (_rss(enforced, X, D) - rss_free) / max(rss_free, floor)
+        except ValueError:
+            cost = float("inf")
+        report.refit_cost[label] = float(max(cost, 0.0))
+        if not cost <= tol:
+            report.rejected.append(label)
+
+
+def discover_symmetries(
+    x,
+    t=None,
+    x_dot=None,
+    feature_names=None,
+    *,
+    library=None,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    candidates="gl",
+    discrete: bool = True,
+    n_bootstrap: int = 20,
+    seed: int = 0,
+    max_null: float = 0.05,
+    min_gap: float = 10.0,
+    discrete_tol: float = 0.05,
+    max_exhaustive: int = 5,
+    differentiation=None,
+    refit_tol: float = 0.1,
+) -> SymmetryReport:
+    """Discover continuous and discrete symmetries from trajectories.
+
+    Fits an unconstrained sparse model, analyses it (:func:`discover_continuous`,
+    :func:`discover_discrete`, residuals measured on the data), and refits on
+    ``n_bootstrap`` bootstrap resamples of the samples to say how sure the answer is.
+
+    Every candidate is then checked against the data: the model is refitted with it
+    enforced, and it is rejected when the residual sum of squares grows by more than
+    ``refit_tol`` (default 0.1, i.e. 10%): a symmetry the data break costs fit.
+
+    Parameters mirror :class:`~symsindy.model.SymmetricSINDy` (``library``, ``threshold``,
+    ``alpha``, ``differentiation``) and the gap rule (``max_null``, ``min_gap``).
+    """
+    from .model import SymmetricSINDy, _as_trajectories
+
+    xs = _as_trajectories(x, "x")
+    dxs = _as_trajectories(x_dot, "x_dot")
+    n = xs[0].shape[1]
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(n)]
+    kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation)
+    model = SymmetricSINDy(**kw).fit(xs, t=t, x_dot=dxs, feature_names=names)
+    ts = model._check_times(t, xs) if dxs is None else [1.0] * len(xs)
+    sx, sd = _derivatives(kw, xs, ts, dxs)
+    X_all, D_all = np.vstack(sx), np.vstack(sd)
+    lib = model.library_
+    cont = discover_continuous(model.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
+    disc = discover_discrete(model.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all) if discrete else []
+    gens = generating_set(disc)
+    report = SymmetryReport(names, cont, disc, gens, model, n_bootstrap=int(n_bootstrap))
+    _verify_by_refit(report, kw, X_all, D_all, refit_tol)
+    if n_bootstrap <= 0:
+        return report
+    rng = np.random.default_rng(seed)
+    same, angles = 0, []
+    counts = {s: 0 for s in report.specs}
+    m_total = len(X_all)
+    for _ in range(n_bootstrap):
+        idx = rng.integers(0, m_total, m_total)
+        try:
+            bm = SymmetricSINDy(**{**kw, "differentiation": None}).fit(X_all[idx], x_dot=D_all[idx], feature_names=names)
+        except ValueError:
+            continue
+        bc = discover_continuous(bm.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
+        if bc.nullity == cont.nullity:
+            same += 1
+            angles.append(_principal_angle(bc.basis, cont.basis))
+        for spec in bc.specs:
+            if spec in counts:
+                counts[spec] += 1
+        if discrete and gens:
+            bd = discover_discrete(bm.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all)
+            found = {c.spec for c in bd}
+            for g in gens:
+                if g.spec in found:
+                    counts[g.spec] += 1
+    report.nullity_agreement = same / n_bootstrap
+    if angles:
+        report.angle_median = float(np.median(angles))
+        report.angle_max = float(np.max(angles))
+    report.spec_frequency = {s: c / n_bootstrap for s, c in counts.items()}
+    return report
+
+
+def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, min_frequency: float = 0.5, **kwargs):
+    """Discover symmetries, enforce what was found, refit.
+
+    Specs found in fewer than ``min_frequency`` of the bootstrap refits are not enforced.
+    Returns ``(model, report, enforced_specs)``; ``model`` is a fitted
+    :class:`~symsindy.model.SymmetricSINDy` (plain when nothing was found).
+    """
+    from .model import SymmetricSINDy
+
+    fit_keys = ("library", "threshold", "alpha", "differentiation")
+    report = discover_symmetries(x, t, x_dot, feature_names, **kwargs)
+    enforced = [s for s in report.specs if report.n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
+    names = report.variables
+    sym = Symmetry(names, enforced) if enforced else Symmetry(names)
+    if report.unnamed and (report.n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
+        sym = sym + Symmetry(names, generators=list(report.unnamed))
+    model = SymmetricSINDy(symmetry=sym, **{k: kwargs[k] for k in fit_keys if k in kwargs})
+    model.fit(x, t=t, x_dot=x_dot, feature_names=names)
+    return model, report, enforced
