@@ -1,12 +1,221 @@
-"""``symsindy systems``: list, show and simulate catalogue systems."""
+"""``symsindy systems``: list, show, simulate and check catalogue systems.
+
+::
+
+    symsindy systems list [--json]
+    symsindy systems show NAME [--json]
+    symsindy systems simulate NAME --out FILE.csv [--t-end T] [--dt DT] [--noise NOISE] [--seed SEED]
+                              [--trajectories K] [--derivatives] [--param NAME=VALUE ...]
+    symsindy systems check [NAME ...]
+
+Every subcommand takes ``--folder DIR`` to use a folder of system files other
+than the catalogue (default: ``$SYMSINDY_SYSTEMS`` or the shipped ``systems/``).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import sys
+
+from .. import catalogue
+
 
 def register(sub) -> None:
-    p = sub.add_parser("systems", help="the catalogue of dynamical systems")
-    p.set_defaults(func=run)
+    p = sub.add_parser(
+        "systems",
+        help="the catalogue of dynamical systems: list, show, simulate, check",
+        description="The catalogue of named dynamical systems (one TOML file each in systems/).",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--folder", metavar="DIR", default=None,
+        help=f"folder of system files (default: ${catalogue.ENV_VAR} or the shipped catalogue)",
+    )
+    params = argparse.ArgumentParser(add_help=False)
+    params.add_argument(
+        "--param", metavar="NAME=VALUE", action="append", default=[],
+        help="change a parameter value by name (repeatable)",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    a = actions.add_parser("list", parents=[common], help="list the systems", description="List the systems.")
+    a.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    a.set_defaults(func=run_list)
+
+    a = actions.add_parser(
+        "show", parents=[common, params], help="show one system",
+        description="Show a system: variables, parameters, equations, symmetries, conserved quantities, structure.",
+    )
+    a.add_argument("name", metavar="NAME")
+    a.add_argument(
+        "--json", action="store_true",
+        help="print JSON: variables, parameters, equations (in parameter names) and rhs (values substituted) as "
+        "SymPy-parseable strings, symmetries as spec strings, conserved quantities as strings",
+    )
+    a.set_defaults(func=run_show)
+
+    a = actions.add_parser(
+        "simulate", parents=[common, params], help="simulate a system and write a CSV file",
+        description="Simulate a system from its default initial state and write the CSV format that "
+        "'symsindy fit' reads: columns t, the variables, 'trajectory' (an id from 0) when there are several "
+        "trajectories, and with --derivatives the exact <var>_dot columns. Noise is added to the states only; "
+        "derivatives are computed from the clean states.",
+    )
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("--out", metavar="FILE.csv", required=True, help="the CSV file to write")
+    a.add_argument("--t-end", type=float, default=None, help="final time (default: the system's)")
+    a.add_argument("--dt", type=float, default=None, help="sampling step (default: the system's)")
+    a.add_argument(
+        "--noise", type=float, default=0.0,
+        help="Gaussian noise on the states, with standard deviation NOISE times the root mean square of "
+        "each variable over its clean trajectory (default 0)",
+    )
+    a.add_argument("--seed", type=int, default=None, help="seed for the perturbed initial states and the noise")
+    a.add_argument(
+        "--trajectories", type=int, default=1, metavar="K",
+        help="number of trajectories; after the first, initial states are perturbed by 10%% (default 1)",
+    )
+    a.add_argument(
+        "--derivatives", action="store_true",
+        help="also write the exact derivatives <var>_dot of the clean states",
+    )
+    a.set_defaults(func=run_simulate)
+
+    a = actions.add_parser(
+        "check", parents=[common], help="verify the claims of systems by machine",
+        description="Verify each system's symmetries, conserved quantities, structure and tags against its "
+        "equations (symbolically; numerically at random points where simplification is inconclusive).",
+    )
+    a.add_argument("names", metavar="NAME", nargs="*", help="systems to check (default: all)")
+    a.set_defaults(func=run_check)
 
 
-def run(args) -> int:
-    raise NotImplementedError("symsindy systems is not implemented yet")
+def _parameters(items) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. --param rho=28")
+        try:
+            v = float(value)
+        except ValueError:
+            raise ValueError(f"--param {item!r}: {value.strip()!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"--param {item!r}: the value must be finite")
+        out[name] = v
+    return out
+
+
+def _get(args):
+    return catalogue.get_system(args.name, args.folder, **_parameters(getattr(args, "param", [])))
+
+
+def run_list(args) -> int:
+    systems = catalogue.load_folder(args.folder)
+    if args.json:
+        rows = [
+            {
+                "name": s.name,
+                "description": s.description,
+                "variables": list(s.variables),
+                "parameters": dict(s.parameters),
+                "tags": list(s.tags),
+                "symmetries": list(s.symmetry_specs),
+                "conserved": list(s.conserved),
+            }
+            for s in systems.values()
+        ]
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    if not systems:
+        print("(no systems)")
+        return 0
+    width = max(len(n) for n in systems)
+    for s in systems.values():
+        syms = "; ".join(s.symmetry_specs) or "-"
+        print(f"{s.name:<{width}}  n={s.n_variables:<2d} {syms:<40.40s}  {', '.join(s.tags)}")
+    return 0
+
+
+def run_show(args) -> int:
+    s = _get(args)
+    d = s.to_dict()
+    if args.json:
+        json.dump(d, sys.stdout, indent=2)
+        print()
+        return 0
+    lines = [f"{s.name}: {s.description}"]
+    if s.reference:
+        lines.append(f"reference:  {s.reference}")
+    if s.tags:
+        lines.append(f"tags:       {', '.join(s.tags)}")
+    lines.append(f"variables:  {', '.join(s.variables)}")
+    if s.parameters:
+        lines.append("parameters: " + ", ".join(f"{p} = {v:g}" for p, v in s.parameters.items()))
+    lines.append("equations:")
+    width = max(len(v) for v in s.variables)
+    for v in s.variables:
+        lines.append(f"  {v + chr(39):<{width + 1}} = {d['equations'][v]}")
+    lines.append("symmetries:")
+    for c in d["symmetry_claims"]:
+        cond = ", ".join(f"{p} = {e}" for p, e in c["when"].items())
+        note = "" if not cond else f"   (when {cond}; {'holds' if c['holds'] else 'does not hold'} here)"
+        lines.append(f"  {c['spec']}{note}")
+    if not d["symmetry_claims"]:
+        lines.append("  (none)")
+    lines.append("conserved:")
+    for c in d["conserved_claims"]:
+        cond = ", ".join(f"{p} = {e}" for p, e in c["when"].items())
+        note = "" if not cond else f"   (when {cond}; {'holds' if c['holds'] else 'does not hold'} here)"
+        lines.append(f"  {c['name']} = {c['expression']}{note}")
+    if not d["conserved_claims"]:
+        lines.append("  (none)")
+    st = d["structure"]
+    if st is not None:
+        cond = ", ".join(f"{p} = {e}" for p, e in st["when"].items())
+        note = "" if not cond else f"   (when {cond}; {'holds' if st['holds'] else 'does not hold'} here)"
+        lines.append(f"structure:  {st['type']}{note}")
+        if st["type"] == "canonical":
+            lines.append("  pairs: " + ", ".join(f"({q}, {p})" for q, p in st["pairs"]))
+        else:
+            for row in st["matrix"]:
+                lines.append("  [" + ", ".join(row) + "]")
+        lines.append(f"  H = {st['hamiltonian']}")
+    x0 = ", ".join(f"{v} = {x:g}" for v, x in d["initial_state"].items())
+    lines.append(f"simulation: x0 = ({x0}), dt = {s.dt:g}, t_end = {s.t_end:g}")
+    print("\n".join(lines))
+    return 0
+
+
+def run_simulate(args) -> int:
+    s = _get(args)
+    if args.trajectories < 1:
+        raise ValueError(f"--trajectories {args.trajectories}: expected a positive integer")
+    sim = s.simulate(
+        t_end=args.t_end, dt=args.dt, n_trajectories=args.trajectories, noise=args.noise, seed=args.seed
+    )
+    sim.to_csv(args.out, derivatives=args.derivatives)
+    rows = sim.n_trajectories * len(sim.t)
+    print(
+        f"wrote {rows} rows ({sim.n_trajectories} {'trajectories' if sim.n_trajectories != 1 else 'trajectory'}"
+        f" x {len(sim.t)} samples) of {s.name} to {args.out}"
+    )
+    return 0
+
+
+def run_check(args) -> int:
+    names = args.names or catalogue.list_systems(args.folder)
+    failed = 0
+    for name in names:
+        system = catalogue.get_system(name, args.folder)
+        for c in catalogue.check_claims(system):
+            status = "ok  " if c.ok else "FAIL"
+            print(f"{status} {c.message}")
+            failed += not c.ok
+    print(f"{failed} claim{'s' if failed != 1 else ''} failed" if failed else "all claims hold")
+    return 1 if failed else 0
