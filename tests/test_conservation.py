@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+import sympy as sp
+
+from symsindy.catalogue import get_system
+from symsindy.conservation import (
+    check_quantity,
+    conserved_from_data,
+    conserved_quantities,
+    noether_charge,
+    noether_report,
+    parse_canonical,
+    poisson_matrix,
+)
+from symsindy.symmetry import Symmetry
+
+Q = ["q1", "q2", "p1", "p2"]
+q1, q2, p1, p2 = sp.symbols(Q)
+
+
+def _generates(charge, variables, pairs=None, matrix=None):
+    """P grad C equals the generator's vector field (after lifting point symmetries)."""
+    xs = sp.symbols(variables)
+    P = poisson_matrix(variables, pairs=pairs, matrix=matrix)
+    field = P * sp.Matrix([sp.diff(charge, x) for x in xs])
+    return field
+
+
+def test_angular_momentum_from_rotation_of_positions_and_momenta():
+    pairs = parse_canonical("q1:p1,q2:p2", Q)
+    C = noether_charge("rotation(q1,q2)+rotation(p1,p2)", Q, pairs=pairs)
+    assert sp.expand(C - (q1 * p2 - q2 * p1)) == 0
+    # the charge generates the symmetry: P grad C = A z
+    A = Symmetry(Q, "rotation(q1,q2)+rotation(p1,p2)").generators[0].matrix
+    field = _generates(C, Q, pairs=pairs)
+    assert all(sp.expand(field[i] - sum(int(A[i, j]) * sp.Symbol(Q[j]) for j in range(4))) == 0 for i in range(4))
+
+
+def test_point_symmetry_is_lifted_to_momenta():
+    pairs = parse_canonical("q1:p1,q2:p2", Q)
+    assert sp.expand(noether_charge("rotation(q1,q2)", Q, pairs=pairs) - (q1 * p2 - q2 * p1)) == 0
+
+
+def test_translation_gives_momentum():
+    pairs = parse_canonical("q1:p1,q2:p2", Q)
+    assert noether_charge("translation(q1)", Q, pairs=pairs) == p1
+    assert sp.expand(noether_charge("translation(q1)+translation(q2)", Q, pairs=pairs) - (p1 + p2)) == 0
+
+
+def test_lie_poisson_charge_of_rigid_body_rotation():
+    m = sp.symbols("m1 m2 m3")
+    P = [[0, -m[2], m[1]], [m[2], 0, -m[0]], [-m[1], m[0], 0]]
+    C = noether_charge("rotation(m2,m3)", ["m1", "m2", "m3"], matrix=P)
+    assert sp.expand(C + m[0]) == 0
+
+
+def test_non_hamiltonian_generator_has_no_charge():
+    pairs = parse_canonical("q1:p1,q2:p2", Q)
+    # scaling q and p alike is not symplectic
+    assert noether_charge("scaling(q1=1,p1=1)", Q, pairs=pairs) is None
+
+
+def test_canonical_parsing_errors():
+    with pytest.raises(ValueError, match="unknown variable 'w'"):
+        parse_canonical("q1:w", Q)
+    with pytest.raises(ValueError, match="not of the form q:p"):
+        parse_canonical("q1p1", Q)
+    with pytest.raises(ValueError, match="appears twice"):
+        parse_canonical("q1:p1,q1:p2", Q)
+
+
+@pytest.mark.parametrize("name", ["harmonic_oscillator_2d", "rigid_body", "sir", "toda_lattice", "charged_particle", "spherical_pendulum"])
+def test_declared_polynomial_quantities_lie_in_span_of_found(name):
+    system = get_system(name)
+    variables = list(system.variables)
+    xs = sp.symbols(variables)
+    sim = system.simulate(n_trajectories=2, seed=0)
+    found, _ = conserved_quantities(system.rhs_list, variables, 2, x_samples=sim.x)
+    assert found
+    monos = sorted({m for q in found for m in sp.Poly(q.expr, *xs).monoms()})
+    for label, q in system.conserved.items():
+        try:
+            poly = sp.Poly(sp.expand(q), *xs)
+        except sp.PolynomialError:
+            continue  # not polynomial: outside the basis
+        if poly.total_degree() > 2:
+            continue
+        allm = sorted(set(monos) | set(poly.monoms()))
+        vec = lambda e: np.array([float(dict(zip(sp.Poly(e, *xs).monoms(), sp.Poly(e, *xs).coeffs())).get(mm, 0)) for mm in allm])
+        B = np.column_stack([vec(f.expr) for f in found])
+        y = vec(q - poly.coeff_monomial(1))
+        sol, *_ = np.linalg.lstsq(B, y, rcond=None)
+        assert np.linalg.norm(B @ sol - y) < 1e-8 * np.linalg.norm(y), f"{name}: {label} not in the span"
+
+
+def test_damped_oscillator_conserves_nothing():
+    system = get_system("damped_oscillator")
+    found, s = conserved_quantities(system.rhs_list, list(system.variables), 2)
+    assert found == [] and s[0] > 0.02
+
+
+def test_conserved_from_data_finds_linear_total():
+    system = get_system("sir")
+    sim = system.simulate(n_trajectories=4, seed=1, noise=0.0)
+    found, _ = conserved_from_data(sim.x, sim.x_dot, list(system.variables), 1)
+    assert len(found) == 1
+    S, I, R = sp.symbols(list(system.variables))
+    assert sp.expand(found[0].expr - (S + I + R)) == 0
+
+
+def test_check_quantity_symbolic_and_drift():
+    system = get_system("harmonic_oscillator_2d")
+    sim = system.simulate(seed=0)
+    ok = check_quantity(q1 * p2 - q2 * p1, system.rhs_list, Q, x_data=sim.x, t=sim.t)
+    assert ok.conserved and ok.symbolic_residual == 0 and ok.drift_model < 1e-6 and ok.drift_data < 1e-6
+    bad = check_quantity(q1 * p1, system.rhs_list, Q, x_data=sim.x, t=sim.t)
+    assert not bad.conserved and bad.symbolic_residual > 0.1 and bad.drift_model > 0.1
+
+
+def test_noether_report_flags_damped_oscillator():
+    system = get_system("damped_oscillator")
+    sim = system.simulate(seed=0)
+    sym = Symmetry(list(system.variables), "rotation(x,y)")
+    entries, flags = noether_report(sym, system.rhs_list, pairs=[("x", "y")], x_data=sim.x, t=sim.t)
+    (e,) = entries
+    x, y = sp.symbols("x y")
+    assert sp.expand(e.charge + (x**2 + y**2) / 2) == 0
+    assert e.check.conserved is False and e.to_dict()["conserved"] is False
+    assert any("without a conserved charge" in f for f in flags)
+
+
+def test_noether_report_isotropic_oscillator():
+    system = get_system("harmonic_oscillator_2d")
+    sim = system.simulate(seed=0)
+    sym = Symmetry(Q, "rotation(q1,q2)+rotation(p1,p2)")
+    entries, flags = noether_report(sym, system.rhs_list, pairs=[("q1", "p1"), ("q2", "p2")], x_data=sim.x, t=sim.t,
+                                    conserved=list(system.conserved.values()))
+    assert entries[0].check.conserved
+    # energy is conserved, but no candidate symmetry here gives it
+    assert any("no symmetry among the candidates explains it" in f for f in flags)
+    d = entries[0].to_dict()
+    assert set(d) >= {"symmetry", "charge", "conserved", "symbolic_residual", "drift"}
