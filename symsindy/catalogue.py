@@ -668,7 +668,7 @@ def _number(value, where, *, positive=False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CatalogueError(f"{where}: expected a number, got {_kind(value)}")
     if isinstance(value, int) and abs(value) > 10**300:
-        raise CatalogueError(f"{where}: {value:.3e} is too large")
+        raise CatalogueError(f"{where}: an integer of {value.bit_length()} bits is too large for a float64 number")
     value = float(value)
     if not math.isfinite(value):
         raise CatalogueError(f"{where}: expected a finite number, got {value}")
@@ -1004,10 +1004,6 @@ class _Checker:
         return True
 
 
-def _fmt_cond(when) -> str:
-    return f" when {_condition_text(when)}" if when else ""
-
-
 def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: int = 40) -> list[ClaimCheck]:
     """Check every claim of a system against its equations.
 
@@ -1041,7 +1037,7 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
             if method == "numeric":
                 worst_method = "numeric"
             if not ok:
-                note = " (symbolic simplification was inconclusive; the residual is non-zero at random points)" if method == "numeric" else ""
+                note = " (simplification inconclusive; non-zero at random points in high precision)" if method == "numeric" else ""
                 out.append(ClaimCheck(name, label, False, method,
                                       f"system '{name}': {label} does not hold: {wh}: {what} = {_short(res)}, not 0{note}"))
                 return
