@@ -108,7 +108,7 @@ def check_variable_names(names: Sequence[str], where: str) -> list[str]:
     return names
 
 
-def _check_finite(where: str, what: str, arr: np.ndarray, names: Sequence[str] | None = None, row_offset: int = 0):
+def _check_finite(where: str, what: str, arr: np.ndarray, names: Sequence[str] | None = None):
     bad = ~np.isfinite(arr)
     if not bad.any():
         return
@@ -191,6 +191,8 @@ def read_csv(path) -> Dataset:
     # A '<name>_dot' column whose <name> is not a column is an error, not a variable.
     for d in dot_cols:
         base = d[: -len("_dot")]
+        if base in RESERVED:
+            raise ValueError(f"{where}: column {d!r}: {base!r} is reserved, not a state variable, so it has no derivative column")
         if base not in variables:
             raise ValueError(
                 f"{where}: column {d!r} holds the derivative of {base!r}, but there is no column {base!r}"
@@ -371,7 +373,7 @@ def _as_float(a: np.ndarray, where: str, key: str) -> np.ndarray:
 # --------------------------------------------------------------------------- writing
 
 
-def _as_list(a, what: str) -> list[np.ndarray]:
+def _as_list(a) -> list[np.ndarray]:
     if isinstance(a, (list, tuple)):
         return [np.asarray(v, dtype=float) for v in a]
     return [np.asarray(a, dtype=float)]
@@ -387,9 +389,9 @@ def write_csv(path, variables: Sequence[str], t, x, x_dot=None) -> None:
     where = str(path)
     variables = check_variable_names(variables, where)
     n = len(variables)
-    ts = _as_list(t, "t")
-    xs = _as_list(x, "x")
-    dxs = _as_list(x_dot, "x_dot") if x_dot is not None else None
+    ts = _as_list(t)
+    xs = _as_list(x)
+    dxs = _as_list(x_dot) if x_dot is not None else None
     if len(xs) != len(ts) or (dxs is not None and len(dxs) != len(ts)):
         raise ValueError(f"{where}: got {len(ts)} time arrays, {len(xs)} state arrays"
                          + (f" and {len(dxs)} derivative arrays" if dxs is not None else "") + "; they must match")
