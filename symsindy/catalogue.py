@@ -239,7 +239,15 @@ class System:
                 self._exact_values[p] = _exact(v)
             except ValueError as exc:
                 raise CatalogueError(f"{where}: parameter '{p}': {exc}") from None
-        self.parameters = {p: float(v) for p, v in self._exact_values.items()}
+        self.parameters = {}
+        for p, v in self._exact_values.items():
+            try:
+                value = float(v)
+            except (TypeError, OverflowError):
+                value = math.inf
+            if not math.isfinite(value):
+                raise CatalogueError(f"{where}: parameter '{p}' = {v} is not a finite float64 number")
+            self.parameters[p] = value
         self.parameter_symbols = {p: sympy.Symbol(p) for p in parameters}
         self.description = str(description)
         self.reference = str(reference)
@@ -322,8 +330,11 @@ class System:
 
     def _holds(self, when) -> bool:
         for p, v in when.items():
-            target = float(v.xreplace(self._values))
-            if abs(self.parameters[p] - target) > 1e-12 * max(1.0, abs(target)):
+            try:
+                target = float(v.xreplace(self._values))
+            except (TypeError, OverflowError):
+                return False
+            if not math.isfinite(target) or abs(self.parameters[p] - target) > 1e-12 * max(1.0, abs(target)):
                 return False
         return True
 
@@ -412,8 +423,11 @@ class System:
     def rhs_function(self):
         """The vector field as a NumPy function: ``f(X)`` maps (m, n) states to (m, n) derivatives."""
         if self._function is None:
-            # dummify: a variable named like a NumPy function must not shadow it in generated code
-            f = sympy.lambdify(self.symbols, self.rhs_list, modules="numpy", dummify=True, cse=True)
+            # Numbers become floats first, so that exact constants such as 10**400 or sin(10**100)
+            # are not handed to NumPy as Python integers; dummify keeps a variable named like a
+            # NumPy function from shadowing it in the generated code.
+            exprs = [sympy.N(e, 17) for e in self.rhs_list]
+            f = sympy.lambdify(self.symbols, exprs, modules="numpy", dummify=True, cse=True)
             self._function = f
         f = self._function
         n = self.n_variables
@@ -488,18 +502,38 @@ class System:
         f = self.rhs_function()
         scalar = self._function
 
+        class _NotFinite(Exception):
+            pass
+
         def fun(_t, y):
-            return np.array(scalar(*y), dtype=float)
+            out = np.array(scalar(*y), dtype=float)
+            if not np.all(np.isfinite(out)):
+                # fail at once: the solver would otherwise shrink its step for a long time
+                raise _NotFinite(_t)
+            return out
 
         xs, dxs = [], []
         for k, y0 in enumerate(starts):
-            sol = solve_ivp(fun, (0.0, t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol)
-            if sol.status != 0 or sol.y.shape[1] != m or not np.all(np.isfinite(sol.y)):
+            with np.errstate(all="ignore"):
+                try:
+                    if not np.all(np.isfinite(np.array(scalar(*y0), dtype=float))):
+                        raise ValueError(f"{where}: the right-hand side is not finite at the initial state of trajectory {k}")
+                    sol = solve_ivp(fun, (0.0, t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol)
+                    ok = sol.status == 0 and sol.y.shape[1] == m and np.all(np.isfinite(sol.y))
+                    x = sol.y.T.copy()
+                    dx = f(x) if ok else None
+                except _NotFinite as exc:
+                    raise ValueError(
+                        f"{where}: integration of trajectory {k} failed near t = {float(exc.args[0]):g}: "
+                        "the right-hand side is not finite there (the solution blows up)"
+                    ) from None
+                except (OverflowError, ZeroDivisionError, FloatingPointError, TypeError) as exc:
+                    raise ValueError(f"{where}: the right-hand side cannot be evaluated numerically: {exc}") from None
+            if not ok or not np.all(np.isfinite(dx)):
                 t_fail = sol.t[-1] if sol.t.size else 0.0
                 raise ValueError(f"{where}: integration of trajectory {k} failed at t = {t_fail:g}: {sol.message}")
-            x = sol.y.T.copy()
             xs.append(x)
-            dxs.append(f(x))
+            dxs.append(dx)
         rng = np.random.default_rng(seeds[1])
         noisy = []
         for x in xs:
@@ -756,6 +790,12 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
             expr = parse_expression(value, (), where=fw)
             if not expr.is_number:
                 raise CatalogueError(f"{fw}: expected a number, got {value!r}")
+            try:
+                finite = math.isfinite(float(expr))
+            except (TypeError, OverflowError):
+                finite = False
+            if not finite:
+                raise CatalogueError(f"{fw}: {value!r} is not a finite float64 number")
             params[p] = expr
         else:
             _number(value, fw)

@@ -491,6 +491,8 @@ def test_good_text_loads(tmp_path):
         ("a = 1.0", "a = nan", "ok.toml: parameters.a: expected a finite number"),
         ("a = 1.0", "a = 1" + "0" * 320, "ok.toml: parameters.a: an integer of 1064 bits is too large"),
         ("a = 1.0", "x = 1.0", "ok.toml: parameters: 'x' is both a variable and a parameter"),
+        ("a = 1.0", 'a = "10**400"', "ok.toml: parameters.a: '10**400' is not a finite float64 number"),
+        ("a = 1.0", 'a = "exp(1000)"', "ok.toml: parameters.a: 'exp(1000)' is not a finite float64 number"),
         ('"flip(x,y)"', '"flip(x,w)"', "ok.toml: symmetries[0]: symmetry 'flip(x,w)': unknown variable 'w'"),
         ('"flip(x,y)"', '"flip(x,y); flip(x)"', "ok.toml: symmetries[0]: one spec per entry"),
         ('"flip(x,y)"', '{ spec = "flip(x,y)", when = { b = 0 } }', "ok.toml: symmetries[0].when: condition on unknown parameter 'b'"),
@@ -545,6 +547,27 @@ def test_structure_errors(tmp_path, old, new, message):
     with pytest.raises(ValueError) as info:
         _load(tmp_path, STRUCTURE.replace(old, new, 1))
     assert message in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "rhs, message",
+    [
+        ("-a*x*10**400", "the right-hand side is not finite at the initial state"),
+        ("exp(exp(exp(exp(x))))", "the right-hand side is not finite at the initial state"),
+        ("x**(10**10)", "integration of trajectory 0 failed"),
+        ("y**2", "integration of trajectory 0 failed"),
+    ],
+)
+def test_simulation_failures_are_value_errors(tmp_path, rhs, message):
+    s = _load(tmp_path, GOOD.replace('y = "-a*x"', f'y = "{rhs}"').replace("y = 0.0 }", "y = 3.0 }"))
+    with pytest.raises(ValueError, match=f"system 'ok': {message}"):
+        s.simulate(t_end=10, dt=0.1)
+
+
+def test_large_exact_constants_simulate():
+    s = System("big", ["x"], {"x": "-a*x"}, {"a": 1}, x0=[1.0]).with_parameters(a=sympy.sin(sympy.Integer(10) ** 100) ** 2)
+    sim = s.simulate(t_end=1, dt=0.5)
+    np.testing.assert_allclose(sim.x[0][-1, 0], math.exp(-s.parameters["a"]), rtol=1e-9)
 
 
 def test_bytes_that_are_not_utf8_or_toml(tmp_path):
