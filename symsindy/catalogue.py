@@ -264,7 +264,10 @@ class System:
 
         self.symmetry_claims = tuple(s if isinstance(s, SymmetryClaim) else SymmetryClaim(str(s)) for s in symmetries)
         for c in self.symmetry_claims:
-            Symmetry(self.variables, c.spec)
+            try:
+                Symmetry(self.variables, c.spec)
+            except SpecError as exc:
+                raise CatalogueError(f"{where}: {exc}") from None
             self._check_condition(c.when, f"{where}: {c.label}")
         if isinstance(conserved, Mapping):
             conserved = [ConservedClaim(k, self._expression(e, f"{where}: conserved.{k}", sym_map)) for k, e in conserved.items()]
@@ -1002,6 +1005,36 @@ def _short(expr, limit: int = 120) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
+def _trig_rational_zero(e) -> bool | None:
+    """Decide ``e == 0`` for a rational function of variables and of sin, cos, tan of variables.
+
+    After expanding multiple angles and sums, ``sin x, cos x`` become new symbols
+    ``s, c``; the numerator vanishes on every circle ``s**2 + c**2 = 1`` exactly when
+    its remainder modulo those relations is zero (they form a Groebner basis, with
+    leading terms ``s**2``).  None when ``e`` has any other kind of function.
+    """
+    e = sympy.expand_trig(e)
+    funcs = e.atoms(sympy.Function)
+    if any(not isinstance(f, (sympy.sin, sympy.cos, sympy.tan)) or not f.args[0].is_Symbol for f in funcs):
+        return None
+    rep, sines, cosines, relations = {}, [], [], []
+    for x in sorted({f.args[0] for f in funcs}, key=str):
+        S, C = sympy.Dummy(f"sin_{x}"), sympy.Dummy(f"cos_{x}")
+        rep.update({sympy.sin(x): S, sympy.cos(x): C, sympy.tan(x): S / C})
+        sines.append(S)
+        cosines.append(C)
+        relations.append(S**2 + C**2 - 1)
+    e = e.xreplace(rep)
+    if not e.is_rational_function():
+        return None
+    num = sympy.expand(sympy.fraction(sympy.together(e))[0])
+    if num == 0:
+        return True
+    others = sorted(num.free_symbols - set(sines) - set(cosines), key=str)
+    _, remainder = sympy.reduced(num, relations, *sines, *cosines, *others, order="lex")
+    return remainder == 0
+
+
 class _Checker:
     """Decides whether expressions vanish identically, symbolically first."""
 
@@ -1024,6 +1057,10 @@ class _Checker:
         if e.is_rational_function(*free):
             c = sympy.cancel(sympy.together(e))
             return c == 0, "symbolic", c
+        if e.has(sympy.sin, sympy.cos, sympy.tan):
+            decided = _trig_rational_zero(e)
+            if decided is not None:
+                return decided, "symbolic", sympy.Integer(0) if decided else expr
         r = e
         for step in (lambda z: sympy.cancel(sympy.together(z)), sympy.trigsimp, sympy.simplify):
             r = step(r)
@@ -1059,8 +1096,11 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
     * tags ``polynomial``, ``linear``, ``hamiltonian``, ``volume_preserving`` and
       ``negative_control`` against the equations (both ways where decidable).
 
-    Where simplification is inconclusive, the residual is evaluated at
-    ``n_points`` random points with ``digits`` digits, and the check says so.
+    Rational functions are decided by cancellation; rational functions of
+    sin, cos, tan of the variables by reduction modulo ``sin**2 + cos**2 = 1``.
+    Otherwise SymPy's simplification is tried, and where it is inconclusive the
+    residual is evaluated at ``n_points`` random points (coordinates and
+    parameters uniform in [0.3, 1.7]) with ``digits`` digits, and the check says so.
     """
     chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), seed, n_points, digits)
     X = sympy.Matrix(system.symbols)
