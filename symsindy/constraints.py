@@ -86,9 +86,12 @@ def _rref(B: np.ndarray, tol: float) -> np.ndarray:
 
 
 def _rationalise(B: np.ndarray, C: np.ndarray, max_den: int, tol: float) -> tuple[np.ndarray, bool]:
-    out = np.empty_like(B)
-    for idx, v in np.ndenumerate(B):
-        fr = Fraction(float(v)).limit_denominator(max_den)
+    out = np.round(B)
+    # most entries of a readable basis are integers; only the rest need a continued fraction
+    rest = np.abs(out - B) > 1e-9 * np.maximum(1.0, np.abs(B))
+    for idx in zip(*np.nonzero(rest)):
+        v = float(B[idx])
+        fr = Fraction(v).limit_denominator(max_den)
         if abs(float(fr) - v) > 1e-9 * max(1.0, abs(v)):
             return B, False
         out[idx] = float(fr)
