@@ -52,6 +52,7 @@ __all__ = [
     "get_system",
     "check_claims",
     "verify_system",
+    "derived_tags",
 ]
 
 #: Environment variable naming a folder of system files that replaces the default one.
@@ -254,6 +255,8 @@ class System:
         self.tags = tuple(tags)
         self.source = None if source is None else Path(source)
 
+        if not isinstance(equations, Mapping):
+            raise CatalogueError(f"{where}: equations must map each variable name to its right-hand side")
         if set(equations) != set(self.variables):
             missing = [v for v in self.variables if v not in equations]
             extra = [v for v in equations if v not in self.variables]
@@ -273,10 +276,11 @@ class System:
             conserved = [ConservedClaim(k, self._expression(e, f"{where}: conserved.{k}", sym_map)) for k, e in conserved.items()]
         self.conserved_claims = tuple(conserved)
         for c in self.conserved_claims:
+            self._expression(c.expression, f"{where}: {c.label}", sym_map)
             self._check_condition(c.when, f"{where}: {c.label}")
         self.structure_claim = structure
         if structure is not None:
-            self._check_condition(structure.when, f"{where}: {structure.label}")
+            self._check_structure(structure, where)
 
         self.x0 = self._initial_state(x0, where)
         self.dt = float(dt)
@@ -314,6 +318,25 @@ class System:
             bad = v.free_symbols - set(self.parameter_symbols.values())
             if bad:
                 raise CatalogueError(f"{where}: condition {p} = {v} uses {sorted(map(str, bad))[0]!r}, which is not a parameter")
+
+    def _check_structure(self, s: Structure, where) -> None:
+        where = f"{where}: {s.label}"
+        if s.kind not in _STRUCTURE_KINDS:
+            raise CatalogueError(f"{where}: unknown type {s.kind!r}; expected 'canonical' or 'poisson'")
+        n = self.n_variables
+        if s.kind == "canonical":
+            flat = [v for pq in s.pairs for v in pq]
+            if sorted(flat) != sorted(self.variables) or any(len(pq) != 2 for pq in s.pairs):
+                raise CatalogueError(f"{where}: pairs must put every variable in exactly one (q, p) pair")
+        elif s.matrix is None or s.matrix.shape != (n, n):
+            raise CatalogueError(f"{where}: the Poisson matrix must be {n} x {n}")
+        exprs = [s.hamiltonian] + ([] if s.matrix is None else list(s.matrix))
+        allowed = set(self.symbols) | set(self.parameter_symbols.values())
+        for e in exprs:
+            unknown = e.free_symbols - allowed
+            if unknown:
+                raise CatalogueError(f"{where}: unknown symbol {sorted(map(str, unknown))[0]!r}")
+        self._check_condition(s.when, where)
 
     def _initial_state(self, x0, where) -> np.ndarray:
         n = len(self.variables)
@@ -435,7 +458,7 @@ class System:
         f = self._function
         n = self.n_variables
 
-        def field(X):
+        def vector_field(X):
             X = np.asarray(X, dtype=float)
             one = X.ndim == 1
             X2 = np.atleast_2d(X)
@@ -447,7 +470,7 @@ class System:
                 out[:, i] = c
             return out[0] if one else out
 
-        return field
+        return vector_field
 
     def simulate(
         self,
@@ -1093,8 +1116,9 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
     * conserved ``C``: ``grad C . f = 0``, and ``C`` depends on the state;
     * canonical structure: ``q' = dH/dp``, ``p' = -dH/dq`` per pair;
       Poisson: ``P`` antisymmetric, Jacobi identity, ``f = P grad H``;
-    * tags ``polynomial``, ``linear``, ``hamiltonian``, ``volume_preserving`` and
-      ``negative_control`` against the equations (both ways where decidable).
+    * the tags ``polynomial``, ``linear``, ``hamiltonian``, ``volume_preserving`` and
+      ``negative_control``, where given, against the equations (see :func:`derived_tags`
+      for the converse).
 
     Rational functions are decided by cancellation; rational functions of
     sin, cos, tan of the variables by reduction modulo ``sin**2 + cos**2 = 1``.
@@ -1192,34 +1216,46 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
         record(s.label, residuals, "residual")
 
     # tags that can be decided from the equations
-    tags = set(system.tags)
+    derived = _derived_tags(system, chk)
+    for tag, meaning in _TAG_MEANINGS.items():
+        if tag in system.tags:
+            ok, method = derived[tag]
+            label = f"tag '{tag}'"
+            msg = f"holds ({meaning})" if ok else f"is claimed, but it is false that {meaning}"
+            out.append(ClaimCheck(name, label, ok, method, f"system '{name}': {label} {msg}"))
+    return out
+
+
+_TAG_MEANINGS = {
+    "polynomial": "every equation is a polynomial in the state",
+    "linear": "every equation is linear and homogeneous in the state",
+    "hamiltonian": "a Hamiltonian structure holds at the current parameters",
+    "volume_preserving": "the divergence of f is zero",
+    "negative_control": "no symmetry is claimed",
+}
+
+
+def _derived_tags(system: System, chk: "_Checker") -> dict[str, tuple[bool, str]]:
     poly = system.is_polynomial
-    _tag(out, name, "polynomial", "polynomial" in tags, poly, "every equation is a polynomial in the state")
     linear = poly and all(
         sympy.Poly(e, *system.symbols).is_homogeneous and sympy.Poly(e, *system.symbols).total_degree() <= 1
         for e in system.equations.values() if e != 0
     )
-    _tag(out, name, "linear", "linear" in tags, linear, "every equation is linear and homogeneous in the state")
-    holds = system.structure is not None
-    _tag(out, name, "hamiltonian", "hamiltonian" in tags, holds, "a Hamiltonian structure holds at the default parameters")
-    if "negative_control" in tags:  # one way only: a system without claims need not be a control
-        _tag(out, name, "negative_control", True, not system.symmetry_claims, "no symmetry is claimed")
     div = sum((sympy.diff(system.equations[v], s) for v, s in zip(system.variables, system.symbols)), sympy.Integer(0))
     zero, method, _ = chk.vanishes(div)
-    _tag(out, name, "volume_preserving", "volume_preserving" in tags, bool(zero), "the divergence of f is zero", method)
-    return out
+    return {
+        "polynomial": (poly, "symbolic"),
+        "linear": (linear, "symbolic"),
+        "hamiltonian": (system.structure is not None, "symbolic"),
+        "volume_preserving": (bool(zero), method),
+        "negative_control": (not system.symmetry_claims, "symbolic"),
+    }
 
 
-def _tag(out, name, tag, claimed, actual, meaning, method="symbolic"):
-    if not claimed and not actual:
-        return
-    label = f"tag '{tag}'"
-    if claimed and actual:
-        out.append(ClaimCheck(name, label, True, method, f"system '{name}': {label} holds ({meaning})"))
-    elif claimed:
-        out.append(ClaimCheck(name, label, False, method, f"system '{name}': {label} is claimed but it is false that {meaning}"))
-    else:
-        out.append(ClaimCheck(name, label, False, method, f"system '{name}': {label} is missing: {meaning}"))
+def derived_tags(system: System, *, seed: int = 0) -> set[str]:
+    """The tags among polynomial, linear, hamiltonian, volume_preserving that the equations bear out."""
+    chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), seed, 5, 40)
+    return {t for t, (ok, _) in _derived_tags(system, chk).items() if ok and t != "negative_control"}
 
 
 def verify_system(system: System, **kwargs) -> list[ClaimCheck]:

@@ -75,6 +75,9 @@ def test_every_claim_holds(name):
 def test_metadata_is_complete(name):
     s = CATALOGUE[name]
     assert s.description and s.reference and s.tags
+    # every tag the equations bear out is given (check_claims verifies the given ones)
+    missing = catalogue.derived_tags(s) - set(s.tags)
+    assert not missing, f"{name}: tags {sorted(missing)} hold but are not listed"
     assert s.source is not None and s.source.stem == name
     # the structure, where declared, has a Hamiltonian that is itself declared conserved
     if s.structure_claim is not None:
@@ -744,3 +747,30 @@ def test_fuzz_expressions(tmp_path, expr):
         _assert_clean_failure(exc, "ok.toml: equations.y")
         return
     assert isinstance(s.equations["y"], sympy.Expr)
+
+
+def test_programmatic_system_errors():
+    x, y, q = sympy.symbols("x y q")
+    with pytest.raises(CatalogueError, match="system 's': no equation for 'y'"):
+        System("s", ["x", "y"], {"x": "y"})
+    with pytest.raises(CatalogueError, match="system 's': equations must map"):
+        System("s", ["x"], ["x"])
+    with pytest.raises(CatalogueError, match="system 's': symmetry 'flip\\(z\\)': unknown variable 'z'"):
+        System("s", ["x"], {"x": "-x"}, symmetries=["flip(z)"])
+    with pytest.raises(CatalogueError, match="system 's': conserved 'c': unknown symbol 'q'"):
+        System("s", ["x"], {"x": "0"}, conserved=[catalogue.ConservedClaim("c", q)])
+    with pytest.raises(CatalogueError, match="pairs must put every variable"):
+        System("s", ["x", "y"], {"x": "y", "y": "-x"},
+               structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "x"),)))
+    with pytest.raises(CatalogueError, match="the Poisson matrix must be 2 x 2"):
+        System("s", ["x", "y"], {"x": "y", "y": "-x"},
+               structure=catalogue.Structure("poisson", (x**2 + y**2) / 2, (), sympy.ImmutableMatrix([[0]])))
+    with pytest.raises(CatalogueError, match="condition on unknown parameter 'b'"):
+        System("s", ["x"], {"x": "-a*x"}, {"a": 1},
+               symmetries=[catalogue.SymmetryClaim("flip(x)", {"b": sympy.Integer(0)})])
+    with pytest.raises(CatalogueError, match="parameter 'a': expected a number, got a boolean"):
+        System("s", ["x"], {"x": "-a*x"}, {"a": True})
+    good = System("s", ["x", "y"], {"x": "y", "y": "-x"},
+                  structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "y"),)))
+    assert all(c.ok for c in check_claims(good))
+    assert catalogue.derived_tags(good) == {"polynomial", "linear", "hamiltonian", "volume_preserving"}
