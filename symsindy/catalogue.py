@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import sympy
 
-from .expressions import FUNCTIONS, ExpressionError, format_expression, parse_expression
+from .expressions import FUNCTIONS, format_expression, parse_expression
 from .io import check_variable_names, write_csv
 from .symmetry import SpecError, Symmetry
 

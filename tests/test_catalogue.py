@@ -160,7 +160,7 @@ def test_negative_controls_have_no_symmetry():
         s = CATALOGUE[n]
         assert s.symmetry.is_trivial and not s.symmetry_claims
         assert _affine_symmetry_dimension(s) == 0
-        # no discrete signed permutation either
+        # and no sign flip of any set of variables
         for sign in range(1, 2 ** s.n_variables):
             flips = [v for k, v in enumerate(s.variables) if sign >> k & 1]
             R = np.diag([-1.0 if v in flips else 1.0 for v in s.variables])
@@ -187,7 +187,7 @@ def test_facts_of_named_systems():
     assert "rotation(q1,q2)+rotation(p1,p2)" in c["harmonic_oscillator_2d"].symmetry_specs
     assert {"energy", "angular_momentum"} <= set(c["harmonic_oscillator_2d"].conserved)
     assert {"energy", "angular_momentum", "lrl_x", "lrl_y"} <= set(c["kepler"].conserved)
-    assert any(len(g.matrix) and not g.is_affine for g in c["kepler"].symmetry.generators)
+    assert any(not g.is_affine for g in c["kepler"].symmetry.generators)
     assert c["henon_heiles"].symmetry.elements and "energy" in c["henon_heiles"].conserved
     toda = c["toda_lattice"]
     assert toda.symmetry.is_affine and "momentum" in toda.conserved
@@ -203,11 +203,9 @@ def test_facts_of_named_systems():
     assert not c["pendulum"].is_polynomial and c["pendulum"].structure.kind == "canonical"
     rb = c["rigid_body"]
     assert rb.structure.kind == "poisson" and "casimir" in rb.conserved
-    m = sympy.Matrix(rb.symbols)
     P = rb.structure.matrix
     grad = sympy.Matrix([sympy.diff(rb.conserved["casimir"], v) for v in rb.symbols])
     assert sympy.simplify(P * grad) == sympy.zeros(3, 1)  # a Casimir: P grad C = 0
-    assert m.shape == (3, 1)
 
 
 def test_conditional_claims_follow_parameters():
@@ -376,7 +374,7 @@ def test_true_coefficients_reproduce_the_vector_field():
         xi = s.true_coefficients(lib)
         assert xi.shape == (s.n_variables, lib.n_output_features_)
         np.testing.assert_allclose(np.asarray(lib.transform(x)) @ xi.T, s.rhs_function()(x), atol=1e-10)
-    lor = s = CATALOGUE["lorenz"]
+    lor = CATALOGUE["lorenz"]
     lib = PolynomialLibrary(degree=2).fit(np.zeros((2, 3)))
     xi = lor.true_coefficients(lib)
     names = lib.get_feature_names(["x", "y", "z"])
