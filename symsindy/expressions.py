@@ -55,9 +55,13 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 #: Decimal literals with at most this many significant digits become Rationals.
 RATIONAL_DIGITS = 15
-#: Numeric powers whose exact result would exceed this many bits are rejected.
-_MAX_POWER_BITS = 100_000
+#: Exact numbers of more than this many bits (about 616 digits) are rejected: SymPy's
+#: automatic evaluation (roots, perfect powers) gets slow on big integers.
+_MAX_BITS = 2048
 _MAX_ROOT_DENOMINATOR = 1000
+#: Bound on the summed size of the exact coefficients of one sum or product chain
+#: (checked before SymPy combines them; the result must still fit ``_MAX_BITS``).
+_MAX_CHAIN_BITS = 100_000
 
 #: name -> (SymPy function, allowed argument counts)
 FUNCTIONS: dict[str, tuple[object, tuple[int, ...]]] = {
@@ -151,6 +155,13 @@ def _significant_digits(mantissa: str) -> int:
     return len(stripped) if stripped else len(digits)
 
 
+def _coefficient_bits(value) -> int:
+    coeff = value.as_coeff_Mul()[0] if isinstance(value, sympy.Expr) else value
+    if coeff.is_Rational:
+        return abs(coeff.p).bit_length() + coeff.q.bit_length()
+    return 0
+
+
 def _decimal_number(literal: str, value: float) -> sympy.Expr | None:
     """Apply the numbers rule to a decimal literal; None if it is out of range."""
     literal = literal.replace("_", "").lower()
@@ -206,6 +217,8 @@ class _Builder:
         if isinstance(value, bool):
             self.fail(f"boolean '{self.src(node)}' is not allowed; expected a number")
         if isinstance(value, int):
+            if value.bit_length() > _MAX_BITS:
+                self.fail(f"number '{self.src(node)}' is too large to handle exactly")
             return sympy.Integer(value)
         if isinstance(value, float):
             literal = ast.get_source_segment(self.text, node) or repr(value)
@@ -266,6 +279,7 @@ class _Builder:
                 node = node.operand
                 depth += 1
         parts.append(self.build(node, depth + 1))
+        bits = _coefficient_bits(parts[-1])
         for binop in reversed(rights):
             value = self.build(binop.right, depth + 1)
             if isinstance(binop.op, ast.Sub):
@@ -273,13 +287,21 @@ class _Builder:
             elif isinstance(binop.op, ast.Div):
                 value = self.power(value, sympy.Integer(-1), binop)
             parts.append(value)
+            # SymPy multiplies (or brings to a common denominator) all exact
+            # coefficients of a chain: bound the size of the result before it does.
+            bits += _coefficient_bits(value)
+            if bits > _MAX_CHAIN_BITS:
+                self.fail(f"'{self.src(top)}' has numbers too large to handle exactly")
         return self.evaluate(sympy.Add if additive else sympy.Mul, parts, top)
 
     def power(self, base, exponent, node) -> sympy.Expr:
         if base.is_Number and exponent.is_Rational:
             if base.is_Rational:
                 bits = max(abs(base.p).bit_length(), base.q.bit_length())
-                if bits * abs(exponent.p) > _MAX_POWER_BITS or exponent.q > _MAX_ROOT_DENOMINATOR:
+                too_big = bits * abs(exponent.p) > _MAX_BITS
+                # roots of big integers make SymPy search for perfect powers: keep them small
+                hard_root = exponent.q > 1 and (exponent.q > _MAX_ROOT_DENOMINATOR or bits > _MAX_BITS)
+                if too_big or hard_root:
                     self.fail(f"power '{self.src(node)}' is too large to evaluate exactly")
         return self.evaluate(sympy.Pow, (base, exponent), node)
 
@@ -313,6 +335,8 @@ class _Builder:
                 f"function '{func.id}' takes {expected} argument{plural}, got {n} in '{self.src(node)}'"
             )
         args = [self.build(arg, depth + 1) for arg in node.args]
+        if function is sympy.sqrt:
+            return self.power(args[0], sympy.Rational(1, 2), node)
         return self.evaluate(function, args, node)
 
     def evaluate(self, function, args, node) -> sympy.Expr:
@@ -325,6 +349,12 @@ class _Builder:
             self.fail(f"'{self.src(node)}' is not finite")
         if value.has(sympy.I):
             self.fail(f"'{self.src(node)}' is not real")
+        for number in value.atoms(sympy.Number):
+            if number.is_Float:
+                if not _is_float64(number):
+                    self.fail(f"'{self.src(node)}' is outside the float64 range")
+            elif max(abs(number.p).bit_length(), number.q.bit_length()) > _MAX_BITS:
+                self.fail(f"'{self.src(node)}' has a number too large to handle exactly")
         return value
 
 
@@ -444,6 +474,14 @@ _ALLOWED_FUNCTION_TYPES = tuple(
 )
 
 
+def _is_float64(number) -> bool:
+    """A Float whose value float64 holds (Floats of more than 53 bits only need to be in range)."""
+    value = float(number)
+    if not math.isfinite(value):
+        return False
+    return number._prec > 53 or sympy.Float(value) == number
+
+
 def _float_text(value: float) -> str:
     """``repr`` of a float, padded to at least 16 significant digits."""
     text = repr(value)
@@ -458,10 +496,9 @@ def _float_text(value: float) -> str:
 
 class _ExactPrinter(StrPrinter):
     def _print_Float(self, expr):
-        value = float(expr)
-        if not math.isfinite(value) or (expr._prec <= 53 and sympy.Float(value) != expr):
-            raise ValueError(f"cannot format the Float {expr}: it is not a float64 value")
-        return _float_text(value)
+        if not _is_float64(expr):
+            raise ValueError("cannot format a Float that is not a float64 value")
+        return _float_text(float(expr))
 
 
 def _check_vocabulary(expr) -> None:
@@ -469,8 +506,10 @@ def _check_vocabulary(expr) -> None:
         if isinstance(node, (sympy.Symbol, sympy.Add, sympy.Mul, sympy.Pow)):
             continue
         if node.is_Number:
-            if node.is_Rational or (node.is_Float and math.isfinite(float(node))):
+            if node.is_Rational or (node.is_Float and _is_float64(node)):
                 continue
+            if node.is_Float:
+                raise ValueError("cannot format a Float that is not a float64 value")
         elif node is sympy.pi or node is sympy.E or isinstance(node, _ALLOWED_FUNCTION_TYPES):
             continue
         raise ValueError(f"cannot format '{_one_line(str(node))}': not in the expression language")
@@ -481,8 +520,9 @@ def format_expression(expr) -> str:
 
     Floats are printed at double precision with at least 16 significant digits,
     so they round-trip exactly (Floats of more than 53 bits are rounded to float64;
-    a 53-bit Float outside the float64 range is an error).  Raises ``ValueError`` for anything outside the
-    language (complex numbers, infinities, other functions).
+    a 53-bit Float outside the float64 range is an error).  Raises ``ValueError``
+    for anything outside the language (complex numbers, infinities, other
+    functions, Floats that are not float64 values).
     """
     if isinstance(expr, bool) or not isinstance(expr, (sympy.Basic, int, float)):
         raise TypeError(f"expected a SymPy expression or a number, got {type(expr).__name__}")
