@@ -6,6 +6,7 @@ pysindy (:func:`pysindy_constraints`), and describe groups with the spec grammar
 """
 
 from .actions import InducedAction, LibraryNotClosedError, induced_action
+from .catalogue import System, get_system, list_systems, load_folder, load_system_file
 from .constraints import (
     EquivariantSubspace,
     NoSymmetricModelError,
@@ -35,4 +36,9 @@ __all__ = [
     "pysindy_constraints",
     "ConstrainedSTLSQ",
     "SymmetricSINDy",
+    "System",
+    "get_system",
+    "list_systems",
+    "load_folder",
+    "load_system_file",
 ]

@@ -105,7 +105,7 @@ def _rational(x: float, max_den: int = 1000, rtol: float = 1e-9) -> sp.Expr:
     fr = Fraction(float(x)).limit_denominator(max_den)
     if abs(float(fr) - x) <= rtol * max(1.0, abs(x)):
         return sp.Rational(fr.numerator, fr.denominator)
-    return sp.Float(float(x), 17)
+    return sp.Float(float(x))
 
 
 def _lift_point_symmetry(A: np.ndarray, b: np.ndarray, variables, pairs):
@@ -227,15 +227,17 @@ def _first_integrals(x, v, variables, degree, max_null, min_gap, nullity):
     coeffs = (V[:, :d] / scale[:, None]).T  # rows: quantities over monomials
     if d == 0:
         return [], s_asc
-    # readable: reduced row echelon form, the highest-degree monomials as pivots last
-    R = _rref(coeffs)
+    # readable: reduced row echelon form; entries at the level of the residual are noise,
+    # and a pivot there would blow the rest up
+    level = max(1e-10, 10.0 * float(s_asc[d - 1]))
+    coeffs = coeffs / np.max(np.abs(coeffs), axis=1, keepdims=True)
+    R = _rref(coeffs, tol=level)
     xs = sp.symbols(variables)
     out = []
     for row in R:
         big = np.max(np.abs(row))
-        row = np.where(np.abs(row) < 1e-9 * big, 0.0, row)
-        # noisy estimates keep 8 significant digits; exact ones become rationals
-        expr = sum(_rational(float(f"{c:.8g}"), rtol=1e-6) * sp.prod([xx**a for xx, a in zip(xs, m)]) for c, m in zip(row, monos) if c != 0)
+        row = np.where(np.abs(row) < level * big, 0.0, row)
+        expr = sum(_rational(c) * sp.prod([xx**a for xx, a in zip(xs, m)]) for c, m in zip(row, monos) if c != 0)
         val = float(np.linalg.norm(Gs @ (row * scale)) / max(np.linalg.norm(row * scale), 1e-300))
         out.append(ConservedQuantity(sp.expand(expr), val))
     return out, s_asc
@@ -488,7 +490,8 @@ def noether_report(
     for q in conserved:
         q = sp.expand(q)
         if not _in_span(q, charges, xs):
-            flags.append(f"{q}: conserved but no symmetry among the candidates explains it (e.g. energy or a Casimir)")
+            shown = sp.sstr(q.xreplace({f: sp.Float(f, 6) for f in q.atoms(sp.Float)}))
+            flags.append(f"{shown}: conserved but no symmetry among the candidates explains it (e.g. energy or a Casimir)")
     return entries, flags
 
 

@@ -6,9 +6,9 @@ affine = gl(n) + translations) its near-null right singular vectors span the sym
 algebra.  Discrete: signed permutations of the coordinates, ranked by the relative
 residual ``|X M_R - R X| / (2 |X|)``.
 
-The gap rule (documented in :func:`select_nullity`): with singular values normalised by
-the largest and sorted ascending, the nullity is the position of the largest ratio
-``s[d] / s[d-1]`` among the ``s[d-1] <= max_null`` that exceeds ``min_gap``; none -> 0.
+The gap rule (documented in :func:`select_nullity`): with singular values relative to
+the operator's scale and sorted ascending, the nullity is the largest ``d`` with
+``s[d-1] <= max_null`` and a gap ``s[d] / s[d-1] >= min_gap``; none -> 0.
 """
 
 from __future__ import annotations
@@ -127,23 +127,20 @@ def select_nullity(s_rel: np.ndarray, *, max_null: float = 0.05, min_gap: float 
     """Number of near-zero singular values by the gap rule.
 
     ``s_rel`` ascending, normalised by the operator's scale (see
-    :func:`lie_derivative_operator`; a sentinel 1 follows the last).  Among positions ``d`` with
-    ``s_rel[d-1] <= max_null``, pick the largest ratio ``s_rel[d] / s_rel[d-1]``; it counts
-    when it is at least ``min_gap``.  Exact zeros (below 1e-12) always count.
+    :func:`lie_derivative_operator`; a sentinel 1 follows the last).  The nullity is the
+    largest ``d`` with ``s_rel[d-1] <= max_null`` and ``s_rel[d] / s_rel[d-1] >= min_gap``:
+    every direction below a clear gap counts, so exactly zero ones do not hide nearly zero
+    ones above them.  Exact zeros (below 1e-12) always count.
     """
-    # a sentinel 1 above the largest: every candidate may be a symmetry
     s = np.append(np.asarray(s_rel, float), 1.0)
     exact = int(np.sum(s <= 1e-12))
-    best, best_ratio = exact, 0.0
+    best = exact
     for d in range(max(exact, 1), len(s)):
         if s[d - 1] > max_null:
             break
-        ratio = max(s[d], 1e-12) / max(s[d - 1], 1e-300)
-        if ratio > best_ratio:
-            best, best_ratio = d, ratio
-    if best_ratio >= min_gap:
-        return best
-    return exact
+        if max(s[d], 1e-12) / max(s[d - 1], 1e-300) >= min_gap:
+            best = d
+    return best
 
 
 @dataclass

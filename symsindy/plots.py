@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_singular_values"]
+__all__ = ["plot_singular_values", "plot_quantities"]
 
 
 def _axes(ax, figsize=(6.0, 4.0)):
@@ -39,5 +39,48 @@ def plot_singular_values(result, ax=None, title: str | None = None):
     ax.set_xlim(0.5, len(s) + 0.5)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_quantities(quantities, variables, t, x_data, rhs=None, ax=None, title: str | None = None, labels=None):
+    """Each quantity along the data (dots) and along the model's trajectory from the same start (line).
+
+    ``quantities`` are SymPy expressions; ``x_data`` an (m, n) trajectory (the first of a list
+    is used); ``rhs`` the model's right-hand side (SymPy, one per variable) or None.
+    Values are shown relative to their value at the first sample, so different quantities
+    share one axis.
+    """
+    import sympy as sp
+    from scipy.integrate import solve_ivp
+
+    xs = sp.symbols(list(variables))
+    traj = np.asarray(x_data[0] if isinstance(x_data, (list, tuple)) else x_data, float)
+    t = np.asarray(t[0] if isinstance(t, (list, tuple)) else t, float)
+    fig, ax = _axes(ax, figsize=(7.0, 4.0))
+    sim = None
+    if rhs is not None:
+        f = sp.lambdify(xs, list(rhs), modules="numpy")
+        sol = solve_ivp(lambda _, s: np.asarray(f(*s), float), (t[0], t[-1]), traj[0], t_eval=t, method="LSODA", rtol=1e-9, atol=1e-9)
+        if sol.success:
+            sim = sol.y.T
+    colors = [f"C{k}" for k in range(10)]
+    for k, q in enumerate(quantities):
+        fq = sp.lambdify(xs, q, modules="numpy")
+        ref = np.broadcast_to(np.asarray(fq(*traj.T), float), (len(traj),))
+        scale = max(abs(ref[0]), np.std(ref), 1e-12)
+        name = labels[k] if labels else str(q)
+        if len(name) > 40:
+            name = name[:37] + "..."
+        c = colors[k % 10]
+        ax.plot(t, (ref - ref[0]) / scale, ".", ms=2, color=c, alpha=0.6, label=f"{name} (data)")
+        if sim is not None:
+            vals = np.broadcast_to(np.asarray(fq(*sim.T), float), (len(sim),))
+            ax.plot(t[: len(vals)], (vals - vals[0]) / scale, "-", color=c, lw=1.2, label=f"{name} (model)")
+    ax.set_xlabel("time t")
+    ax.set_ylabel("relative change (C(t) - C(t0)) / |C(t0)|")
+    ax.set_title(title or "Conserved quantities along data and model")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small", loc="best")
     fig.tight_layout()
     return fig

@@ -25,7 +25,8 @@ _EPILOG = """\
 defaults: a polynomial library of degree 3 with a constant term; sequentially
 thresholded ridge regression (threshold 0.05, ridge 0.05, refit on the kept
 terms); derivatives from measured '_dot' columns when present, otherwise
-smoothed finite differences (Savitzky-Golay, window 11, cubic).
+smoothed finite differences (cubic Savitzky-Golay, the window chosen per variable
+to match the noise level estimated from the data).
 
 example:
   symsindy fit examples/data/damped_oscillator.csv --symmetry "rotation(x,y)"
@@ -76,7 +77,7 @@ def register(sub) -> None:
                    help="leave the constant term out of the library")
     p.add_argument("--differentiation", choices=("smoothed", "finite"), default=None,
                    help="how to differentiate when the data have no '_dot' columns: 'smoothed' finite "
-                   "differences (Savitzky-Golay, window 11, cubic; default) or plain 'finite' differences")
+                   "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences")
     p.add_argument("--precision", metavar="P", type=_positive_int, default=3,
                    help="decimals of the printed coefficients (default 3)")
     p.add_argument("--json", metavar="OUT", default=None,
