@@ -35,12 +35,12 @@ import sys
 from itertools import combinations, combinations_with_replacement
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 import sympy
 
-from .expressions import ExpressionError, format_expression, parse_expression
+from .expressions import format_expression, parse_expression
 
 __all__ = ["library_terms", "SymbolicModel", "load_model", "FORMAT", "VERSION"]
 
