@@ -14,8 +14,10 @@ from .constraints import (
     equivariant_subspace,
     pysindy_constraints,
 )
+from .expressions import ExpressionError, format_expression, parse_expression
 from .model import SymmetricSINDy
 from .optimizers import ConstrainedSTLSQ
+from .symbolic import SymbolicModel, library_terms, load_model
 from .symmetry import Element, Generator, SpecError, Symmetry, parse_specs
 
 __version__ = "0.1.0"
@@ -41,4 +43,10 @@ __all__ = [
     "list_systems",
     "load_folder",
     "load_system_file",
+    "ExpressionError",
+    "parse_expression",
+    "format_expression",
+    "SymbolicModel",
+    "library_terms",
+    "load_model",
 ]

@@ -102,3 +102,26 @@ def test_interaction_only_library_is_not_closed_under_rotation():
 def test_variable_count_mismatch():
     with pytest.raises(ValueError, match="library has 3 input variables but the symmetry acts on 2"):
         induced_action(_lib(3, 2), Symmetry(["x", "y"], "rotation(x,y)"))
+
+
+def test_symbolic_action_on_fourier_library_under_translation_is_exact():
+    sym = Symmetry(["x", "y"], "translation(x)")
+    lib = ps.FourierLibrary(n_frequencies=2).fit(np.random.default_rng(0).normal(size=(10, 2)))
+    act = induced_action(lib, sym)
+    assert act.method == "symbolic"
+    (D,) = act.generators
+    # d/dx sin(k x) = k cos(k x): exact integers after snapping
+    assert set(np.unique(D)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
+    x = np.random.default_rng(1).normal(size=(5, 2))
+    t = 0.7
+    R = expm(t * D)
+    assert np.allclose(lib.transform(x + [t, 0]), lib.transform(x) @ R.T, atol=1e-10)
+
+
+def test_symbolic_action_on_concatenated_library():
+    sym = Symmetry(["x", "y"], "swap(x,y)")
+    lib = (ps.PolynomialLibrary(degree=2) + ps.FourierLibrary()).fit(np.random.default_rng(0).normal(size=(10, 2)))
+    act = induced_action(lib, sym)
+    assert act.method == "symbolic"
+    x = np.random.default_rng(2).normal(size=(6, 2))
+    assert np.allclose(lib.transform(x[:, ::-1]), lib.transform(x) @ act.elements[0].T, atol=1e-12)
