@@ -39,6 +39,7 @@ __all__ = [
     "SymmetryReport",
     "discover_symmetries",
     "fit_with_discovered_symmetry",
+    "estimate_derivatives",
 ]
 
 FAMILIES = ("gl", "so", "affine")
@@ -545,7 +546,7 @@ def generating_set(elements: list[DiscreteCandidate], max_order: int = 4096) -> 
     for c in list(chosen):
         others = [e.matrix for e in chosen if e is not c]
         if others and key(c.matrix) in _group_closure(others, n, max_order):
-            chosen.remove(c)
+            chosen = [e for e in chosen if e is not c]
     return chosen
 
 
@@ -588,6 +589,11 @@ class SymmetryReport:
         residual sum of squares when it is enforced, ``RSS_sym / RSS_free - 1``.
     rejected : list of str
         Candidates whose refit cost exceeded the tolerance: the data break them.
+    condition_number : float
+        Of the library on the data, columns normalised: large means the data do not pin
+        the model down.
+    warnings : list of str
+        Reasons to distrust the answer.
     """
 
     variables: list[str]
@@ -602,6 +608,8 @@ class SymmetryReport:
     spec_frequency: dict = field(default_factory=dict)
     refit_cost: dict = field(default_factory=dict)
     rejected: list = field(default_factory=list)
+    condition_number: float = float("nan")
+    warnings: list = field(default_factory=list)
 
     @property
     def specs(self) -> list[str]:
@@ -645,6 +653,8 @@ class SymmetryReport:
             "candidates": self.continuous.family,
             "specs": self.specs,
             "rejected": list(self.rejected),
+            "condition_number": None if np.isnan(self.condition_number) else self.condition_number,
+            "warnings": list(self.warnings),
             "refit_cost": dict(self.refit_cost),
             "bootstrap": {
                 "n": self.n_bootstrap,
@@ -686,12 +696,23 @@ class SymmetryReport:
                 f"bootstrap: {self.n_bootstrap} refits; same dimension in {self.nullity_agreement:.0%}; "
                 f"principal angle median {self.angle_median:.2g} rad, max {self.angle_max:.2g} rad"
             )
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
         lines.append("found: " + ("; ".join(self.specs) if self.specs else "no symmetry"))
         return "\n".join(lines)
 
 
+def estimate_derivatives(xs, ts, x_dot=None, differentiation=None):
+    """Smoothed states and derivatives per trajectory, as :class:`SymmetricSINDy` uses them.
+
+    ``xs`` and ``ts`` are lists (one entry per trajectory; a time may be a step).  With
+    ``x_dot`` given, the states and ``x_dot`` come back unchanged.  Samples where the
+    derivative is not finite (ends of some methods) are dropped.
+    """
+    return _derivatives({"differentiation": differentiation}, list(xs), list(ts), x_dot)
+
+
 def _derivatives(model_kwargs, xs, ts, dxs):
-    """Smoothed states and derivatives per trajectory, as SymmetricSINDy would use them."""
     from sklearn.base import clone
 
     from .model import default_differentiation
@@ -719,7 +740,9 @@ def _verify_by_refit(report: SymmetryReport, kw: dict, X: np.ndarray, D: np.ndar
     from .model import SymmetricSINDy
 
     names = report.variables
-    fit_kw = {**kw, "differentiation": None}
+    # Full-library least squares on both sides (no thresholding): a sparse free model may
+    # already have dropped the very term that breaks the symmetry.
+    fit_kw = {**kw, "differentiation": None, "threshold": 0.0}
     free = SymmetricSINDy(**fit_kw).fit(X, x_dot=D, feature_names=names)
     rss_free = _rss(free, X, D)
     floor = 1e-12 * float(np.sum(D**2))
@@ -756,6 +779,7 @@ def discover_symmetries(
     max_exhaustive: int = 5,
     differentiation=None,
     refit_tol: float = 0.1,
+    max_condition: float = 1e4,
 ) -> SymmetryReport:
     """Discover continuous and discrete symmetries from trajectories.
 
@@ -763,9 +787,11 @@ def discover_symmetries(
     :func:`discover_discrete`, residuals measured on the data), and refits on
     ``n_bootstrap`` bootstrap resamples of the samples to say how sure the answer is.
 
-    Every candidate is then checked against the data: the model is refitted with it
-    enforced, and it is rejected when the residual sum of squares grows by more than
-    ``refit_tol`` (default 0.1, i.e. 10%): a symmetry the data break costs fit.
+    Every candidate is then checked against the data: the full-library least-squares fit
+    is repeated with it enforced, and it is rejected when the residual sum of squares grows by more than
+    ``refit_tol`` (default 0.1, i.e. 10%): a symmetry the data break costs fit.  A
+    library whose normalised columns have condition number above ``max_condition`` on the
+    data (default 1e4) adds a warning: such data cannot tell models apart.
 
     Parameters mirror :class:`~symsindy.model.SymmetricSINDy` (``library``, ``threshold``,
     ``alpha``, ``differentiation``) and the gap rule (``max_null``, ``min_gap``).
@@ -778,6 +804,11 @@ def discover_symmetries(
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(n)]
     kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation)
     model = SymmetricSINDy(**kw).fit(xs, t=t, x_dot=dxs, feature_names=names)
+    if not np.any(model.coef_):
+        raise ValueError(
+            f"the unconstrained fit (threshold {threshold}) is the zero model, which every transformation "
+            "leaves unchanged: lower the threshold or check the data"
+        )
     ts = model._check_times(t, xs) if dxs is None else [1.0] * len(xs)
     sx, sd = _derivatives(kw, xs, ts, dxs)
     X_all, D_all = np.vstack(sx), np.vstack(sd)
@@ -786,6 +817,16 @@ def discover_symmetries(
     disc = discover_discrete(model.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all) if discrete else []
     gens = generating_set(disc)
     report = SymmetryReport(names, cont, disc, gens, model, n_bootstrap=int(n_bootstrap))
+    theta = np.asarray(lib.transform(X_all), float)
+    norms = np.linalg.norm(theta, axis=0)
+    sv = np.linalg.svd(theta / np.where(norms > 0, norms, 1.0), compute_uv=False)
+    report.condition_number = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
+    if report.condition_number > max_condition:
+        report.warnings.append(
+            f"the library is nearly collinear on the data (condition number {report.condition_number:.2g}): "
+            "the data do not pin the model down and symmetries found may be artefacts; data from more "
+            "varied initial states help"
+        )
     _verify_by_refit(report, kw, X_all, D_all, refit_tol)
     if n_bootstrap <= 0:
         return report

@@ -100,7 +100,7 @@ def _plot(path, quantities, data, rhs, title, labels=None):
 
 def run_conserved(args) -> int:
     from ..conservation import check_quantity, conserved_from_data, conserved_quantities
-    from ..discover import _derivatives
+    from ..discover import estimate_derivatives
     from ..expressions import format_expression
     from ..io import read_data
 
@@ -132,7 +132,7 @@ def run_conserved(args) -> int:
         "equations": {v: format_expression(e) for v, e in zip(data.variables, rhs)},
     }
     if args.from_data:
-        sx, sd = _derivatives({}, data.x, data.t, data.x_dot)
+        sx, sd = estimate_derivatives(data.x, data.t, data.x_dot)
         direct, _ = conserved_from_data(sx, sd, data.variables, args.degree)
         print(f"conserved quantities straight from the data: {len(direct)}")
         for q in direct:

@@ -65,7 +65,9 @@ def register(sub) -> None:
     p.add_argument(
         "--symmetry", metavar="SPEC", action="append", default=[],
         help="a symmetry to enforce, e.g. 'rotation(x,y)', 'flip(x,y)', 'swap(x,y)', 'translation(x)', "
-        "'scaling(x=1,y=2)'; repeat or join with ';' for several (default: none, a plain SINDy fit)",
+        "'scaling(x=1,y=2)'; repeat or join with ';' for several; 'auto' discovers the symmetries (as "
+        "'symsindy symmetries' does, gl candidates and signed permutations, 10 bootstrap refits), enforces "
+        "those found in at least half the refits and refits (default: none, a plain SINDy fit)",
     )
     p.add_argument("--degree", metavar="D", type=_positive_int, default=DEFAULT_DEGREE,
                    help=f"degree of the polynomial library (default {DEFAULT_DEGREE})")
@@ -107,6 +109,10 @@ def run(args) -> int:
     for s in specs:
         if not s.strip():
             raise ValueError("--symmetry '': empty spec; expected e.g. 'rotation(x,y)'")
+    if any(s.strip() == "auto" for s in specs):
+        if len(specs) > 1:
+            raise ValueError("--symmetry auto: give it alone; it discovers the symmetries to enforce")
+        return _run_auto(args, data)
     model = SymmetricSINDy(
         library=ps.PolynomialLibrary(degree=args.degree, include_bias=not args.no_bias),
         symmetry=specs or None,
@@ -120,6 +126,35 @@ def run(args) -> int:
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
     enforced = list(model.symmetry_.specs)
     print(f"symmetry: {'; '.join(enforced) if enforced else 'none'}")
+    if args.json:
+        model.save(args.json)
+    return 0
+
+
+def _run_auto(args, data) -> int:
+    import pysindy as ps
+
+    from ..discover import fit_with_discovered_symmetry
+
+    model, report, enforced = fit_with_discovered_symmetry(
+        data.x,
+        t=data.t,
+        x_dot=data.x_dot,
+        feature_names=data.variables,
+        library=ps.PolynomialLibrary(degree=args.degree, include_bias=not args.no_bias),
+        threshold=args.threshold,
+        alpha=args.alpha,
+        differentiation=_differentiation(args.differentiation),
+        n_bootstrap=10,
+    )
+    for line in model.equations(precision=args.precision):
+        print(line)
+    print(f"equivariance residual: {model.equivariance_residual_:.1e}")
+    found = list(report.specs)
+    print(f"symmetry: {'; '.join(model.symmetry_.specs) if model.symmetry_.specs else 'none'} (discovered: "
+          f"{'; '.join(found) if found else 'none'})")
+    for w in report.warnings:
+        print(f"warning: {w}")
     if args.json:
         model.save(args.json)
     return 0
