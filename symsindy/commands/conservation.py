@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD, _nonnegative_float, _positive_int
 
@@ -143,7 +144,7 @@ def run_conserved(args) -> int:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=2)
     if args.plot and found:
-        _plot(args.plot, [q.expr for q in found], data, rhs, f"Conserved quantities: {args.data}")
+        _plot(args.plot, [q.expr for q in found], data, rhs, f"Conserved quantities: {Path(args.data).name}")
     return 0
 
 
@@ -180,5 +181,5 @@ def run_noether(args) -> int:
     if args.plot:
         charges = [e.charge for e in entries if e.charge is not None]
         if charges:
-            _plot(args.plot, charges, data, rhs, f"Noether charges: {args.data}", labels=[e.symmetry for e in entries if e.charge is not None])
+            _plot(args.plot, charges, data, rhs, f"Noether charges: {Path(args.data).name}", labels=[f"charge of {e.symmetry}: {_show(e.charge)}" for e in entries if e.charge is not None])
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD, _nonnegative_float, _positive_int
 
@@ -83,6 +84,6 @@ def run(args) -> int:
         matplotlib.use("Agg")
         from ..plots import plot_singular_values
 
-        fig = plot_singular_values(report, title=f"Lie-derivative spectrum: {args.data}")
+        fig = plot_singular_values(report, title=f"Lie-derivative spectrum: {Path(args.data).name}")
         fig.savefig(args.plot, dpi=120)
     return 0
