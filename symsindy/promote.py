@@ -1,0 +1,1166 @@
+"""Promoting symmetry with a convex penalty: let the data choose how much symmetry a model has.
+
+Over a candidate algebra with orthonormal basis ``(A_1, b_1) .. (A_q, b_q)`` (so(n), gl(n),
+affine or user generators) the fit solves, in normalised units,
+
+    min_X  1/(2m) |Y - Theta~ X^T|_F^2  +  lam |[vec L_1(X) .. vec L_q(X)]|_*  +  mu |X|_1
+
+with ``L_k(X) = X D_k - A_k X`` the Lie derivative of the model along generator k.  The nuclear
+norm is small when few candidate directions are broken: its zero set is the equivariant models,
+and the rank of the matrix is ``q - dim(symmetry algebra)``.
+
+Normalisation (the nuclear norm is homogeneous, so left alone it mostly shrinks the model):
+
+* library columns are scaled to unit RMS on the data and the derivatives by their overall RMS,
+  so ``mu`` treats terms alike and the solution is in units of the data;
+* each Lie derivative is measured as the RMS of right-hand-side values on the data
+  (:func:`~symsindy.discover.data_weight`) over an orthonormal candidate basis, so the penalty
+  does not depend on how the algebra is written down; combinations every model satisfies (zero
+  operators) and candidates under which the library is not closed are left out;
+* adaptive weights (as in the adaptive lasso): each direction of the algebra (right singular
+  vectors of the unpenalised fit's Lie-derivative matrix) is weighted by ``s_min / s_i``, so
+  directions that every plausible model fails (e.g. the tilts of a system symmetric about one
+  axis, the shears of an anisotropic one) barely pull on the coefficients, while the weighting,
+  being invertible, leaves the set of exactly symmetric models the penalty can reach unchanged;
+* the weight is in units of ``lam_ref``, an upper bound on the smallest ``lam`` at which the
+  solution is the least-squares fit inside the fully symmetric subspace: weight 1 means "as
+  symmetric as the candidates allow", not "zero", whatever the data size or scale;
+* the returned coefficients come from a debiasing refit: promote -> discover (the algebra of
+  the promoted model, singular values below ``null_tol``) -> enforce it exactly with
+  :class:`~symsindy.model.SymmetricSINDy` (thresholded least squares) -> refit.  Named
+  symmetries and exactly rational unnamed generators are enforced; noisy unnamed ones (every
+  linear model commutes with itself, for one) are reported in ``discovered_`` but not enforced.
+
+Weight selection (``weight="auto"``): k-fold cross-validation (folds shuffled with
+``random_state``) of the whole pipeline over ``weight_grid`` (default 0 and 10 weights
+log-spaced from 1e-3 to 1); the error is the held-out relative squared error of the refitted
+model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule picks the largest weight whose mean error is within one
+standard error of the best: as much symmetry as the data support.
+
+Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerated) with
+singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
+``"cvxpy"`` solves the same problem as a conic program (Clarabel by default) and is the
+reference.  Cross-validation solves stop at ``max(tol, 1e-8)``, the final one at ``tol``.  A solver that fails
+or does not converge is reported with a :class:`PromotionWarning` and the other one is tried;
+``solver_info_`` records what happened, and :class:`PromotionError` is raised when every route
+fails.  A zero model is never returned silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import scipy.linalg as sla
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .actions import induced_action
+from .constraints import equivariance_residual
+from .discover import FAMILIES, candidate_generators, data_weight, discover_continuous
+from .symmetry import Symmetry
+
+__all__ = [
+    "PromotedSINDy",
+    "PromotionError",
+    "PromotionProblem",
+    "PromotionWarning",
+    "parse_promote_weight",
+    "promote_from_args",
+    "solve_cvxpy",
+    "solve_fast",
+]
+
+SOLVERS = ("fast", "cvxpy")
+
+
+class PromotionWarning(UserWarning):
+    """A promotion solve failed or did not converge; a fallback was taken."""
+
+
+class PromotionError(ValueError):
+    """Every route of a promoted fit failed."""
+
+
+# ----------------------------------------------------------------------------- the convex problem
+
+
+@dataclass
+class PromotionProblem:
+    """``min_x 1/2 x^T H x - g^T x + lam |mat(L x)|_* + mu |x|_1``.
+
+    Attributes
+    ----------
+    H : (N, N) array
+        Positive semidefinite Hessian of the least-squares loss.
+    g : (N,) array
+    L : (M * q, N) array
+        Lie-derivative operator; ``(L @ x).reshape(M, q)`` (row-major) has one column per
+        candidate direction.
+    shape : (int, int)
+        ``(M, q)``.
+    """
+
+    H: np.ndarray
+    g: np.ndarray
+    L: np.ndarray
+    shape: tuple
+
+    @property
+    def n_unknowns(self) -> int:
+        return len(self.g)
+
+    def lie_matrix(self, x) -> np.ndarray:
+        return (self.L @ x).reshape(self.shape)
+
+    def symmetric_solution(self) -> tuple[float, np.ndarray]:
+        """``(lam_ref, x0)``: the least-squares solution ``x0`` inside ``null(L)`` and an upper
+        bound ``lam_ref`` on the smallest ``lam`` (without l1) at which it is the solution.
+
+        Optimality of ``x0`` at ``lam`` needs ``W`` with ``L^T vec W = -grad(x0) / lam`` and
+        spectral norm <= 1; the least-norm ``W`` gives the bound.
+        """
+        if getattr(self, "_symmetric", None) is None:
+            Q0 = _nullspace(self.L)
+            if Q0.shape[1]:
+                x0 = Q0 @ np.linalg.lstsq(Q0.T @ self.H @ Q0, Q0.T @ self.g, rcond=None)[0]
+            else:
+                x0 = np.zeros(len(self.g))
+            grad = self.H @ x0 - self.g
+            W = np.linalg.lstsq(self.L.T, -grad, rcond=None)[0].reshape(self.shape)
+            self._symmetric = (float(np.linalg.norm(W, 2)) if W.size else 0.0, x0)
+        return self._symmetric
+
+    def objective(self, x, lam: float, mu: float) -> float:
+        x = np.asarray(x, float)
+        nuc = np.sum(np.linalg.svd(self.lie_matrix(x), compute_uv=False)) if self.shape[1] else 0.0
+        return float(0.5 * x @ self.H @ x - self.g @ x + lam * nuc + mu * np.sum(np.abs(x)))
+
+
+def _svt(V: np.ndarray, tau: float) -> np.ndarray:
+    if V.shape[1] == 1:
+        nv = float(np.sqrt(np.sum(V * V)))
+        return V * (1.0 - tau / nv) if nv > tau else np.zeros_like(V)
+    U, s, Vt = np.linalg.svd(V, full_matrices=False)
+    s = s - tau
+    k = int(np.count_nonzero(s > 0))
+    return (U[:, :k] * s[:k]) @ Vt[:k]
+
+
+def solve_fast(
+    problem: PromotionProblem,
+    lam: float,
+    mu: float = 0.0,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 20000,
+    rho: float | None = None,
+    warm: dict | None = None,
+    memory: int = 10,
+    single_thread: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """Solve a :class:`PromotionProblem` by ADMM with singular-value and soft thresholding.
+
+    Splits ``z1 = L x`` (nuclear norm) and ``z2 = beta x`` (l1; it also keeps the x-step
+    positive definite; beta = 0.01 without l1, 0.1 with it); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
+    iterations during the first 60 and every 500 after (Boyd et al. 2011, sec. 3.4); from
+    iteration 60 the fixed-point iteration is Anderson-accelerated (type II, ``memory`` past steps, 0 to
+    switch off) with a safeguard that takes the plain step whenever the extrapolated point
+    has a larger fixed-point residual.  Stops when the primal and dual residuals are below
+    ``tol`` relative to the iterates (plus ``tol`` times the square root of the dimension).
+    ``single_thread`` runs BLAS on one thread: the matrices are small and threads cost more
+    than they save.
+
+    Returns ``(x, info)``; ``info`` has ``converged``, ``iterations``, ``primal_residual``,
+    ``dual_residual``, ``rho``, ``status`` and ``state`` (a warm start for a nearby problem).
+    """
+    if not (np.isfinite(lam) and lam >= 0 and np.isfinite(mu) and mu >= 0):
+        raise ValueError(f"weights lam={lam!r}, mu={mu!r}: expected finite numbers >= 0")
+    if not (tol > 0 and int(max_iter) >= 1):
+        raise ValueError(f"tol={tol!r}, max_iter={max_iter!r}: expected tol > 0 and max_iter >= 1")
+    args = (problem, float(lam), float(mu), float(tol), int(max_iter), rho, warm, int(memory))
+    if not single_thread:
+        return _admm(*args)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _admm(*args)
+
+
+# scale of the z2 = beta x block: without l1 it only keeps the x-step positive definite, and a
+# small beta avoids the proximal damping a unit block would add; with l1 it balances the blocks
+_BETA = 0.01
+_BETA_L1 = 0.1
+
+
+def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
+    H, g, L = problem.H, problem.g, problem.L
+    M, q = problem.shape
+    N = len(g)
+    a = M * q
+    c = a + N  # length of z = (z1, z2) = K x with K = [L; I]
+    beta = _BETA if mu == 0 else _BETA_L1
+    K = np.vstack([L, beta * np.eye(N)])
+    Kt = np.ascontiguousarray(K.T)
+    KtK = Kt @ K
+
+    def prepare(r):
+        Kinv = sla.cho_solve(sla.cho_factor(H + r * KtK, check_finite=False), np.eye(N), check_finite=False)
+        return Kinv @ g, r * (Kinv @ Kt)
+
+    if warm:
+        rho0 = warm["rho"]
+        v = np.concatenate([warm["z"], warm["y"] / rho0])
+    else:
+        rho0 = None
+        v = np.zeros(2 * c)
+    if rho is None:
+        rho = rho0 if rho0 is not None else max(float(np.trace(H)) / N, 1e-8)
+    if rho0 is not None and rho != rho0:
+        v[c:] *= rho0 / rho
+    b0, B = prepare(rho)
+    relax = 1.6
+    sqrt_dim, sqrt_n = np.sqrt(c), np.sqrt(N)
+    adapt_until, adapt_every = 60, 500
+    converged = False
+    r_norm = s_norm = np.inf
+    mem = max(int(memory), 0)
+    dG = np.zeros((mem, 2 * c))
+    dF = np.zeros((mem, 2 * c))
+    n_hist = pos = 0
+    g_prev = f_prev = g_ref = None
+    f_ref = np.inf
+    pending = False
+    x = np.zeros(N)
+    gv = np.zeros(2 * c)
+    n_aa = n_rejected = 0
+    it = 0
+    for it in range(1, max_iter + 1):
+        z, u = v[:c], v[c:]
+        x = b0 + B @ (z - u)
+        Kx = K @ x
+        w = relax * Kx + (1.0 - relax) * z + u
+        gv = np.empty(2 * c)
+        if q:
+            gv[:a] = _svt(w[:a].reshape(M, q), lam / rho).ravel()
+        else:
+            gv[:a] = w[:a]
+        w2 = w[a:c]
+        gv[a:c] = np.sign(w2) * np.maximum(np.abs(w2) - mu / (beta * rho), 0.0)
+        gv[c:] = w - gv[:c]
+        f = gv - v
+        fn = float(np.sqrt(f @ f))
+        if pending and not fn <= f_ref:
+            # the extrapolated point is worse than the plain step it replaced: take that step
+            n_rejected += 1
+            v, pending, n_hist, g_prev = g_ref, False, 0, None
+            continue
+        pending = False
+        zn = gv[:c]
+        d = Kx - zn
+        r_norm = float(np.sqrt(d @ d))
+        dz = Kt @ (zn - z)
+        s_norm = float(rho * np.sqrt(dz @ dz))
+        ky = Kt @ gv[c:]
+        eps_pri = tol * (sqrt_dim + max(np.sqrt(Kx @ Kx), np.sqrt(zn @ zn)))
+        eps_dual = tol * (sqrt_n + rho * np.sqrt(ky @ ky))
+        if r_norm <= eps_pri and s_norm <= eps_dual:
+            converged = True
+            v = gv
+            break
+        if (it <= adapt_until and it % 20 == 0) or it % adapt_every == 0:
+            ratio = (r_norm / eps_pri) / max(s_norm / eps_dual, 1e-300)
+            if ratio > 10 or ratio < 0.1:
+                scale = float(np.clip(np.sqrt(ratio), 0.1, 10.0))
+                rho *= scale
+                gv[c:] /= scale
+                b0, B = prepare(rho)
+                v, n_hist, g_prev, pending = gv, 0, None, False
+                continue
+        if it <= adapt_until:
+            v = gv
+            continue
+        if mem == 0:
+            v = gv
+            continue
+        if g_prev is not None:
+            dG[pos] = gv - g_prev
+            dF[pos] = f - f_prev
+            pos = (pos + 1) % mem
+            n_hist = min(n_hist + 1, mem)
+        g_prev, f_prev = gv, f
+        if not n_hist:
+            v = gv
+            continue
+        F = dF[:n_hist]
+        FtF = F @ F.T
+        reg = 1e-10 * np.trace(FtF) + 1e-300
+        gamma = np.linalg.solve(FtF + reg * np.eye(n_hist), F @ f)
+        v = gv - gamma @ dG[:n_hist]
+        g_ref, f_ref, pending = gv, fn, True
+        n_aa += 1
+    zn = v[:c]
+    sol = zn[a:c] / beta if mu > 0 else x
+    info = {
+        "solver": "fast",
+        "converged": bool(converged),
+        "iterations": int(it),
+        "primal_residual": r_norm,
+        "dual_residual": s_norm,
+        "rho": float(rho),
+        "anderson_steps": n_aa,
+        "anderson_rejected": n_rejected,
+        "state": {"z": zn.copy(), "y": rho * v[c:], "rho": rho},
+    }
+    if not np.all(np.isfinite(sol)):
+        info["converged"] = False
+        info["status"] = "non-finite iterate"
+    else:
+        info["status"] = "converged" if converged else f"not converged in {it} iterations"
+    return sol, info
+
+
+def _sqrt_psd(H: np.ndarray) -> np.ndarray:
+    w, V = np.linalg.eigh(H)
+    keep = w > 1e-13 * max(w[-1], 1e-300)
+    return np.sqrt(w[keep])[:, None] * V[:, keep].T
+
+
+_CVXPY_DEFAULTS = {
+    "CLARABEL": {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-11, "tol_ktratio": 1e-9, "max_iter": 400},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200000},
+}
+
+
+def solve_cvxpy(
+    problem: PromotionProblem,
+    lam: float,
+    mu: float = 0.0,
+    *,
+    solver: str = "CLARABEL",
+    options: dict | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Solve a :class:`PromotionProblem` with cvxpy (the reference).
+
+    The loss is written as ``1/2 |R x - c|^2`` with ``R^T R = H``.  Default options tighten
+    Clarabel's tolerances to 1e-11 (SCS: 1e-9) so the reference is accurate to well below 1e-6;
+    ``options`` overrides them.  Returns ``(x, info)`` with ``converged``, ``status``,
+    ``iterations`` (when the solver reports them) and ``solve_time``.
+    """
+    import cvxpy as cp
+
+    name = str(solver).upper()
+    if name not in cp.installed_solvers():
+        raise ValueError(f"cvxpy solver {solver!r}: not installed; installed: {', '.join(cp.installed_solvers())}")
+    M, q = problem.shape
+    R = _sqrt_psd(problem.H)
+    c = np.linalg.lstsq(R.T, problem.g, rcond=None)[0]
+    x = cp.Variable(problem.n_unknowns)
+    obj = 0.5 * cp.sum_squares(R @ x - c)
+    if q and lam > 0:
+        obj = obj + lam * cp.normNuc(cp.reshape(problem.L @ x, (M, q), order="C"))
+    if mu > 0:
+        obj = obj + mu * cp.norm1(x)
+    prob = cp.Problem(cp.Minimize(obj))
+    opts = dict(_CVXPY_DEFAULTS.get(name, {}))
+    opts.update(options or {})
+    t0 = time.perf_counter()
+    try:
+        prob.solve(solver=name, **opts)
+    except cp.error.SolverError as exc:
+        return np.full(problem.n_unknowns, np.nan), {
+            "solver": f"cvxpy:{name}", "converged": False, "status": f"solver error: {str(exc).splitlines()[0]}",
+            "iterations": None, "solve_time": time.perf_counter() - t0,
+        }
+    status = str(prob.status)
+    ok = status == cp.OPTIMAL and x.value is not None and np.all(np.isfinite(x.value))
+    stats = prob.solver_stats
+    return (np.asarray(x.value, float) if x.value is not None else np.full(problem.n_unknowns, np.nan)), {
+        "solver": f"cvxpy:{name}",
+        "converged": bool(ok),
+        "status": status,
+        "iterations": getattr(stats, "num_iters", None),
+        "solve_time": time.perf_counter() - t0,
+    }
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+def _orthonormal_candidates(candidates, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """An orthonormal basis (over ``(vec A, b)``) of the span of the candidates."""
+    if isinstance(candidates, str):
+        if candidates not in FAMILIES:
+            raise ValueError(f"candidates {candidates!r}: expected one of {', '.join(FAMILIES)} or a list of (A, b)")
+        return candidate_generators(n, candidates)
+    vecs = []
+    for k, item in enumerate(candidates):
+        try:
+            A, b = item
+            A = np.asarray(A, float)
+            b = np.zeros(n) if b is None else np.asarray(b, float)
+        except (TypeError, ValueError):
+            raise ValueError(f"candidates[{k}]: expected a pair (A, b) with A of shape ({n}, {n})") from None
+        if A.shape != (n, n) or b.shape != (n,):
+            raise ValueError(f"candidates[{k}]: A has shape {A.shape} and b {b.shape}; expected ({n}, {n}) and ({n},)")
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
+            raise ValueError(f"candidates[{k}]: non-finite entries")
+        vecs.append(np.concatenate([A.ravel(), b]))
+    if not vecs:
+        raise ValueError("candidates: expected at least one candidate generator")
+    U, s, _ = np.linalg.svd(np.column_stack(vecs), full_matrices=False)
+    U = U[:, s > 1e-10 * max(s[0], 1e-300)]
+    if U.shape[1] == 0:
+        raise ValueError("candidates: all candidate generators are zero")
+    return [(u[: n * n].reshape(n, n), u[n * n :]) for u in U.T]
+
+
+def _lie_parts(library, names, cands, S, colscale, x_samples=None):
+    """Per candidate k the operators ``x~ -> vec(X D_k S)`` and ``x~ -> vec(A_k X S)``, ``X = X~ C^-1``.
+
+    Columns ``vec(L_k S)`` have the Gram matrix of the data-weighted Lie derivatives ``S L_k^T``,
+    so they have the same singular values.  Candidates under which the library is not closed
+    cannot be measured exactly and are left out.  Returns ``(T1, T2, kept, n_not_closed)`` with
+    ``T1, T2`` of shape ``(len(kept), n p, n p)``.
+    """
+    from .actions import LibraryNotClosedError
+
+    n = len(names)
+    p = len(colscale)
+    zero = np.zeros((p, p))
+    mats = []
+    for A, b in cands:
+        if not (np.any(A) or np.any(b)):
+            mats.append(zero)
+            continue
+        try:
+            act = induced_action(library, Symmetry(names, generators=[(A, b)]), x_samples=x_samples)
+        except LibraryNotClosedError:
+            mats.append(None)
+            continue
+        mats.append(act.generators[0])
+    kept = [c for c, D in zip(cands, mats) if D is not None]
+    Ds = [D for D in mats if D is not None]
+    Cinv = 1.0 / colscale
+    SC = S * Cinv[None, :]
+    I = np.eye(n)
+    T1 = np.zeros((len(kept), n * p, n * p))
+    T2 = np.zeros_like(T1)
+    for k, ((A, _), D) in enumerate(zip(kept, Ds)):
+        T1[k] = np.kron(I, (S @ D.T) * Cinv[None, :])
+        T2[k] = np.kron(A, SC)
+    return T1, T2, kept, len(cands) - len(kept)
+
+
+def _relative_spectrum(T1, T2, T, x):
+    """Singular values (ascending) of the Lie-derivative matrix of ``x``, relative to
+    ``max_k |X D_k| + |A_k X|`` as in :func:`symsindy.discover.lie_derivative_operator`."""
+    Z = np.einsum("kab,b->ak", T, x)
+    s = np.linalg.svd(Z, compute_uv=False) if Z.size else np.zeros(0)
+    s = np.sort(np.concatenate([s, np.zeros(T.shape[0] - len(s))]))
+    scale = float(np.max(np.linalg.norm(T1 @ x, axis=1) + np.linalg.norm(T2 @ x, axis=1), initial=0.0))
+    return (s / scale if scale > 0 else np.zeros_like(s)), scale
+
+
+def _nullspace(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    if M.shape[0] == 0:
+        return np.eye(M.shape[1])
+    _, s, Vt = np.linalg.svd(M, full_matrices=True)
+    rank = int(np.sum(s > rtol * max(s[0] if s.size else 0.0, 1e-300)))
+    return Vt[rank:].T
+
+
+def _lam_ref(problem: PromotionProblem) -> float:
+    ref, _ = problem.symmetric_solution()
+    return max(ref, 1e-12 * float(np.linalg.norm(problem.g)))
+
+
+def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
+    lines = []
+    for v, row in zip(names, coef):
+        parts = []
+        for c, term in zip(row, terms):
+            if c == 0:
+                continue
+            mag = f"{abs(c):.{precision}f}" + ("" if term == "1" else f" {term}")
+            parts.append(("- " if c < 0 else "+ ") + mag)
+        rhs = " ".join(parts) if parts else "0"
+        if rhs.startswith("+ "):
+            rhs = rhs[2:]
+        elif rhs.startswith("- "):
+            rhs = "-" + rhs[2:]
+        lines.append(f"{v}' = {rhs}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- the estimator
+
+
+@dataclass
+class _Setup:
+    names: list
+    library: object
+    X: np.ndarray  # smoothed states (m, n)
+    D: np.ndarray  # derivatives (m, n)
+    theta: np.ndarray  # normalised library (m, p)
+    colscale: np.ndarray
+    yscale: float
+    cands: list  # orthonormal candidate basis (full family)
+    T1: np.ndarray
+    T2: np.ndarray
+    T: np.ndarray  # full-family operators T1 - T2, (q, M, N)
+    P: np.ndarray  # (q, q') the promoted directions as combinations of the candidates
+    L: np.ndarray  # (M * q', N) scaled promoted operator
+    shape: tuple
+    lam_ref: float
+    dropped: dict
+    direction_weights: np.ndarray
+
+    def problem(self, rows=None) -> PromotionProblem:
+        th = self.theta if rows is None else self.theta[rows]
+        Y = self.D / self.yscale if rows is None else self.D[rows] / self.yscale
+        m, n = len(th), Y.shape[1]
+        G = th.T @ th / m
+        H = np.kron(np.eye(n), G)
+        g = (th.T @ Y / m).T.ravel()
+        return PromotionProblem(H, g, self.L, self.shape)
+
+    def coef(self, xt: np.ndarray) -> np.ndarray:
+        """Coefficients in data units from the normalised unknowns."""
+        n, p = len(self.names), len(self.colscale)
+        return self.yscale * xt.reshape(n, p) / self.colscale[None, :]
+
+
+class PromotedSINDy(BaseEstimator):
+    """SINDy that promotes, discovers, enforces and refits a symmetry chosen by the data.
+
+    A nuclear-norm penalty over a candidate algebra favours models with as much symmetry as
+    the data support (see the module docstring for the problem and its normalisation); the
+    symmetry the promoted model has is then enforced exactly and the model refitted without
+    the penalty.
+
+    Parameters
+    ----------
+    library : pysindy feature library, optional
+        Default ``ps.PolynomialLibrary(degree=2)``.
+    candidates : {"so", "gl", "affine"} or list of (A, b), default "gl"
+        The candidate algebra (user generators are orthonormalised).
+    weight : float or "auto", default "auto"
+        Penalty weight in units of ``lam_ref`` (1: as symmetric as the candidates allow);
+        cross-validation folds use their own ``lam_ref``.
+        ``"auto"``: k-fold cross-validation with the one-standard-error rule.
+    weight_grid : sequence of float, optional
+        Weights tried by ``"auto"``; default 0 and 10 values log-spaced from 1e-3 to 1.
+    n_folds : int, default 5
+    l1 : float, default 0.0
+        l1 weight on the normalised coefficients (unit-RMS terms and derivatives).
+    threshold : float, default 0.05
+        Sequential thresholding in the refit (and of ``promoted_coef_`` when ``refit=False``).
+    alpha : float, default 0.05
+        Ridge weight during thresholding in the refit.
+    solver : {"fast", "cvxpy"}, default "fast"
+        ADMM (:func:`solve_fast`) or cvxpy (:func:`solve_cvxpy`); the other is the fallback.
+    cvxpy_solver : str, default "CLARABEL"
+    cvxpy_options : dict, optional
+        Passed to ``cvxpy.Problem.solve``.
+    tol : float, default 1e-10
+        Relative tolerance of the ADMM residuals.
+    max_iter : int, default 20000
+        ADMM iterations.
+    adaptive : bool, default True
+        Weight each direction of the candidate algebra (right singular vectors of the
+        unpenalised fit's Lie-derivative matrix) by ``s_min / s_i`` (relative singular values
+        floored at ``adaptive_floor``), as in the adaptive lasso.
+    adaptive_floor : float, default 1e-3
+    null_tol : float, default 1e-6
+        Relative singular values of the promoted model's Lie derivative below this count as
+        symmetries.
+    refit : bool, default True
+        Enforce the discovered symmetry and refit (debias); else return the thresholded
+        promoted coefficients.
+    random_state : int, default 0
+        Seeds the cross-validation folds.
+    differentiation : pysindy differentiation, optional
+        Default :func:`symsindy.model.default_differentiation`; ignored when ``x_dot`` is given.
+
+    Attributes
+    ----------
+    coef_ : (n, p) array
+        The final model (after the refit).
+    promoted_coef_ : (n, p) array
+        The penalised solution, before debiasing.
+    weight_ : float
+        The weight used (units of ``lam_ref_``).
+    lam_ref_ : float
+    weight_path_ : list of dict
+        Per weight of the grid: ``weight``, ``cv_error`` (mean held-out relative squared error),
+        ``cv_se``, ``fold_errors``, ``specs`` (the symmetry found in most folds); empty when
+        ``weight`` is given.
+    discovered_ : ContinuousSymmetries
+        The algebra of the promoted model.
+    symmetry_ : Symmetry
+        What was enforced in the refit.
+    symmetry_specs_ : list of str
+        Named symmetries of the promoted model (``discovered_.specs``).
+    equivariance_residual_ : float
+        Of ``coef_`` under ``symmetry_``.
+    solver_info_ : dict
+        ``solver``, ``converged``, ``iterations``, ``status`` of the final solve; ``fallback``
+        (None or what was used instead); ``n_solves``, ``n_fallbacks``; ``refit_fallback``.
+    penalised_directions_ : int
+        Directions of the candidate algebra in the penalty (after leaving out trivial and
+        non-closed ones).
+    direction_weights_ : array
+        Their adaptive weights (ones when ``adaptive=False``).
+    dropped_directions_ : dict
+        ``not_closed`` and ``trivial``: how many were left out.
+    model_ : SymmetricSINDy or None
+        The refitted model.
+    library_, feature_names_, term_names_, n_features_in_
+    """
+
+    def __init__(
+        self,
+        library=None,
+        candidates="gl",
+        weight="auto",
+        weight_grid=None,
+        n_folds=5,
+        l1=0.0,
+        threshold=0.05,
+        alpha=0.05,
+        solver="fast",
+        cvxpy_solver="CLARABEL",
+        cvxpy_options=None,
+        tol=1e-10,
+        max_iter=20000,
+        adaptive=True,
+        adaptive_floor=1e-3,
+        null_tol=1e-6,
+        refit=True,
+        random_state=0,
+        differentiation=None,
+    ):
+        self.library = library
+        self.candidates = candidates
+        self.weight = weight
+        self.weight_grid = weight_grid
+        self.n_folds = n_folds
+        self.l1 = l1
+        self.threshold = threshold
+        self.alpha = alpha
+        self.solver = solver
+        self.cvxpy_solver = cvxpy_solver
+        self.cvxpy_options = cvxpy_options
+        self.tol = tol
+        self.max_iter = max_iter
+        self.adaptive = adaptive
+        self.adaptive_floor = adaptive_floor
+        self.null_tol = null_tol
+        self.refit = refit
+        self.random_state = random_state
+        self.differentiation = differentiation
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self):
+        def number(name, lo=0.0, strict=False):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+            if not ok or v < lo or (strict and v == lo):
+                raise ValueError(f"{name} {v!r}: expected a finite number {'>' if strict else '>='} {lo:g}")
+            return float(v)
+
+        if isinstance(self.weight, str):
+            if self.weight != "auto":
+                raise ValueError(f"weight {self.weight!r}: expected a number >= 0 or 'auto'")
+        else:
+            number("weight")
+        number("l1")
+        number("threshold")
+        number("alpha")
+        number("tol", strict=True)
+        number("null_tol", strict=True)
+        number("adaptive_floor", strict=True)
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver {self.solver!r}: expected 'fast' or 'cvxpy'")
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"max_iter {self.max_iter!r}: expected an integer >= 1")
+        if not (isinstance(self.n_folds, (int, np.integer)) and self.n_folds >= 2):
+            raise ValueError(f"n_folds {self.n_folds!r}: expected an integer >= 2")
+        grid = self._grid()
+        if grid.ndim != 1 or not grid.size or not np.all(np.isfinite(grid)) or np.any(grid < 0):
+            raise ValueError(f"weight_grid {self.weight_grid!r}: expected a non-empty list of finite numbers >= 0")
+
+    def _grid(self) -> np.ndarray:
+        if self.weight_grid is None:
+            return np.concatenate([[0.0], np.logspace(-3, 0, 10)])
+        return np.sort(np.asarray(self.weight_grid, float).ravel())
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, x, t=None, x_dot=None, feature_names=None):
+        """Fit to one trajectory ``(n_samples, n)`` or a list of them.
+
+        Parameters
+        ----------
+        x : array or list of arrays
+        t : float, array or list of arrays, optional
+            Time step or sample times; needed unless ``x_dot`` is given.
+        x_dot : array or list of arrays, optional
+            Measured derivatives.
+        feature_names : list of str, optional
+            Variable names (default ``x0, x1, ...``).
+        """
+        from .discover import _derivatives
+        from .model import SymmetricSINDy, _as_trajectories
+
+        self._check_params()
+        xs = _as_trajectories(x, "x")
+        dxs = _as_trajectories(x_dot, "x_dot")
+        n = xs[0].shape[1]
+        if dxs is not None:
+            if len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
+                raise ValueError(f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}")
+        elif t is None:
+            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
+        names = [f"x{i}" for i in range(n)] if feature_names is None else list(feature_names)
+        if len(names) != n:
+            raise ValueError(f"feature_names: {len(names)} names for {n} variables")
+        ts = SymmetricSINDy._check_times(t, xs) if dxs is None else [1.0] * len(xs)
+        for k, xi in enumerate(xs):
+            if dxs is None and len(xi) < 3:
+                raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
+        sx, sd = _derivatives({"differentiation": self.differentiation}, xs, ts, dxs)
+        X_all, D_all = np.vstack(sx), np.vstack(sd)
+
+        self._events = {"n_solves": 0, "n_fallbacks": 0, "messages": []}
+        setup = self._setup(X_all, D_all, names)
+        self._setup_ = setup
+        from threadpoolctl import threadpool_limits
+
+        # the solves work on small dense matrices: BLAS threads cost more than they save
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.weight == "auto":
+                weight, path = self._select_weight(setup)
+            else:
+                weight, path = float(self.weight), []
+            xt, info = self._solve(setup.problem(), weight, None)
+        promoted = setup.coef(xt)
+        disc = self._discover(setup, xt, promoted, setup.X)
+        model, sym, refit_note = None, disc.symmetry(), None
+        if self.refit:
+            model, sym, refit_note = self._enforce(setup, disc, setup.X, setup.D, final=True)
+            coef = np.array(model.coef_, float)
+            residual = float(model.equivariance_residual_)
+        else:
+            coef = np.where(np.abs(promoted) < self.threshold, 0.0, promoted)
+            residual = self._residual(setup, coef, sym)
+        if not np.any(coef) and np.any(setup.D):
+            raise PromotionError(
+                f"promoted fit: every route gave the zero model (weight {weight:.3g}, threshold {self.threshold:g}); "
+                "lower the threshold or the weight"
+            )
+
+        self.library_ = setup.library
+        self.feature_names_ = names
+        self.term_names_ = list(setup.library.get_feature_names(names))
+        self.n_features_in_ = n
+        self.lam_ref_ = setup.lam_ref
+        self.weight_ = weight
+        self.weight_path_ = path
+        self.promoted_coef_ = promoted
+        self.discovered_ = disc
+        self.symmetry_specs_ = list(disc.specs)
+        self.symmetry_ = sym
+        self.model_ = model
+        self.coef_ = coef
+        self.equivariance_residual_ = residual
+        self.penalised_directions_ = int(setup.shape[1])
+        self.dropped_directions_ = dict(setup.dropped)
+        self.direction_weights_ = np.array(setup.direction_weights, float)
+        ev = self._events
+        self.solver_info_ = {
+            "solver": info["solver"],
+            "requested": self.solver if self.solver == "fast" else f"cvxpy:{str(self.cvxpy_solver).upper()}",
+            "converged": info["converged"],
+            "iterations": info.get("iterations"),
+            "status": info.get("status"),
+            "fallback": info.get("fallback"),
+            "n_solves": ev["n_solves"],
+            "n_fallbacks": ev["n_fallbacks"],
+            "refit_fallback": refit_note,
+        }
+        if refit_note:
+            ev["messages"].append(refit_note)
+        if ev["messages"]:
+            first = ev["messages"][0]
+            more = f" (and {len(ev['messages']) - 1} more)" if len(ev["messages"]) > 1 else ""
+            warnings.warn(
+                f"promotion: {ev['n_fallbacks']} of {ev['n_solves']} solves fell back; {first}{more}",
+                PromotionWarning,
+                stacklevel=2,
+            )
+        del self._events
+        return self
+
+    def _setup(self, X, D, names) -> _Setup:
+        import pysindy as ps
+
+        from .model import _clone_library
+
+        n = X.shape[1]
+        library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
+        library.fit(X)
+        theta = np.asarray(library.transform(X), float)
+        terms = list(library.get_feature_names(names))
+        colscale = np.sqrt(np.mean(theta**2, axis=0))
+        if np.any(colscale == 0):
+            k = int(np.flatnonzero(colscale == 0)[0])
+            raise ValueError(f"library term {terms[k]!r} is zero on all samples; use a smaller library or more varied data")
+        yscale = float(np.sqrt(np.mean(D**2)))
+        if yscale == 0:
+            raise ValueError("x_dot: the derivatives are zero on all samples; there is no dynamics to fit")
+        cands = _orthonormal_candidates(self.candidates, n)
+        S = data_weight(library, X)
+        T1, T2, cands, not_closed = _lie_parts(library, names, cands, S, colscale, x_samples=X)
+        if not cands:
+            raise ValueError(f"candidates {self.candidates!r}: the library is not closed under any of them")
+        dropped = {"not_closed": not_closed}
+        T = T1 - T2
+        q = len(cands)
+        # combinations with a zero operator are symmetries of every model: nothing to promote
+        flat = T.reshape(q, -1)
+        U, s, _ = np.linalg.svd(flat, full_matrices=False)
+        keep = s > 1e-10 * max(s[0] if s.size else 0.0, 1e-300)
+        P = U[:, keep]  # (q, q')
+        dropped["trivial"] = q - P.shape[1]
+        theta_n = theta / colscale
+        qp = P.shape[1]
+        M, N = T.shape[1], T.shape[2]
+        weights = np.ones(qp)
+        if self.adaptive and qp > 1:
+            # adaptive weights: directions the unpenalised fit breaks by much more than its
+            # most symmetric one are penalised less, so they do not drag the model to zero
+            xt_ls = np.linalg.lstsq(theta_n, D / yscale, rcond=None)[0].T.ravel()
+            Z = np.einsum("kab,kj,b->aj", T, P, xt_ls)
+            _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
+            sv = np.concatenate([sv, np.zeros(qp - len(sv))])
+            scale = float(np.max(np.linalg.norm(T1 @ xt_ls, axis=1) + np.linalg.norm(T2 @ xt_ls, axis=1), initial=0.0))
+            s_rel = np.maximum(sv / scale if scale > 0 else np.zeros(qp), self.adaptive_floor)
+            weights = s_rel.min() / s_rel
+            P = P @ (Vt.T * weights) @ Vt
+        if qp:
+            TP = np.einsum("kab,kj->ajb", T, P).reshape(M * qp, N)
+            norm = float(np.linalg.norm(TP, 2))
+            L = TP / norm if norm > 0 else TP
+        else:
+            L = np.zeros((0, N))
+        setup = _Setup(names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights)
+        if qp:
+            setup.lam_ref = _lam_ref(setup.problem())
+        return setup
+
+    # ------------------------------------------------------------------ pieces
+    def _solve(self, problem: PromotionProblem, weight: float, warm, tol=None):
+        """Solve at ``lam = weight * lam_ref(problem)`` with the requested solver, then the other;
+        raises PromotionError when both fail.
+
+        Without l1, weight >= 1 has a known solution, the least-squares fit in the fully
+        symmetric subspace: no iterations needed.
+        """
+        routes = [self.solver] + [s for s in SOLVERS if s != self.solver]
+        failures = []
+        self._events["n_solves"] += 1
+        if self.l1 == 0 and problem.shape[1] and weight >= 1:
+            _, x0 = problem.symmetric_solution()
+            return x0, {"solver": "closed form", "converged": True, "iterations": 0, "status": "fully symmetric",
+                        "fallback": None}
+        lam = weight * _lam_ref(problem) if problem.shape[1] else 0.0
+        for k, route in enumerate(routes):
+            try:
+                if route == "fast":
+                    x, info = solve_fast(
+                        problem, lam, self.l1, tol=self.tol if tol is None else tol, max_iter=self.max_iter, warm=warm,
+                        single_thread=False,
+                    )
+                else:
+                    x, info = solve_cvxpy(problem, lam, self.l1, solver=self.cvxpy_solver, options=self.cvxpy_options)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError, sla.LinAlgError) as exc:
+                x, info = None, {"solver": route, "converged": False, "status": str(exc).splitlines()[0]}
+            if info["converged"]:
+                if k:
+                    info["fallback"] = info["solver"]
+                    self._events["n_fallbacks"] += 1
+                    self._events["messages"].append(
+                        f"{failures[0]}; used {info['solver']} instead"
+                    )
+                else:
+                    info["fallback"] = None
+                return x, info
+            failures.append(f"{info['solver']}: {info['status']}")
+        raise PromotionError(f"promotion at lam={lam:.3g}: every solver failed ({'; '.join(failures)})")
+
+    def _discover(self, setup: _Setup, xt, coef, X_samples):
+        s_rel, _ = _relative_spectrum(setup.T1, setup.T2, setup.T, xt)
+        nullity = int(np.sum(s_rel <= self.null_tol))
+        disc = discover_continuous(coef, setup.library, setup.names, setup.cands, nullity=nullity, x_samples=X_samples)
+        if isinstance(self.candidates, str):
+            disc.family = self.candidates
+        return disc
+
+    def _enforce(self, setup: _Setup, disc, X, D, final: bool = False):
+        """Fit SymmetricSINDy with the named symmetries and exact unnamed generators discovered;
+        drop the unnamed ones, then all, if that fails."""
+        from .constraints import NoSymmetricModelError
+        from .model import SymmetricSINDy
+
+        names = setup.names
+        named = Symmetry(names, list(disc.specs)) if disc.specs else Symmetry(names)
+        # an unnamed generator with noisy entries is an artefact of the noise (every linear
+        # model commutes with itself, for one); only exact ones are enforced
+        clean = [(A, b) for A, b in disc.unnamed if _is_simple(A) and _is_simple(b)]
+        sym = named + Symmetry(names, generators=clean) if clean else named
+        routes = [sym]
+        if clean:
+            routes.append(named)
+        if not named.is_trivial:
+            routes.append(Symmetry(names))
+        note, last = None, None
+        for k, s in enumerate(routes):
+            model = SymmetricSINDy(
+                library=self.library, symmetry=s, threshold=self.threshold, alpha=self.alpha, differentiation=None,
+            )
+            try:
+                model.fit(X, x_dot=D, feature_names=names)
+            except (NoSymmetricModelError, ValueError) as exc:
+                last = str(exc).splitlines()[0]
+                continue
+            if final and not np.any(model.coef_) and not s.is_trivial:
+                last = "the symmetric refit is the zero model"
+                continue
+            if k:
+                what = "; ".join(list(disc.specs) + [f"{len(disc.unnamed)} unnamed generator(s)"] * bool(disc.unnamed))
+                note = f"enforcing {what} failed ({last}); enforced {'; '.join(disc.specs) if s is named else 'nothing'}"
+            return model, s, note
+        raise PromotionError(f"promoted fit: the refit failed for every symmetry tried ({last})")
+
+    def _residual(self, setup, coef, sym) -> float:
+        if sym.is_trivial:
+            return 0.0
+        return float(equivariance_residual(coef, induced_action(setup.library, sym, x_samples=setup.X)))
+
+    def _select_weight(self, setup: _Setup):
+        """k-fold CV of promote -> discover -> enforce -> refit; one-standard-error rule."""
+        from sklearn.model_selection import KFold
+
+        grid = self._grid()
+        if setup.shape[1] == 0:
+            return 0.0, []
+        m = len(setup.X)
+        k = int(min(self.n_folds, m))
+        if k < 2:
+            raise ValueError(f"weight 'auto': {m} samples are too few for {self.n_folds}-fold cross-validation")
+        folds = list(KFold(k, shuffle=True, random_state=self.random_state).split(np.arange(m)))
+        errors = np.full((len(grid), k), np.inf)
+        found = [[() for _ in range(k)] for _ in grid]
+        for f, (train, test) in enumerate(folds):
+            prob = setup.problem(train)
+            Xtr, Dtr, Xte, Dte = setup.X[train], setup.D[train], setup.X[test], setup.D[test]
+            warm, cache = None, {}
+            denom = max(float(np.sum(Dte**2)), 1e-300)
+            for i, w in enumerate(grid):
+                xt, info = self._solve(prob, w, warm, tol=max(self.tol, 1e-8))
+                warm = info.get("state") if info["solver"] == "fast" else None
+                disc = self._discover(setup, xt, setup.coef(xt), Xtr)
+                key = _symmetry_key(disc)
+                if key not in cache:
+                    try:
+                        model, _, _ = self._enforce(setup, disc, Xtr, Dtr)
+                        pred = np.asarray(model.library_.transform(Xte), float) @ model.coef_.T
+                        cache[key] = float(np.sum((Dte - pred) ** 2)) / denom
+                    except PromotionError:
+                        # no model could be fitted (e.g. too few samples): it predicts nothing
+                        cache[key] = 1.0
+                errors[i, f] = cache[key]
+                found[i][f] = tuple(disc.specs) + (("+%d unnamed" % len(disc.unnamed),) if disc.unnamed else ())
+        with np.errstate(invalid="ignore"):
+            mean = errors.mean(axis=1)
+            se = errors.std(axis=1, ddof=1) / np.sqrt(k)
+        finite = np.isfinite(mean)
+        if not finite.any():
+            raise PromotionError("weight 'auto': cross-validation gave no finite error for any weight of the grid")
+        best = int(np.argmin(np.where(finite, mean, np.inf)))
+        ok = finite & (mean <= mean[best] + se[best])
+        chosen = int(np.flatnonzero(ok)[-1])
+        path = []
+        for i, w in enumerate(grid):
+            specs = max(set(found[i]), key=found[i].count)
+            path.append({
+                "weight": float(w),
+                "cv_error": float(mean[i]),
+                "cv_se": float(se[i]) if np.isfinite(se[i]) else float("inf"),
+                "fold_errors": [float(e) for e in errors[i]],
+                "specs": list(specs),
+                "chosen": i == chosen,
+            })
+        return float(grid[chosen]), path
+
+    # ------------------------------------------------------------------ using the model
+    def predict(self, x) -> np.ndarray:
+        """The fitted right-hand side at states ``x`` ((n,) or (m, n))."""
+        check_is_fitted(self, "coef_")
+        x = np.asarray(x, float)
+        one = x.ndim == 1
+        out = np.asarray(self.library_.transform(np.atleast_2d(x)), float) @ self.coef_.T
+        return out[0] if one else out
+
+    def equations(self, precision: int = 3) -> list[str]:
+        """One readable equation per variable, e.g. ``"x' = -0.100 x + 2.000 y"``."""
+        check_is_fitted(self, "coef_")
+        return _format_equations(self.feature_names_, self.term_names_, self.coef_, precision)
+
+    def complexity(self) -> int:
+        check_is_fitted(self, "coef_")
+        return int(np.count_nonzero(self.coef_))
+
+    def symmetry_summary(self) -> str:
+        """E.g. ``"rotation(x,y); scaling(x=1,y=1)"``, ``"2 unnamed generators"`` or ``"none"``."""
+        check_is_fitted(self, "coef_")
+        parts = list(self.symmetry_specs_)
+        k = len(self.discovered_.unnamed)
+        if k:
+            parts.append(f"{k} unnamed generator{'s' if k > 1 else ''}")
+        return "; ".join(parts) if parts else "none"
+
+    def to_dict(self) -> dict:
+        """JSON-ready description of the fitted model and how it was chosen."""
+        check_is_fitted(self, "coef_")
+        info = dict(self.solver_info_)
+        return {
+            "variables": list(self.feature_names_),
+            "terms": list(self.term_names_),
+            "coefficients": self.coef_.tolist(),
+            "equations": self.equations(precision=6),
+            "promoted_coefficients": self.promoted_coef_.tolist(),
+            "candidates": self.candidates if isinstance(self.candidates, str) else "given",
+            "symmetry": list(self.symmetry_specs_),
+            "unnamed_generators": [{"A": A.tolist(), "b": b.tolist()} for A, b in self.discovered_.unnamed],
+            "enforced": list(self.symmetry_.specs),
+            "singular_values": self.discovered_.singular_values.tolist(),
+            "equivariance_residual": self.equivariance_residual_,
+            "weight": self.weight_,
+            "weight_selection": "cross-validation" if self.weight == "auto" else "given",
+            "lam_ref": self.lam_ref_,
+            "weight_path": [{k: v for k, v in e.items()} for e in self.weight_path_],
+            "solver": info,
+        }
+
+    def save(self, path) -> None:
+        """Write :meth:`to_dict` as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(_json_safe(self.to_dict()), fh, indent=2)
+            fh.write("\n")
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, (np.floating, np.integer)):
+        return _json_safe(obj.item())
+    return obj
+
+
+def _is_simple(a, max_den: int = 12) -> bool:
+    return all(float(Fraction(float(v)).limit_denominator(max_den)) == v for v in np.ravel(a))
+
+
+def _symmetry_key(disc) -> bytes:
+    if not disc.generators:
+        return b""
+    return np.round(np.array([np.concatenate([A.ravel(), b]) for A, b in disc.generators]), 8).tobytes()
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def parse_promote_weight(text: str):
+    """``"auto"`` or a finite number >= 0, for ``--promote-weight``."""
+    import argparse
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a number >= 0") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a finite number >= 0")
+    return v
+
+
+def promote_from_args(
+    data,
+    degree: int,
+    threshold: float,
+    family: str,
+    weight="auto",
+    *,
+    alpha: float = 0.05,
+    include_bias: bool = True,
+    differentiation=None,
+    precision: int = 3,
+    seed: int = 0,
+    json_out=None,
+) -> tuple[PromotedSINDy, list[str]]:
+    """Fit a :class:`PromotedSINDy` to a :class:`~symsindy.io.Dataset` for ``symsindy fit --promote``.
+
+    Returns ``(estimator, lines)``: one equation per variable, then the symmetry the promoted
+    model has, what was enforced, the weight and how it was chosen, the equivariance residual and
+    the solver (with any fallback).  ``json_out``: also write :meth:`PromotedSINDy.save` there.
+    """
+    import pysindy as ps
+
+    if family not in FAMILIES:
+        raise ValueError(f"--promote {family!r}: expected one of {', '.join(FAMILIES)}")
+    if isinstance(weight, str):
+        weight = parse_promote_weight(weight)
+    est = PromotedSINDy(
+        library=ps.PolynomialLibrary(degree=degree, include_bias=include_bias),
+        candidates=family,
+        weight=weight,
+        threshold=threshold,
+        alpha=alpha,
+        differentiation=differentiation,
+        random_state=seed,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PromotionWarning)
+        est.fit(data.x, t=data.t, x_dot=data.x_dot, feature_names=data.variables)
+    lines = est.equations(precision=precision)
+    lines.append(f"promoted symmetry: {est.symmetry_summary()} ({family} candidates)")
+    enforced = list(est.symmetry_.specs) if not est.symmetry_.is_trivial else []
+    lines.append(f"enforced in the refit: {'; '.join(enforced) if enforced else 'none'}")
+    how = f"chosen by {est.n_folds}-fold cross-validation, seed {seed}" if est.weight == "auto" else "given"
+    lines.append(f"promotion weight: {est.weight_:.3g} x lam_ref ({how})")
+    lines.append(f"equivariance residual: {est.equivariance_residual_:.1e}")
+    info = est.solver_info_
+    solver = "fast (ADMM)" if info["solver"] == "fast" else info["solver"]
+    line = f"solver: {solver}, {info['status']}"
+    if info.get("iterations"):
+        line += f" ({info['iterations']} iterations)"
+    if info["n_fallbacks"]:
+        line += f"; {info['n_fallbacks']} of {info['n_solves']} solves fell back to the other solver"
+    lines.append(line)
+    for w in caught:
+        if issubclass(w.category, PromotionWarning):
+            lines.append(f"warning: {w.message}")
+    if json_out:
+        est.save(json_out)
+    return est, lines
