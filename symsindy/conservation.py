@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 import sympy as sp
 
+from .linalg import rref
 from .symmetry import Generator, Symmetry
 
 __all__ = [
@@ -231,7 +232,7 @@ def _first_integrals(x, v, variables, degree, max_null, min_gap, nullity):
     # and a pivot there would blow the rest up
     level = max(1e-10, 10.0 * float(s_asc[d - 1]))
     coeffs = coeffs / np.max(np.abs(coeffs), axis=1, keepdims=True)
-    R = _rref(coeffs, tol=level)
+    R = rref(coeffs, tol=level, relative=True)
     xs = sp.symbols(variables)
     out = []
     for row in R:
@@ -241,24 +242,6 @@ def _first_integrals(x, v, variables, degree, max_null, min_gap, nullity):
         val = float(np.linalg.norm(Gs @ (row * scale)) / max(np.linalg.norm(row * scale), 1e-300))
         out.append(ConservedQuantity(sp.expand(expr), val))
     return out, s_asc
-
-
-def _rref(B: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-    B = B.copy()
-    k, m = B.shape
-    r = 0
-    for c in range(m):
-        if r == k:
-            break
-        piv = r + int(np.argmax(np.abs(B[r:, c])))
-        if abs(B[piv, c]) <= tol * max(np.abs(B).max(), 1e-300):
-            continue
-        B[[r, piv]] = B[[piv, r]]
-        B[r] /= B[r, c]
-        others = np.arange(k) != r
-        B[others] -= np.outer(B[others, c], B[r])
-        r += 1
-    return B[:r]
 
 
 def _rhs_function(rhs, variables):

@@ -23,6 +23,7 @@ import scipy.sparse as sps
 from scipy.sparse.csgraph import connected_components
 
 from .actions import InducedAction
+from .linalg import rref
 
 __all__ = [
     "EquivariantSubspace",
@@ -63,26 +64,6 @@ def constraint_matrix(action: InducedAction) -> sps.csr_matrix:
     C = sps.vstack(rows).tocsr()
     C.eliminate_zeros()
     return C
-
-
-def _rref(B: np.ndarray, tol: float) -> np.ndarray:
-    """Reduced row echelon form of the rows of ``B`` (a basis), partial pivoting."""
-    B = B.copy()
-    k, m = B.shape
-    r = 0
-    for c in range(m):
-        if r == k:
-            break
-        piv = r + int(np.argmax(np.abs(B[r:, c])))
-        if abs(B[piv, c]) <= tol:
-            continue
-        B[[r, piv]] = B[[piv, r]]
-        B[r] /= B[r, c]
-        others = np.arange(k) != r
-        B[others] -= np.outer(B[others, c], B[r])
-        B[r, np.abs(B[r]) < tol] = 0.0
-        r += 1
-    return B[:r]
 
 
 def _rationalise(B: np.ndarray, C: np.ndarray, max_den: int, tol: float) -> tuple[np.ndarray, bool]:
@@ -206,14 +187,14 @@ def equivariant_subspace(action: InducedAction, *, rtol: float = 1e-9, readable:
         if Nb.shape[1]:
             B = Nb.T
             if readable:
-                B = _rref(B, 1e-10)
+                B = rref(B, 1e-10, clean=True)
                 B, ok = _rationalise(B, Cb, max_denominator, 1e-12)
                 exact = exact and ok
             basis_cols.append((cols, B))
         if Rb.shape[0]:
             R = Rb
             if readable:
-                R = _rref(R, 1e-10)
+                R = rref(R, 1e-10, clean=True)
                 R, _ = _rationalise(R, Nb.T, max_denominator, 1e-12)
             cons_rows.append((cols, R))
     k = sum(B.shape[0] for _, B in basis_cols)

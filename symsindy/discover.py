@@ -22,6 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .actions import induced_action
+from .linalg import rref
 from .symmetry import Element, Symmetry
 
 __all__ = [
@@ -210,24 +211,6 @@ def _snap(v: np.ndarray, tol: float) -> np.ndarray:
     return out
 
 
-def _rref_rows(B: np.ndarray, tol: float = 1e-8) -> np.ndarray:
-    B = B.copy()
-    k, m = B.shape
-    r = 0
-    for c in range(m):
-        if r == k:
-            break
-        piv = r + int(np.argmax(np.abs(B[r:, c])))
-        if abs(B[piv, c]) <= tol:
-            continue
-        B[[r, piv]] = B[[piv, r]]
-        B[r] /= B[r, c]
-        others = np.arange(k) != r
-        B[others] -= np.outer(B[others, c], B[r])
-        r += 1
-    return B[:r]
-
-
 def _named_candidates(variables: Sequence[str], affine: bool):
     """(spec, vec) of simple named generators, simplest first."""
     n = len(variables)
@@ -290,7 +273,7 @@ def generator_specs(basis: np.ndarray, variables: Sequence[str], *, affine: bool
         rest = Qb
     unnamed = []
     if rest.shape[1]:
-        R = _rref_rows(rest.T)
+        R = rref(rest.T, 1e-8)
         for row in R:
             row = _snap(row, 1e-3)
             A, b = _from_vec(row, n)
@@ -374,7 +357,7 @@ def discover_continuous(
     basis = M @ coeffs
     gens = []
     if d:
-        for row in _rref_rows(basis.T):
+        for row in rref(basis.T, 1e-8):
             A, b = _from_vec(_snap(row, 1e-3), n)
             gens.append((A, b))
     affine = any(np.any(b) for _, b in cands)

@@ -1,0 +1,35 @@
+"""Small exact-minded linear algebra shared by the subspace, discovery and conservation code."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["rref"]
+
+
+def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False) -> np.ndarray:
+    """Reduced row echelon form of the rows of ``B`` (a basis), with partial pivoting.
+
+    A column whose largest remaining entry is at most ``tol`` (times ``max |B|`` when
+    ``relative``) gets no pivot.  ``clean`` zeroes entries of each pivot row below ``tol``.
+    Returns the nonzero rows: every pivot entry is 1 and the other rows vanish there,
+    which makes a basis readable (and, for flips and permutations, a set of orbit sums).
+    """
+    B = np.array(B, dtype=float, copy=True)
+    k, m = B.shape
+    level = tol * max(np.abs(B).max(initial=0.0), 1e-300) if relative else tol
+    r = 0
+    for c in range(m):
+        if r == k:
+            break
+        piv = r + int(np.argmax(np.abs(B[r:, c])))
+        if abs(B[piv, c]) <= level:
+            continue
+        B[[r, piv]] = B[[piv, r]]
+        B[r] /= B[r, c]
+        others = np.arange(k) != r
+        B[others] -= np.outer(B[others, c], B[r])
+        if clean:
+            B[r, np.abs(B[r]) < level] = 0.0
+        r += 1
+    return B[:r]
