@@ -95,3 +95,119 @@ def plot_quantities(quantities, variables, t, x_data, rhs=None, ax=None, title: 
     ax.legend(fontsize="x-small", loc="best")
     fig.tight_layout()
     return fig
+
+
+def _series(models):
+    return [(label, None if x is None else np.asarray(x, float)) for label, x in (models or {}).items()]
+
+
+_MODEL_STYLES = ("-", "--", ":", "-.")
+
+
+def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str | None = None, note: str | None = None,
+                      time_label: str = "time t"):
+    """Each state variable against time: data as dots, each model's simulation as a line.
+
+    ``x_data`` is an (m, n) trajectory; ``models`` maps a legend label to the (k, n)
+    states of a model simulated from the same initial state at ``t[:k]`` (shorter when
+    the simulation stopped early).  ``axes`` is a sequence of n axes, or None for a new
+    figure with one panel per variable.  ``note`` is printed under the plots.
+    """
+    t = np.asarray(t, float)
+    x_data = np.asarray(x_data, float)
+    variables = list(variables)
+    n = len(variables)
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(n, 1, figsize=(8.0, 1.6 * n + 1.4), sharex=True, squeeze=False)
+        axes = axes[:, 0]
+    fig = axes[0].figure
+    series = _series(models)
+    for i, (ax, v) in enumerate(zip(axes, variables)):
+        ax.plot(t, x_data[:, i], ".", ms=2.5, color="0.45", label="data")
+        for k, (label, xm) in enumerate(series):
+            if xm is None or not len(xm):
+                continue
+            ax.plot(t[: len(xm)], xm[:, i], _MODEL_STYLES[k % 4], color=f"C{k}", lw=1.3, label=label)
+        ax.set_ylabel(v)
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel(time_label)
+    axes[0].legend(fontsize="small", loc="upper right", markerscale=3, ncol=1 + len(series))
+    fig.suptitle(title or "Data and model trajectories", fontsize="medium")
+    if note:
+        fig.text(0.01, 0.005, note, fontsize="x-small", color="0.3", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if note else 0, 1, 1))
+    return fig
+
+
+def plot_phase(x_data, variables, models=None, ax=None, title: str | None = None):
+    """The trajectory in state space: the first three variables in 3-D (two: the phase plane).
+
+    Data as dots, each model in ``models`` (label -> (k, n) states) as a line.
+    """
+    x_data = np.asarray(x_data, float)
+    variables = list(variables)
+    if len(variables) < 2:
+        raise ValueError(f"a phase portrait needs at least 2 variables, got {len(variables)}")
+    three = len(variables) >= 3
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(6.5, 5.5) if three else (6.0, 5.0))
+        ax = fig.add_subplot(projection="3d" if three else None)
+    fig = ax.figure
+    k_dims = 3 if three else 2
+    ax.plot(*x_data[:, :k_dims].T, ".", ms=2, color="0.45", alpha=0.7, label="data")
+    ax.plot(*x_data[0, :k_dims, None], "o", color="k", ms=5, label="initial state")
+    for k, (label, xm) in enumerate(_series(models)):
+        if xm is None or not len(xm):
+            continue
+        ax.plot(*xm[:, :k_dims].T, _MODEL_STYLES[k % 4], color=f"C{k}", lw=1.0, label=label)
+    ax.set_xlabel(variables[0])
+    ax.set_ylabel(variables[1])
+    if three:
+        ax.set_zlabel(variables[2])
+    else:
+        ax.grid(True, alpha=0.3)
+    shown = ", ".join(variables[:k_dims])
+    ax.set_title(title or f"Trajectory in ({shown})", fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left", markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_coefficients(term_names, variables, coefficients, axes=None, title: str | None = None, tol: float = 0.0):
+    """Coefficients of several models side by side: one panel per equation, one bar group per term.
+
+    ``coefficients`` maps a legend label to an (n, p) array over ``term_names``; terms
+    whose coefficient is at most ``tol`` in every model are left out.
+    """
+    variables = list(variables)
+    term_names = list(term_names)
+    items = [(label, np.asarray(c, float)) for label, c in coefficients.items()]
+    n = len(variables)
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(n, 1, figsize=(8.0, 1.7 * n + 1.2), squeeze=False)
+        axes = axes[:, 0]
+    fig = axes[0].figure
+    width = 0.8 / max(len(items), 1)
+    for i, (ax, v) in enumerate(zip(axes, variables)):
+        keep = [j for j in range(len(term_names)) if any(abs(c[i, j]) > tol for _, c in items)]
+        pos = np.arange(len(keep))
+        for k, (label, c) in enumerate(items):
+            ax.bar(pos + (k - (len(items) - 1) / 2) * width, c[i, keep], width, color=f"C{k}", label=label)
+        ax.axhline(0.0, color="0.3", lw=0.6)
+        ax.set_xticks(pos)
+        ax.set_xticklabels([term_names[j] for j in keep], fontsize="small")
+        ax.set_ylabel(f"{v}' coefficient")
+        ax.grid(True, axis="y", alpha=0.3)
+        if not keep:
+            ax.text(0.5, 0.5, "all coefficients zero", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    axes[0].legend(fontsize="small", loc="best")
+    axes[-1].set_xlabel("library term")
+    fig.suptitle(title or "Model coefficients", fontsize="medium")
+    fig.tight_layout()
+    return fig
