@@ -1,0 +1,289 @@
+import json
+import warnings
+
+import numpy as np
+import pysindy as ps
+import pytest
+from sklearn.base import clone
+
+from symsindy.discover import discover_continuous
+from symsindy.promote import (
+    PromotedSINDy,
+    PromotionError,
+    PromotionProblem,
+    PromotionWarning,
+    _relative_spectrum,
+    parse_promote_weight,
+    promote_from_args,
+    solve_cvxpy,
+    solve_fast,
+)
+
+NAMES = ["x", "y"]
+OSC = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+
+
+def _oscillator(n=300, noise=0.02, seed=0, breaking=0.0):
+    """States drawn at random, measured derivatives of the damped oscillator.
+
+    ``breaking`` adds ``breaking * x^2`` to y': a term no rotation-equivariant model has.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    D = X @ OSC.T
+    D[:, 1] += breaking * X[:, 0] ** 2
+    return X, D + noise * rng.normal(size=D.shape)
+
+
+def _coef(est, var, term):
+    return est.coef_[NAMES.index(var), est.term_names_.index(term)]
+
+
+def _cubic():
+    return ps.PolynomialLibrary(degree=3)
+
+
+@pytest.fixture(scope="module")
+def oscillator():
+    return _oscillator()
+
+
+@pytest.fixture(scope="module")
+def promoted_so(oscillator):
+    X, D = oscillator
+    return PromotedSINDy(library=_cubic(), candidates="so").fit(X, x_dot=D, feature_names=NAMES)
+
+
+# ------------------------------------------------------------------------------ solvers
+
+
+@pytest.mark.parametrize("family", ["so", "gl", "affine"])
+@pytest.mark.parametrize("weight,l1", [(0.01, 0.0), (0.2, 0.0), (0.05, 1e-3)])
+def test_fast_solver_agrees_with_cvxpy(oscillator, family, weight, l1):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates=family, weight=0.0).fit(X, x_dot=D, feature_names=NAMES)
+    prob = est._setup_.problem()
+    lam = weight * est.lam_ref_
+    x_fast, info = solve_fast(prob, lam, l1)
+    x_ref, ref = solve_cvxpy(prob, lam, l1, solver="SCS")
+    assert info["converged"] and ref["converged"]
+    assert np.linalg.norm(x_fast - x_ref) <= 1e-6 * np.linalg.norm(x_ref)
+    # and the objective is no worse than the reference's
+    f_ref = prob.objective(x_ref, lam, l1)
+    assert prob.objective(x_fast, lam, l1) <= f_ref + 1e-7 * (1 + abs(f_ref))
+
+
+def test_fast_solver_agrees_with_clarabel_on_a_random_problem():
+    rng = np.random.default_rng(1)
+    N, M, q = 12, 12, 3
+    A = rng.normal(size=(40, N))
+    prob = PromotionProblem(A.T @ A / 40, rng.normal(size=N), rng.normal(size=(M * q, N)) / 5, (M, q))
+    for lam, mu in [(0.05, 0.0), (0.3, 0.02)]:
+        x_fast, info = solve_fast(prob, lam, mu)
+        x_ref, ref = solve_cvxpy(prob, lam, mu, solver="CLARABEL")
+        assert info["converged"] and ref["converged"]
+        assert np.linalg.norm(x_fast - x_ref) <= 1e-6 * np.linalg.norm(x_ref)
+
+
+def test_weight_one_is_the_fully_symmetric_least_squares_fit(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.0).fit(X, x_dot=D, feature_names=NAMES)
+    prob = est._setup_.problem()
+    lam_ref, x0 = prob.symmetric_solution()
+    x, info = solve_fast(prob, lam_ref, 0.0)
+    assert info["converged"]
+    assert np.linalg.norm(x - x0) <= 1e-6 * np.linalg.norm(x0)
+    # gl-equivariant models are multiples of the identity: f = c x, c near the damping -0.1
+    full = est._setup_.coef(x0)
+    assert np.count_nonzero(np.abs(full) > 1e-9) == 2
+    assert np.isclose(full[0, 1], full[1, 2]) and -0.2 < full[0, 1] < 0.0
+
+
+def test_lie_operator_matches_discovery(oscillator):
+    """The penalty's matrix has the singular values discovery reports for the same model."""
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05).fit(X, x_dot=D, feature_names=NAMES)
+    setup = est._setup_
+    xt = (est.promoted_coef_ * setup.colscale[None, :] / setup.yscale).ravel()
+    s_rel, _ = _relative_spectrum(setup.T1, setup.T2, setup.T, xt)
+    disc = discover_continuous(est.promoted_coef_, est.library_, NAMES, "gl", x_samples=X)
+    np.testing.assert_allclose(s_rel, disc.singular_values, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ the estimator
+
+
+def test_symmetric_system_reports_rotation_and_refit_is_exact(promoted_so):
+    est = promoted_so
+    assert est.symmetry_specs_ == ["rotation(x,y)"]
+    assert est.symmetry_summary() == "rotation(x,y)"
+    assert list(est.symmetry_.specs) == ["rotation(x,y)"]
+    assert est.equivariance_residual_ <= 1e-10
+    # the exact support, debiased: coefficients close to the truth, not shrunk
+    assert est.complexity() == 4
+    np.testing.assert_allclose([_coef(est, "x", "x"), _coef(est, "x", "y")], [-0.1, 2.0], atol=0.01)
+    np.testing.assert_allclose([_coef(est, "y", "x"), _coef(est, "y", "y")], [-2.0, -0.1], atol=0.01)
+    assert est.solver_info_["n_fallbacks"] == 0
+    assert any(e["chosen"] for e in est.weight_path_)
+
+
+def test_gl_candidates_find_rotation_and_linearity(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl").fit(X, x_dot=D, feature_names=NAMES)
+    assert "rotation(x,y)" in est.symmetry_specs_
+    assert "scaling(x=1,y=1)" in est.symmetry_specs_  # homogeneous of degree 1: a linear model
+    assert est.equivariance_residual_ <= 1e-10
+    assert est.complexity() == 4
+
+
+def test_promotion_does_not_just_shrink(oscillator):
+    """A moderate weight makes the promoted model exactly symmetric without pulling it to zero;
+    the refit removes what shrinkage there is."""
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05).fit(X, x_dot=D, feature_names=NAMES)
+    assert "rotation(x,y)" in est.symmetry_specs_
+    np.testing.assert_allclose(est.promoted_coef_[:, 1:3], OSC, rtol=0.1, atol=0.01)
+    np.testing.assert_allclose(est.coef_[:, 1:3], OSC, atol=0.01)
+    # the adaptive weights leave the clearly broken shears almost unpenalised
+    w = np.sort(est.direction_weights_)
+    assert w[-1] == 1.0 and w[0] < 0.05
+
+
+def test_broken_symmetry_keeps_the_breaking_term():
+    X, D = _oscillator(breaking=0.5, seed=2)
+    for family in ("so", "gl"):
+        est = PromotedSINDy(library=_cubic(), candidates=family).fit(X, x_dot=D, feature_names=NAMES)
+        assert not any(s.startswith("rotation") for s in est.symmetry_specs_), family
+        assert abs(_coef(est, "y", "x^2") - 0.5) < 0.02, family
+        assert abs(_coef(est, "x", "y") - 2.0) < 0.02, family
+
+
+def test_weight_selection_is_reproducible_with_a_seed():
+    X, D = _oscillator(n=60, noise=0.05, seed=4)
+    kw = dict(library=_cubic(), candidates="gl")
+    a = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
+    b = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
+    c = PromotedSINDy(random_state=4, **kw).fit(X, x_dot=D, feature_names=NAMES)
+    assert a.weight_ == b.weight_
+    assert [e["fold_errors"] for e in a.weight_path_] == [e["fold_errors"] for e in b.weight_path_]
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    # another seed gives other folds
+    assert [e["fold_errors"] for e in a.weight_path_] != [e["fold_errors"] for e in c.weight_path_]
+
+
+def test_user_generators_are_orthonormalised(oscillator):
+    X, D = oscillator
+    J = np.array([[0.0, -3.0], [3.0, 0.0]])  # not normalised
+    a = PromotedSINDy(library=_cubic(), candidates=[(J, None)], weight=0.3).fit(X, x_dot=D, feature_names=NAMES)
+    b = PromotedSINDy(library=_cubic(), candidates="so", weight=0.3).fit(X, x_dot=D, feature_names=NAMES)
+    np.testing.assert_allclose(a.promoted_coef_, b.promoted_coef_, rtol=1e-6, atol=1e-9)
+    # one candidate direction: the penalty is a group lasso, all or nothing at weight 1
+    assert a.symmetry_specs_ == []
+    a.set_params(weight=1.0).fit(X, x_dot=D, feature_names=NAMES)
+    assert a.symmetry_specs_ == ["rotation(x,y)"]
+
+
+def test_refit_false_returns_thresholded_promoted_model(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, refit=False).fit(X, x_dot=D, feature_names=NAMES)
+    assert est.model_ is None
+    promoted = est.promoted_coef_
+    np.testing.assert_array_equal(est.coef_, np.where(np.abs(promoted) < est.threshold, 0.0, promoted))
+    assert "rotation(x,y)" in est.symmetry_specs_
+    assert est.equivariance_residual_ > 0  # shrunk, thresholded and not refitted: close, not exact
+
+
+# ------------------------------------------------------------------------------ failures
+
+
+def test_non_convergence_falls_back_and_is_reported(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, max_iter=1)
+    with pytest.warns(PromotionWarning, match="fast: not converged in 1 iterations; used cvxpy:CLARABEL"):
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    info = est.solver_info_
+    assert info["fallback"] == "cvxpy:CLARABEL" and info["solver"] == "cvxpy:CLARABEL"
+    assert info["n_fallbacks"] == 1 and info["converged"]
+    assert np.any(est.coef_) and "rotation(x,y)" in est.symmetry_specs_
+
+
+def test_bogus_cvxpy_solver_falls_back_to_fast(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="so", weight=0.3, solver="cvxpy", cvxpy_solver="NOPE")
+    with pytest.warns(PromotionWarning, match="cvxpy solver 'NOPE': not installed"):
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    assert est.solver_info_["fallback"] == "fast"
+    assert np.any(est.coef_)
+
+
+def test_every_route_failing_raises_one_line(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="so", weight=0.3, max_iter=1, cvxpy_solver="NOPE")
+    with pytest.raises(PromotionError) as err:
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    msg = str(err.value)
+    assert "\n" not in msg and "every solver failed" in msg and "fast: not converged" in msg
+
+
+def test_zero_model_is_never_returned_silently(oscillator):
+    X, D = oscillator
+    with pytest.raises(PromotionError, match="zero model"):
+        PromotedSINDy(library=_cubic(), candidates="so", weight=0.0, threshold=100.0).fit(X, x_dot=D, feature_names=NAMES)
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"weight": "big"}, "weight 'big': expected a number >= 0 or 'auto'"),
+        ({"weight": -1.0}, "weight -1.0: expected a finite number >= 0"),
+        ({"candidates": "sl"}, "candidates 'sl': expected one of gl, so, affine"),
+        ({"solver": "admm"}, "solver 'admm': expected 'fast' or 'cvxpy'"),
+        ({"n_folds": 1}, "n_folds 1: expected an integer >= 2"),
+        ({"weight_grid": [0.1, -1]}, "weight_grid"),
+        ({"candidates": [(np.eye(3), None)]}, "candidates[0]: A has shape (3, 3)"),
+    ],
+)
+def test_bad_parameters_are_named(oscillator, kwargs, fragment):
+    X, D = oscillator
+    with pytest.raises(ValueError) as err:
+        PromotedSINDy(library=_cubic(), **kwargs).fit(X, x_dot=D, feature_names=NAMES)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_sklearn_conventions(promoted_so):
+    est = PromotedSINDy(candidates="so", weight=0.2, l1=1e-3)
+    assert est.get_params()["weight"] == 0.2
+    c = clone(est)
+    assert c.get_params() == est.get_params() and not hasattr(c, "coef_")
+    assert promoted_so.predict(np.array([1.0, 0.0])).shape == (2,)
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def test_promote_from_args(tmp_path):
+    from symsindy.io import read_data
+
+    from pathlib import Path
+
+    data = read_data(Path(__file__).resolve().parents[1] / "examples" / "data" / "damped_oscillator.csv")
+    out = tmp_path / "model.json"
+    est, lines = promote_from_args(data, 3, 0.05, "so", "auto", json_out=out)
+    assert lines[0].startswith("x' = ") and lines[1].startswith("y' = ")
+    assert "promoted symmetry: rotation(x,y) (so candidates)" in lines
+    assert any(line.startswith("promotion weight: ") and "cross-validation" in line for line in lines)
+    saved = json.loads(out.read_text())
+    assert saved["symmetry"] == ["rotation(x,y)"] and saved["variables"] == ["x", "y"]
+    assert np.allclose(saved["coefficients"], est.coef_)
+    with pytest.raises(ValueError, match="--promote 'su2'"):
+        promote_from_args(data, 3, 0.05, "su2", "auto")
+
+
+def test_parse_promote_weight():
+    import argparse
+
+    assert parse_promote_weight("auto") == "auto"
+    assert parse_promote_weight("0.25") == 0.25
+    for bad in ("-1", "nan", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_promote_weight(bad)
