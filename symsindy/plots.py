@@ -105,14 +105,17 @@ _MODEL_STYLES = ("-", "--", ":", "-.")
 
 
 def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str | None = None, note: str | None = None,
-                      time_label: str = "time t"):
+                      time_label: str = "time t", marks=None):
     """Each state variable against time: data as dots, each model's simulation as a line.
 
     ``x_data`` is an (m, n) trajectory; ``models`` maps a legend label to the (k, n)
     states of a model simulated from the same initial state at ``t[:k]`` (shorter when
     the simulation stopped early).  ``axes`` is a sequence of n axes, or None for a new
-    figure with one panel per variable.  ``note`` is printed under the plots.
+    figure with one panel per variable.  ``note`` is printed under the plots; ``marks``
+    is a list of ``(time, label)`` drawn as vertical dotted lines.
     """
+    import textwrap
+
     t = np.asarray(t, float)
     x_data = np.asarray(x_data, float)
     variables = list(variables)
@@ -130,14 +133,18 @@ def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str |
             if xm is None or not len(xm):
                 continue
             ax.plot(t[: len(xm)], xm[:, i], _MODEL_STYLES[k % 4], color=f"C{k}", lw=1.3, label=label)
+        for k, (tm, label) in enumerate(marks or ()):
+            ax.axvline(tm, color="k", linestyle=":", lw=1.0, label=label if i == 0 else None)
         ax.set_ylabel(v)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel(time_label)
-    axes[0].legend(fontsize="small", loc="upper right", markerscale=3, ncol=1 + len(series))
+    axes[0].legend(fontsize="small", loc="upper right", markerscale=3, ncol=1 + len(series) + len(marks or ()),
+                   bbox_to_anchor=(1.0, 1.02), borderaxespad=0.0, framealpha=0.9)
     fig.suptitle(title or "Data and model trajectories", fontsize="medium")
-    if note:
-        fig.text(0.01, 0.005, note, fontsize="x-small", color="0.3", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03 if note else 0, 1, 1))
+    lines = textwrap.wrap(note, 110) if note else []
+    if lines:
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize="x-small", color="0.3", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.025 * len(lines) * 6 / (1.6 * n + 1.4), 1, 1))
     return fig
 
 
@@ -177,11 +184,13 @@ def plot_phase(x_data, variables, models=None, ax=None, title: str | None = None
     return fig
 
 
-def plot_coefficients(term_names, variables, coefficients, axes=None, title: str | None = None, tol: float = 0.0):
+def plot_coefficients(term_names, variables, coefficients, axes=None, title: str | None = None, tol: float = 0.0,
+                      ylabel: str = "{}' coefficient", keep=None):
     """Coefficients of several models side by side: one panel per equation, one bar group per term.
 
     ``coefficients`` maps a legend label to an (n, p) array over ``term_names``; terms
-    whose coefficient is at most ``tol`` in every model are left out.
+    whose coefficient is at most ``tol`` in every model are left out, unless ``keep``
+    (an (n, p) boolean array) marks them.  ``ylabel`` is formatted with the variable name.
     """
     variables = list(variables)
     term_names = list(term_names)
@@ -195,16 +204,17 @@ def plot_coefficients(term_names, variables, coefficients, axes=None, title: str
     fig = axes[0].figure
     width = 0.8 / max(len(items), 1)
     for i, (ax, v) in enumerate(zip(axes, variables)):
-        keep = [j for j in range(len(term_names)) if any(abs(c[i, j]) > tol for _, c in items)]
-        pos = np.arange(len(keep))
+        shown = [j for j in range(len(term_names))
+                 if any(abs(c[i, j]) > tol for _, c in items) or (keep is not None and keep[i][j])]
+        pos = np.arange(len(shown))
         for k, (label, c) in enumerate(items):
-            ax.bar(pos + (k - (len(items) - 1) / 2) * width, c[i, keep], width, color=f"C{k}", label=label)
+            ax.bar(pos + (k - (len(items) - 1) / 2) * width, c[i, shown], width, color=f"C{k}", label=label)
         ax.axhline(0.0, color="0.3", lw=0.6)
         ax.set_xticks(pos)
-        ax.set_xticklabels([term_names[j] for j in keep], fontsize="small")
-        ax.set_ylabel(f"{v}' coefficient")
+        ax.set_xticklabels([term_names[j] for j in shown], fontsize="small")
+        ax.set_ylabel(ylabel.format(v))
         ax.grid(True, axis="y", alpha=0.3)
-        if not keep:
+        if not shown:
             ax.text(0.5, 0.5, "all coefficients zero", transform=ax.transAxes, ha="center", va="center", color="0.4")
     axes[0].legend(fontsize="small", loc="best")
     axes[-1].set_xlabel("library term")

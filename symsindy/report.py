@@ -1,0 +1,940 @@
+"""The main job: from a catalogue system or a data file to equations, symmetries and conservation laws.
+
+:func:`run_discovery` runs the whole pipeline and returns a :class:`DiscoveryReport`:
+
+1. data: a catalogue system is simulated (several trajectories, Gaussian noise on the
+   states); a file is read with :func:`symsindy.io.read_data`;
+2. a plain SINDy fit (no symmetry);
+3. :func:`symsindy.discover.discover_symmetries` on the same data, with bootstrap refits;
+4. the symmetries found in at least ``min_frequency`` of the refits are enforced and the
+   model refitted;
+5. polynomial conserved quantities of the enforced model, each checked symbolically and
+   along the data; Noether charges of its continuous generators when a Hamiltonian
+   structure is known (the catalogue's, or canonical pairs given by the user), with the
+   flags of :func:`symsindy.conservation.noether_report`;
+6. for a catalogue system, errors against the truth: coefficients before and after
+   enforcing, the declared symmetries and conserved quantities found or not.
+
+Defaults (all recorded in ``settings`` so that a report can be rerun):
+
+* simulation: ``trajectories`` = 4 (the first from the system's initial state, the rest
+  perturbed by 10%), ``noise`` = 0.01 (standard deviation 1% of each variable's RMS),
+  ``samples`` = samples *per trajectory* at the system's sampling step ``dt``, so the
+  trajectories are ``(samples - 1) dt`` long (default: the system's own ``t_end``);
+* library degree: the system's polynomial degree, at least 2; 3 for data files and for
+  non-polynomial systems (a polynomial approximation: no coefficient errors then);
+* threshold: half the smallest nonzero true coefficient for a polynomial catalogue system
+  (the benchmarks' rule); 0.05 (the ``symsindy fit`` default) for files and
+  non-polynomial systems, whose coefficients are unknown;
+* discovery: gl candidates, signed permutations, 10 bootstrap refits, enforced when found
+  in at least half of them; conserved quantities: polynomials of degree 1..2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["DiscoveryReport", "run_discovery", "resolve_source", "DEFAULTS"]
+
+DEFAULTS = {
+    "noise": 0.01,
+    "trajectories": 4,
+    "bootstrap": 10,
+    "min_frequency": 0.5,
+    "candidates": "gl",
+    "alpha": 0.05,
+    "file_degree": 3,
+    "file_threshold": 0.05,
+    "conserved_degree": 2,
+    "min_samples": 10,
+}
+
+FIGURES = {
+    "trajectories": "trajectories.png",
+    "phase": "phase.png",
+    "singular_values": "singular_values.png",
+    "conserved": "conserved.png",
+    "coefficients": "coefficients.png",
+}
+
+
+# ----------------------------------------------------------------------------- the source
+
+
+def resolve_source(source):
+    """A catalogue :class:`~symsindy.catalogue.System` or a :class:`~symsindy.io.Dataset` from ``source``.
+
+    ``source`` is a System, a Dataset, a catalogue name, or a path to a .csv/.npz file.  An
+    existing file wins over a catalogue name; a name that is neither ends in one line with
+    the closest catalogue names.
+    """
+    from .catalogue import System, get_system, list_systems
+    from .io import Dataset, read_data
+
+    if isinstance(source, (System, Dataset)):
+        return source
+    text = str(source)
+    path = Path(text)
+    if path.is_file():
+        return read_data(path)
+    names = list_systems()
+    if text in names:
+        return get_system(text)
+    if path.suffix or "/" in text or "\\" in text or path.exists():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ValueError(f"data file '{text}' {what}; expected a .csv or .npz file or a catalogue system name")
+    close = difflib.get_close_matches(text, names, n=3)
+    quoted = [f"'{c}'" for c in close]
+    hint = f"; did you mean {', '.join(quoted[:-1])} or {quoted[-1]}?" if len(close) > 1 else (
+        f"; did you mean {quoted[0]}?" if close else "")
+    raise ValueError(f"unknown system '{text}'{hint} ('symsindy systems list' shows all {len(names)}; "
+                     "a data file needs a .csv or .npz suffix)")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _rhs(model, variables):
+    import sympy as sp
+
+    exprs = model.sympy()
+    return [exprs.get(v, sp.Integer(0)) for v in variables]
+
+
+def _show(expr) -> str:
+    """Readable text: floats to 4 significant digits (the JSON keeps them exact)."""
+    import sympy as sp
+
+    return sp.sstr(expr.xreplace({f: sp.Float(f, 4) for f in expr.atoms(sp.Float)}))
+
+
+def _num(v):
+    """JSON-safe number: NaN and infinities become None."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _polynomial_degree(system) -> int:
+    import sympy as sp
+
+    return max(sp.Poly(e, *system.symbols).total_degree() if e != 0 else 0 for e in system.rhs_list)
+
+
+def _total_degree(expr, xs) -> int:
+    import sympy as sp
+
+    return int(sp.Poly(expr, *xs).total_degree())
+
+
+def _support(coef, true, tol=0.0) -> dict:
+    est, tru = np.abs(coef) > tol, np.abs(true) > 0
+    return {
+        "true_terms": int(tru.sum()),
+        "correct": int((est & tru).sum()),
+        "missed": int((~est & tru).sum()),
+        "spurious": int((est & ~tru).sum()),
+    }
+
+
+def _coefficient_errors(coef, true) -> dict:
+    diff = np.asarray(coef, float) - true
+    return {
+        "relative_error": float(np.linalg.norm(diff) / np.linalg.norm(true)) if np.any(true) else None,
+        "max_abs_error": float(np.max(np.abs(diff))),
+        **_support(coef, true),
+    }
+
+
+def _vec(g) -> np.ndarray:
+    return np.concatenate([np.asarray(g.matrix, float).ravel(), np.asarray(g.translation, float)])
+
+
+def _declared_found(spec: str, variables, found_sym, passing) -> bool:
+    """Whether a declared spec lies in what was found: each generator in the span of the
+    found generators, each element in the group generated by the passing signed permutations."""
+    from .discover import _group_closure
+    from .symmetry import Symmetry
+
+    decl = Symmetry(list(variables), spec)
+    n = len(variables)
+    if decl.generators:
+        if not found_sym.generators:
+            return False
+        B = np.column_stack([_vec(g) for g in found_sym.generators])
+        for g in decl.generators:
+            v = _vec(g)
+            sol, *_ = np.linalg.lstsq(B, v, rcond=None)
+            if np.linalg.norm(B @ sol - v) > 0.05 * np.linalg.norm(v):
+                return False
+    if decl.elements:
+        group = _group_closure([np.asarray(R, float) for R in passing], n, 4096)
+        for e in decl.elements:
+            key = (np.round(np.asarray(e.matrix, float), 9) + 0.0).tobytes()
+            if key not in group:
+                return False
+    return True
+
+
+def _proportional(q, charge, xs) -> bool:
+    """``q`` is a nonzero multiple of ``charge`` (coefficients compared as vectors)."""
+    import sympy as sp
+
+    try:
+        pq, pc = sp.Poly(sp.expand(q), *xs), sp.Poly(sp.expand(charge), *xs)
+    except sp.PolynomialError:
+        return False
+    monos = sorted(set(pq.monoms()) | set(pc.monoms()))
+    a = np.array([float(pq.coeff_monomial(m)) for m in monos])
+    b = np.array([float(pc.coeff_monomial(m)) for m in monos])
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return False
+    return abs(abs(a @ b) / (na * nb) - 1.0) <= 1e-6
+
+
+def _in_span(q, basis, xs, rtol=1e-3) -> bool:
+    import sympy as sp
+
+    if not basis:
+        return False
+    polys = [sp.Poly(sp.expand(e), *xs) for e in [q, *basis]]
+    monos = sorted({m for p in polys for m in p.monoms()})
+    vecs = [np.array([float(p.coeff_monomial(m)) for m in monos]) for p in polys]
+    y, B = vecs[0], np.column_stack(vecs[1:])
+    sol, *_ = np.linalg.lstsq(B, y, rcond=None)
+    return float(np.linalg.norm(B @ sol - y)) <= rtol * max(float(np.linalg.norm(y)), 1e-300)
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+@dataclass
+class DiscoveryReport:
+    """Everything :func:`run_discovery` found, with the data and models behind it.
+
+    Attributes
+    ----------
+    source : str
+        The catalogue name or the file path.
+    kind : {"catalogue", "file"}
+    variables : list of str
+    settings : dict
+        Every choice made, with the rule behind the degree and threshold (enough to rerun).
+    t, x : lists of arrays
+        The data, one entry per trajectory.
+    plain : SymmetricSINDy
+        The fit without symmetry.
+    model : SymmetricSINDy
+        The fit with the discovered symmetries enforced (equal to ``plain`` when none).
+    symmetries : SymmetryReport or None
+        The discovery (None when it could not run; see ``warnings``).
+    enforced : list of str
+        Spec strings enforced in ``model``.
+    conserved, checks : lists
+        Conserved quantities of ``model`` and their :class:`~symsindy.conservation.QuantityCheck`.
+    noether, noether_flags : lists
+        :class:`~symsindy.conservation.NoetherEntry` per continuous generator, and flags.
+    structure : dict or None
+        The Hamiltonian structure used for the charges.
+    system : System or None
+        The catalogue system (the truth), if any.
+    truth, errors : dict or None
+        The true equations, symmetries and conserved quantities, and the errors against them.
+    warnings : list of str
+    timings : dict
+        Seconds per step.
+    figures : list of str
+        Files written by :meth:`write`.
+    """
+
+    source: str
+    kind: str
+    variables: list
+    settings: dict
+    t: list
+    x: list
+    plain: object
+    model: object
+    symmetries: object = None
+    enforced: list = field(default_factory=list)
+    conserved: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    noether: list = field(default_factory=list)
+    noether_flags: list = field(default_factory=list)
+    structure: dict | None = None
+    system: object = None
+    truth: dict | None = None
+    errors: dict | None = None
+    warnings: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    figures: list = field(default_factory=list)
+    x_start: list = field(default_factory=list)
+    x_smooth: object = None
+    _sims: dict | None = None
+
+    # ------------------------------------------------------------------ data
+    @property
+    def found(self) -> list[str]:
+        """Spec strings of the symmetries found (not rejected by the refit check)."""
+        return [] if self.symmetries is None else list(self.symmetries.specs)
+
+    def _evidence(self) -> dict:
+        rep = self.symmetries
+        if rep is None:
+            return {}
+        d = rep.to_dict()
+        residual = {c.spec: c.residual for c in rep.discrete}
+        per_spec = []
+        for spec in list(rep.continuous.specs) + [c.spec for c in rep.discrete_generators]:
+            per_spec.append({
+                "spec": spec,
+                "kind": "continuous" if spec in rep.continuous.specs else "discrete",
+                "residual": _num(residual.get(spec)),
+                "refit_cost": _num(rep.refit_cost.get(spec)),
+                "bootstrap_frequency": _num(rep.spec_frequency.get(spec)),
+                "rejected": spec in rep.rejected,
+                "enforced": spec in self.enforced,
+            })
+        return {
+            "candidates": d["candidates"],
+            "singular_values": d["singular_values"],
+            "nullity": d["nullity"],
+            "gap": _num(d["gap"]),
+            "specs": per_spec,
+            "unnamed_generators": [
+                {"label": f"generator[{k}]", "A": np.asarray(A).tolist(), "b": np.asarray(b).tolist(),
+                 "refit_cost": _num(rep.refit_cost.get(f"generator[{k}]")), "rejected": f"generator[{k}]" in rep.rejected}
+                for k, (A, b) in enumerate(rep.continuous.unnamed)],
+            "discrete_candidates": d["discrete_candidates"],
+            "bootstrap": d["bootstrap"],
+            "condition_number": _num(d["condition_number"]),
+        }
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``equations`` (plain and enforced), ``symmetries`` (``found`` with their
+        evidence, ``enforced``, ``rejected``), ``enforced``, ``conserved`` (with checks and
+        Noether matches), ``noether``, ``truth``, ``errors``, ``warnings``, ``settings``,
+        ``timings``, ``figures``.  Expressions are strings that
+        :func:`symsindy.expressions.parse_expression` reads back exactly."""
+        from .expressions import format_expression
+
+        def eqs(model):
+            return {v: format_expression(e) for v, e in zip(self.variables, _rhs(model, self.variables))}
+
+        conserved = []
+        for q, c in zip(self.conserved, self.checks):
+            conserved.append({
+                "expression": format_expression(q.expr),
+                "residual": _num(q.residual),
+                "symbolic_residual": _num(c.symbolic_residual),
+                "drift_model": _num(c.drift_model),
+                "drift_data": _num(c.drift_data),
+                "conserved": bool(c.conserved),
+                "noether": [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, _symbols(self.variables))],
+            })
+        return {
+            "source": {"kind": self.kind, "name" if self.kind == "catalogue" else "path": self.source},
+            "variables": list(self.variables),
+            "equations": {"plain": eqs(self.plain), "enforced": eqs(self.model)},
+            "symmetries": {
+                "found": self.found,
+                "enforced": list(self.enforced),
+                "rejected": [] if self.symmetries is None else list(self.symmetries.rejected),
+                "evidence": self._evidence(),
+            },
+            "enforced": list(self.enforced),
+            "equivariance_residual": _num(self.model.equivariance_residual_),
+            "conserved": conserved,
+            "noether": {
+                "structure": self.structure,
+                "charges": [e.to_dict() for e in self.noether],
+                "flags": list(self.noether_flags),
+            },
+            "truth": self.truth,
+            "errors": self.errors,
+            "warnings": list(self.warnings),
+            "settings": dict(self.settings),
+            "timings": dict(self.timings),
+            "figures": list(self.figures),
+        }
+
+    # ------------------------------------------------------------------ text
+    def summary(self) -> str:
+        """The readable report."""
+        s = self.settings
+        L = []
+        if self.kind == "catalogue":
+            L.append(f"{self.source}: catalogue system simulated: {s['trajectories']} trajectories x {s['samples']} samples "
+                     f"(dt {s['dt']:g}, t in [0, {s['t_end']:g}]), noise {s['noise']:.3g} x RMS, seed {s['seed']}")
+        else:
+            L.append(f"{self.source}: {len(self.x)} trajectories, {sum(len(x) for x in self.x)} samples of "
+                     f"{', '.join(self.variables)}" + ("; measured derivatives" if s.get("measured_derivatives") else ""))
+        L.append(f"library: polynomials of degree <= {s['degree']} ({s['degree_rule']}); "
+                 f"threshold {s['threshold']:.4g} ({s['threshold_rule']})")
+        L.append("")
+        L.append("plain SINDy:")
+        L += [f"  {line}" for line in self.plain.equations()]
+        L.append("")
+        rep = self.symmetries
+        if rep is None:
+            L.append("symmetries: discovery did not run (see warnings)")
+        else:
+            L.append(f"symmetries found ({rep.continuous.family or 'given'} candidates and signed permutations; "
+                     f"{rep.n_bootstrap} bootstrap refits):")
+            ev = self._evidence()
+            for e in ev["specs"]:
+                bits = [e["kind"]]
+                if e["residual"] is not None:
+                    bits.append(f"residual {e['residual']:.1e}")
+                if e["refit_cost"] is not None:
+                    bits.append(f"refit cost {e['refit_cost']:.2g}")
+                if e["bootstrap_frequency"] is not None:
+                    bits.append(f"in {e['bootstrap_frequency']:.0%} of refits")
+                tag = "REJECTED by the refit check" if e["rejected"] else ("enforced" if e["enforced"] else "not enforced")
+                L.append(f"  {e['spec']:<34} {'; '.join(bits)}   [{tag}]")
+            if not ev["specs"]:
+                L.append("  none")
+            c = rep.continuous
+            k = min(len(c.singular_values), c.nullity + 2, 8)
+            sv = ", ".join(f"{v:.1e}" for v in c.singular_values[:k]) + (", ..." if k < len(c.singular_values) else "")
+            gap = f"; gap ratio {c.gap:.3g}" if c.nullity and c.nullity < len(c.singular_values) else ""
+            L.append(f"  continuous algebra: dimension {c.nullity}; smallest singular values {sv}{gap}")
+            n_unnamed, n_kept = len(rep.continuous.unnamed), len(rep.unnamed)
+            if n_unnamed:
+                L.append(f"  {n_unnamed} further generator(s) without a name: {n_kept} kept, "
+                         f"{n_unnamed - n_kept} rejected by the refit check (matrices in report.json)")
+        L.append("")
+        if self.enforced:
+            L.append(f"enforced: {'; '.join(self.enforced)}")
+            L.append("model with the symmetry enforced:")
+        else:
+            L.append("nothing enforced; the model is the plain fit:")
+        L += [f"  {line}" for line in self.model.equations()]
+        L.append(f"  equivariance residual {self.model.equivariance_residual_:.1e}")
+        L.append("")
+        deg = s["conserved_degree"]
+        L.append(f"conserved quantities of the enforced model (polynomials of degree <= {deg}): "
+                 + (str(len(self.conserved)) if self.conserved else "none"))
+        xs = _symbols(self.variables)
+        for q, c in zip(self.conserved, self.checks):
+            drift = "n/a" if c.drift_model is None else f"{c.drift_model:.1e}"
+            ddata = "n/a" if c.drift_data is None else f"{c.drift_data:.1e}"
+            noe = [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, xs)]
+            tail = f"; Noether charge of {', '.join(noe)}" if noe else ""
+            L.append(f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
+                     f"{'conserved' if c.conserved else 'NOT conserved'}{tail}")
+        L.append("")
+        if self.structure is None:
+            L.append("Noether charges: no Hamiltonian structure known" +
+                     (" (give --canonical q1:p1,... for data in canonical coordinates)" if self.kind == "file" else ""))
+        else:
+            st = self.structure
+            how = ("canonical pairs " + ", ".join(f"{q}:{p}" for q, p in st["pairs"])) if st["kind"] == "canonical" else "Poisson matrix"
+            L.append(f"Noether charges ({how}, from {st['from']}):")
+            if not self.noether:
+                L.append("  no continuous symmetry enforced, so no charges")
+            for e in self.noether:
+                if e.charge is None:
+                    L.append(f"  {e.symmetry}: {e.note}")
+                    continue
+                c = e.check
+                drift = "n/a" if c.drift_model is None else f"{c.drift_model:.1e}"
+                L.append(f"  {e.symmetry}: charge {_show(e.charge)}; d/dt residual {c.symbolic_residual:.1e}, drift {drift}: "
+                         f"{'conserved' if c.conserved else 'NOT conserved'}")
+            for f in self.noether_flags:
+                L.append(f"  flag: {f}")
+        if self.truth is not None:
+            L.append("")
+            L.append("against the truth:")
+            for v, e in zip(self.variables, self.system.rhs_list):
+                L.append(f"  true {v}' = {_show(e)}")
+            err = self.errors or {}
+            if "plain" in err and "enforced" in err:
+                for label in ("plain", "enforced"):
+                    e = err[label]
+                    L.append(f"  {label:<8} coefficient error {e['relative_error']:.2%} (max {e['max_abs_error']:.2g}); "
+                             f"terms: {e['correct']}/{e['true_terms']} found, {e['missed']} missed, {e['spurious']} spurious")
+            elif "coefficients_note" in err:
+                L.append(f"  {err['coefficients_note']}")
+            sym = err.get("symmetries", {})
+            if sym.get("declared"):
+                L.append("  declared symmetries: " + "; ".join(
+                    f"{spec} {'found' if ok else 'NOT found'}" for spec, ok in sym["declared"].items()))
+            con = err.get("conserved", {})
+            if con.get("declared"):
+                notes = con.get("notes", {})
+                L.append("  declared conserved quantities: " + "; ".join(
+                    f"{name} {'found' if ok else 'NOT found'}" + (f" ({notes[name]})" if name in notes else "")
+                    for name, ok in con["declared"].items()))
+        if self.warnings:
+            L.append("")
+            L += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(L)
+
+    # ------------------------------------------------------------------ figures
+    def _simulations(self) -> dict:
+        """Plain and enforced models simulated from the first trajectory's (smoothed) first state."""
+        if self._sims is not None:
+            return self._sims
+        t = np.asarray(self.t[0], float)
+        x0 = np.asarray(self.x_start[0] if self.x_start else self.x[0][0], float)
+        sims = {}
+        models = [("model, symmetry enforced" if self.enforced else "model", self.model)]
+        if self.enforced and not np.allclose(self.plain.coef_, self.model.coef_, rtol=1e-9, atol=1e-12):
+            models.append(("plain SINDy", self.plain))
+        for label, model in models:
+            try:
+                sims[label] = model.simulate(x0, t, rtol=1e-8, atol=1e-8)
+            except (RuntimeError, ValueError) as exc:
+                sims[label] = None
+                self.warnings.append(f"{label} could not be simulated from the data's first state: {exc}")
+        self._sims = sims
+        return sims
+
+    def separation_time(self, x_model, tol: float = 0.2):
+        """First time the model's trajectory is off the (smoothed) data by more than ``tol``
+        times a variable's standard deviation on the data; None if it never is."""
+        if x_model is None:
+            return None
+        ref = np.asarray(self.x_smooth if self.x_smooth is not None else self.x[0], float)
+        k = min(len(ref), len(x_model))
+        scale = np.maximum(np.std(ref, axis=0), 1e-300)
+        off = np.any(np.abs(np.asarray(x_model[:k]) - ref[:k]) > tol * scale, axis=1)
+        if not off.any():
+            return None
+        return float(np.asarray(self.t[0], float)[int(np.argmax(off))])
+
+    def make_figures(self) -> dict:
+        """The figures as matplotlib Figures, by name (see ``FIGURES``); those that do not apply are left out."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plots import plot_coefficients, plot_phase, plot_quantities, plot_singular_values, plot_trajectories
+
+        figs = {}
+        sims = self._simulations()
+        n_traj = len(self.x)
+        which = f"trajectory 1 of {n_traj}" if n_traj > 1 else "the data"
+        note = None
+        if self.system is not None and "chaotic" in getattr(self.system, "tags", ()):
+            note = ("The system is chaotic: model and data separate after a few Lyapunov times however good "
+                    "the model; compare the early part and the shape of the attractor.")
+        marks = []
+        main = next(iter(sims.values()))
+        t_sep = self.separation_time(main)
+        if t_sep is not None:
+            marks.append((t_sep, f"model leaves the data (t = {t_sep:.3g})"))
+        figs["trajectories"] = plot_trajectories(
+            self.t[0], self.x[0], self.variables, sims, marks=marks,
+            title=f"{self.source}: data ({which}) and models simulated from its first (smoothed) state", note=note)
+        if len(self.variables) >= 2:
+            figs["phase"] = plot_phase(self.x[0], self.variables, sims, title=f"{self.source}: {which} in state space")
+        if self.symmetries is not None:
+            c = self.symmetries.continuous
+            what = (f"continuous symmetries: {c.nullity} below the gap" if c.nullity
+                    else "no gap: no continuous symmetry")
+            figs["singular_values"] = plot_singular_values(
+                self.symmetries, title=f"{self.source}: Lie-derivative spectrum of the plain fit\n({what})")
+        quantities, labels = [], []
+        xs = _symbols(self.variables)
+        for q in self.conserved:
+            quantities.append(q.expr)
+            labels.append(_short(_show(q.expr)))
+        for e in self.noether:
+            if e.charge is not None and not any(_proportional(e.charge, q, xs) for q in quantities):
+                quantities.append(e.charge)
+                labels.append(_short(f"charge of {e.symmetry}"))
+        if self.truth is not None:
+            for name, expr in self.system.conserved.items():
+                if expr.is_polynomial(*xs) and not any(_proportional(expr, q, xs) for q in quantities):
+                    quantities.append(expr)
+                    labels.append(f"true {name}")
+        if quantities:
+            import matplotlib.pyplot as plt
+
+            rhs = _rhs(self.model, self.variables)
+            fig, ax = plt.subplots(figsize=(10.0, 4.8))
+            plot_quantities(quantities, self.variables, self.t[0], self.x[0], rhs, labels=labels, ax=ax,
+                            title=f"{self.source}: conserved quantities along the data ({which}, dots)\n"
+                                  "and along the enforced model from the same start (lines); flat = conserved")
+            # the legend goes beside the axes: on them it hides the data
+            ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, markerscale=3)
+            fig.tight_layout()
+            figs["conserved"] = fig
+        if self.errors is not None and "plain" in self.errors:
+            true = self.system.true_coefficients(self.model.library_)
+            enforced = "symmetry enforced" if self.enforced else "refit"
+            figs["coefficients"] = plot_coefficients(
+                self.model.term_names_, self.variables,
+                {"plain SINDy": self.plain.coef_ - true, enforced: self.model.coef_ - true},
+                keep=true != 0, ylabel="error in {}'",
+                title=f"{self.source}: coefficient errors, estimate - true "
+                      f"(relative: plain {self.errors['plain']['relative_error']:.2%}, "
+                      f"{enforced} {self.errors['enforced']['relative_error']:.2%})")
+        return figs
+
+    def write_figures(self, out) -> list[Path]:
+        """Write the PNG figures into the folder ``out`` (created); returns their paths."""
+        import matplotlib.pyplot as plt
+
+        out = _folder(out)
+        paths = []
+        self.figures = []
+        for name, fig in self.make_figures().items():
+            p = out / FIGURES[name]
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            self.figures.append(p.name)
+            paths.append(p)
+        return paths
+
+    def write_json(self, out) -> Path:
+        """Write ``report.json`` (:meth:`to_dict`) into the folder ``out``; returns its path."""
+        p = _folder(out) / "report.json"
+        with open(p, "w") as fh:
+            json.dump(self.to_dict(), fh, indent=2)
+            fh.write("\n")
+        return p
+
+    def write(self, out) -> list[Path]:
+        """Write the figures and ``report.json`` into the folder ``out``; returns the paths, JSON first."""
+        figures = self.write_figures(out)
+        return [self.write_json(out), *figures]
+
+
+def _folder(out) -> Path:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder '{out}' is a file; expected a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _symbols(variables):
+    import sympy as sp
+
+    return sp.symbols(list(variables))
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ----------------------------------------------------------------------------- the pipeline
+
+
+class _Progress:
+    def __init__(self, callback, total):
+        self.callback, self.total, self.k = callback, total, 0
+        self.start = self.last = time.perf_counter()
+        self.name = None
+        self.timings = {}
+
+    def step(self, name, text):
+        now = time.perf_counter()
+        if self.name is not None:
+            self.timings[self.name] = round(now - self.last, 3)
+        self.k += 1
+        self.name, self.last = name, now
+        if self.callback is not None:
+            self.callback(f"[{self.k}/{self.total}] {text} ... ({now - self.start:.1f} s)")
+
+    def done(self):
+        now = time.perf_counter()
+        if self.name is not None:
+            self.timings[self.name] = round(now - self.last, 3)
+        self.timings["total"] = round(now - self.start, 3)
+        return self.timings
+
+
+def _command(settings: dict) -> list[str]:
+    """The ``symsindy discover`` command line that reruns these settings."""
+    import shlex
+
+    words = ["symsindy", "discover", shlex.quote(settings["source"])]
+    if settings["kind"] == "catalogue":
+        words += ["--noise", f"{settings['noise']:g}", "--samples", str(settings["samples"]),
+                  "--trajectories", str(settings["trajectories"])]
+    words += ["--seed", str(settings["seed"]), "--degree", str(settings["degree"]), "--threshold", repr(settings["threshold"]),
+              "--candidates", settings["candidates"], "--bootstrap", str(settings["bootstrap"])]
+    if settings.get("canonical"):
+        words += ["--canonical", shlex.quote(settings["canonical"])]
+    return words
+
+
+def _check_positive_int(value, name, minimum=1):
+    if value is None:
+        return None
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} {value!r}: expected an integer >= {minimum}")
+    return int(value)
+
+
+def run_discovery(
+    source,
+    *,
+    out=None,
+    noise: float | None = None,
+    samples: int | None = None,
+    trajectories: int | None = None,
+    seed: int = 0,
+    degree: int | None = None,
+    threshold: float | None = None,
+    alpha: float = DEFAULTS["alpha"],
+    candidates: str = DEFAULTS["candidates"],
+    n_bootstrap: int = DEFAULTS["bootstrap"],
+    min_frequency: float = DEFAULTS["min_frequency"],
+    conserved_degree: int | None = None,
+    canonical=None,
+    progress: Callable[[str], None] | None = None,
+) -> DiscoveryReport:
+    """Fit, discover symmetries, enforce them, find conservation laws; report it all.
+
+    Parameters
+    ----------
+    source : str, Path, System or Dataset
+        A catalogue name (simulated) or a .csv/.npz file (read); see :func:`resolve_source`.
+    out : path, optional
+        Folder for ``report.json`` and the figures (nothing is written without it).
+    noise : float, optional
+        Catalogue only: state noise, as a fraction of each variable's RMS (default 0.01).
+    samples : int, optional
+        Catalogue only: samples per trajectory at the system's step ``dt`` (default: the
+        system's ``t_end / dt + 1``; at least 10).
+    trajectories : int, optional
+        Catalogue only: number of trajectories (default 4).
+    seed : int
+        Seeds the simulation (initial-state perturbations and noise) and the bootstrap.
+    degree, threshold : optional
+        Library degree and sparsity threshold; defaults as in the module docstring.
+    alpha : float
+        Ridge weight of the sparse regression (default 0.05).
+    candidates : {"gl", "so", "affine"}
+        Candidate algebra of the continuous search (default "gl").
+    n_bootstrap : int
+        Bootstrap refits of the discovery (default 10).
+    min_frequency : float
+        A symmetry is enforced when found in at least this fraction of refits (default 0.5).
+    conserved_degree : int, optional
+        Largest degree of candidate conserved quantities: default 2, and for a polynomial
+        catalogue system its degree + 1 (the degree of an energy), between 2 and 4.
+    canonical : str or list of (q, p), optional
+        Canonical pairs (``"q1:p1,q2:p2"``) for Noether charges; overrides a catalogue
+        system's structure.
+    progress : callable, optional
+        Called with one line per step, e.g. ``"[3/6] discovering symmetries ... (1.2 s)"``.
+    """
+    import pysindy as ps
+
+    from .catalogue import System
+    from .conservation import check_quantity, conserved_quantities, noether_report, parse_canonical
+    from .discover import discover_symmetries, estimate_derivatives
+    from .model import SymmetricSINDy
+    from .symmetry import Symmetry
+
+    samples = _check_positive_int(samples, "samples", DEFAULTS["min_samples"])
+    trajectories = _check_positive_int(trajectories, "trajectories")
+    degree = _check_positive_int(degree, "degree")
+    conserved_degree = _check_positive_int(conserved_degree, "conserved degree")
+    n_bootstrap = _check_positive_int(n_bootstrap, "bootstrap", 0)
+    for name, v in (("noise", noise), ("threshold", threshold), ("alpha", alpha)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
+    if not 0 <= min_frequency <= 1:
+        raise ValueError(f"min_frequency {min_frequency!r}: expected a number in [0, 1]")
+
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"output folder '{out}' is a file; expected a folder")
+    prog = _Progress(progress, 6 if out is not None else 5)
+    warnings: list[str] = []
+    src = resolve_source(source)
+    settings: dict = {"source": str(source) if not isinstance(src, System) else src.name, "seed": int(seed)}
+    system = src if isinstance(src, System) else None
+    if system is not None:
+        noise = DEFAULTS["noise"] if noise is None else float(noise)
+        trajectories = DEFAULTS["trajectories"] if trajectories is None else trajectories
+        m = int(round(system.t_end / system.dt)) + 1 if samples is None else samples
+        t_end = (m - 1) * system.dt
+        prog.step("data", f"simulating {system.name}: {trajectories} trajectories x {m} samples, noise {noise:.3g}")
+        sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, seed=seed)
+        variables = list(system.variables)
+        ts, xs, x_dot = [sim.t] * len(sim.x), list(sim.x), None
+        settings.update(kind="catalogue", noise=noise, samples=m, trajectories=trajectories, dt=system.dt, t_end=t_end,
+                        samples_meaning="per trajectory, at the system's step dt")
+        label = system.name
+    else:
+        given = [k for k, v in (("noise", noise), ("samples", samples), ("trajectories", trajectories)) if v is not None]
+        if given:
+            warnings.append(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to simulated catalogue systems only; ignored for a data file")
+        prog.step("data", f"reading {src.source}")
+        variables = list(src.variables)
+        ts, xs, x_dot = list(src.t), list(src.x), src.x_dot
+        settings.update(kind="file", measured_derivatives=x_dot is not None)
+        label = str(source)
+
+    pairs = None
+    if canonical is not None:
+        pairs = parse_canonical(canonical, variables) if isinstance(canonical, str) else [tuple(pq) for pq in canonical]
+
+    # library degree and threshold, with the rule that chose them
+    polynomial = system is not None and system.is_polynomial
+    if degree is None:
+        if polynomial:
+            degree, degree_rule = max(2, _polynomial_degree(system)), "the system's polynomial degree, at least 2"
+        else:
+            degree = DEFAULTS["file_degree"]
+            degree_rule = "default for data files" if system is None else "default; the system is not polynomial"
+    else:
+        degree_rule = "given"
+    library = ps.PolynomialLibrary(degree=degree)
+    true = None
+    if polynomial:
+        try:
+            true = system.true_coefficients(ps.PolynomialLibrary(degree=degree).fit(np.vstack(xs[:1])))
+        except ValueError as exc:  # a term above the given degree
+            warnings.append(f"no coefficient errors: {exc}")
+    if threshold is None:
+        if true is not None and np.any(true):
+            threshold = 0.5 * float(np.min(np.abs(true[true != 0])))
+            threshold_rule = "half the smallest true coefficient"
+        else:
+            threshold = DEFAULTS["file_threshold"]
+            threshold_rule = "default for data files" if system is None else "default; no true coefficients"
+    else:
+        threshold_rule = "given"
+    if system is not None and not polynomial:
+        warnings.append(f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
+                        "and has no true coefficients to compare with")
+    if conserved_degree is None:
+        conserved_degree = min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
+    settings.update(degree=degree, degree_rule=degree_rule, threshold=float(threshold), threshold_rule=threshold_rule,
+                    alpha=float(alpha), candidates=candidates, bootstrap=n_bootstrap, min_frequency=float(min_frequency),
+                    conserved_degree=conserved_degree,
+                    canonical=None if canonical is None else (canonical if isinstance(canonical, str) else
+                                                              ",".join(f"{q}:{p}" for q, p in canonical)))
+    settings["command"] = " ".join(_command(settings))
+    fit_kw = dict(library=library, threshold=threshold, alpha=alpha)
+    t_arg = None if x_dot is not None else ts
+
+    prog.step("plain", "fitting plain SINDy")
+    plain = SymmetricSINDy(**fit_kw).fit(xs, t=t_arg, x_dot=x_dot, feature_names=variables)
+
+    prog.step("discover", f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)")
+    report = None
+    try:
+        report = discover_symmetries(xs, t=t_arg, x_dot=x_dot, feature_names=variables, candidates=candidates,
+                                     n_bootstrap=n_bootstrap, seed=seed, **fit_kw)
+        warnings += list(report.warnings)
+    except ValueError as exc:
+        warnings.append(f"symmetry discovery failed: {exc}")
+    enforced, sym = [], Symmetry(variables)
+    if report is not None:
+        enforced = [s for s in report.specs if n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
+        sym = Symmetry(variables, enforced) if enforced else Symmetry(variables)
+        if report.unnamed and (n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
+            sym = sym + Symmetry(variables, generators=list(report.unnamed))
+        skipped = [s for s in report.specs if s not in enforced]
+        if skipped:
+            warnings.append(f"found but not enforced (in fewer than {min_frequency:.0%} of bootstrap refits): {'; '.join(skipped)}")
+
+    prog.step("enforce", f"enforcing {'; '.join(enforced) if enforced else 'nothing'} and refitting")
+    model = plain
+    if not sym.is_trivial:
+        try:
+            model = SymmetricSINDy(symmetry=sym, **fit_kw).fit(xs, t=t_arg, x_dot=x_dot, feature_names=variables)
+        except ValueError as exc:
+            warnings.append(f"enforcing the symmetries found failed, the plain fit is kept: {exc}")
+            enforced = []
+    if not np.any(model.coef_):
+        warnings.append(f"the model is zero (threshold {threshold:.3g}): lower the threshold (--threshold) or check the data")
+
+    prog.step("conserved", f"conserved quantities (degree <= {conserved_degree}) and Noether charges")
+    rhs = _rhs(model, variables)
+    smoothed = estimate_derivatives(xs, ts)[0] if x_dot is None else xs
+    x_start = [sx[0] for sx in smoothed]
+    x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
+    found, checks = [], []
+    if np.any(model.coef_):
+        found, _ = conserved_quantities(rhs, variables, conserved_degree, x_samples=xs, seed=seed)
+        checks = [check_quantity(q.expr, rhs, variables, x_data=xs, t=ts) for q in found]
+    structure, matrix = None, None
+    if pairs is not None:
+        structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the given canonical pairs"}
+    elif system is not None and system.structure is not None:
+        st = system.structure
+        if st.kind == "canonical":
+            pairs = [tuple(pq) for pq in st.pairs]
+            structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the catalogue"}
+        else:
+            matrix = st.matrix
+            from .expressions import format_expression
+
+            structure = {"kind": "poisson", "matrix": [[format_expression(e) for e in matrix.row(i)] for i in range(matrix.rows)],
+                         "from": "the catalogue"}
+    entries, flags = [], []
+    if structure is not None and model.symmetry_.generators:
+        try:
+            entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, matrix=matrix, x_data=xs, t=ts,
+                                            conserved=[q.expr for q in found], degree=conserved_degree)
+        except (ValueError, TypeError) as exc:
+            warnings.append(f"Noether charges could not be computed: {exc}")
+    elif structure is not None and found:
+        flags = [f"{_show(q.expr)}: conserved, but no continuous symmetry was found whose Noether charge it is "
+                 "(e.g. energy or a Casimir)" for q in found]
+
+    truth, errors = None, None
+    if system is not None:
+        from .expressions import format_expression
+
+        truth = {
+            "equations": {v: format_expression(e) for v, e in zip(variables, system.rhs_list)},
+            "symmetries": list(system.symmetry_specs),
+            "conserved": {k: format_expression(e) for k, e in system.conserved.items()},
+        }
+        errors = {}
+        if true is not None:
+            for name, mdl in (("plain", plain), ("enforced", model)):
+                errors[name] = _coefficient_errors(mdl.coef_, system.true_coefficients(mdl.library_))
+        else:
+            errors["coefficients_note"] = "no true coefficients in a polynomial library: no coefficient errors"
+        if report is not None:
+            found_sym = report.symmetry()
+            passing = [c.matrix for c in report.discrete if c.spec not in report.rejected]
+            errors["symmetries"] = {"declared": {spec: _declared_found(spec, variables, found_sym, passing)
+                                                 for spec in system.symmetry_specs}}
+        xsym = _symbols(variables)
+        exprs = [q.expr for q in found]
+        declared, notes = {}, {}
+        for name, e in system.conserved.items():
+            # found quantities carry the fitted model's few-percent errors
+            declared[name] = bool(e.is_polynomial(*xsym) and _in_span(e, exprs, xsym, rtol=0.05))
+            if not e.is_polynomial(*xsym):
+                notes[name] = "not a polynomial: outside the search"
+            elif _total_degree(e, xsym) > conserved_degree:
+                notes[name] = f"degree {_total_degree(e, xsym)} > {conserved_degree}: outside the search"
+        errors["conserved"] = {"declared": declared, "notes": notes}
+
+    rep = DiscoveryReport(
+        source=label, kind="catalogue" if system is not None else "file", variables=variables, settings=settings,
+        t=ts, x=xs, plain=plain, model=model, symmetries=report, enforced=list(enforced), conserved=found,
+        checks=checks, noether=entries, noether_flags=flags, structure=structure, system=system, truth=truth,
+        errors=errors, warnings=warnings, x_start=x_start, x_smooth=x_smooth,
+    )
+    if out is not None:
+        prog.step("write", f"writing report.json and figures to {out}")
+        rep.write_figures(out)
+        rep.timings = prog.done()
+        rep.write_json(out)
+    else:
+        rep.timings = prog.done()
+    return rep
