@@ -73,8 +73,8 @@ def resolve_source(source):
     """A catalogue :class:`~symsindy.catalogue.System` or a :class:`~symsindy.io.Dataset` from ``source``.
 
     ``source`` is a System, a Dataset, a catalogue name, or a path to a .csv/.npz file.  An
-    existing file wins over a catalogue name; a name that is neither ends in one line with
-    the closest catalogue names.
+    existing .csv/.npz file wins over a catalogue name; a name that is neither ends in one
+    line with the closest catalogue names.
     """
     from .catalogue import System, get_system, list_systems
     from .io import Dataset, read_data
@@ -83,11 +83,14 @@ def resolve_source(source):
         return source
     text = str(source)
     path = Path(text)
-    if path.is_file():
+    data_suffix = path.suffix.lower() in (".csv", ".npz")
+    if path.is_file() and data_suffix:
         return read_data(path)
     names = list_systems()
     if text in names:
         return get_system(text)
+    if path.is_file():
+        return read_data(path)  # says which suffixes it reads
     if path.suffix or "/" in text or "\\" in text or path.exists():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise ValueError(f"data file '{text}' {what}; expected a .csv or .npz file or a catalogue system name")
@@ -342,7 +345,7 @@ class DiscoveryReport:
                 "conserved": bool(c.conserved),
                 "noether": [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, _symbols(self.variables))],
             })
-        return {
+        return _finite({
             "source": {"kind": self.kind, "name" if self.kind == "catalogue" else "path": self.source},
             "variables": list(self.variables),
             "equations": {"plain": eqs(self.plain), "enforced": eqs(self.model)},
@@ -366,7 +369,7 @@ class DiscoveryReport:
             "settings": dict(self.settings),
             "timings": dict(self.timings),
             "figures": list(self.figures),
-        }
+        })
 
     # ------------------------------------------------------------------ text
     def summary(self) -> str:
@@ -602,7 +605,7 @@ class DiscoveryReport:
         """Write ``report.json`` (:meth:`to_dict`) into the folder ``out``; returns its path."""
         p = _folder(out) / "report.json"
         with open(p, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
+            json.dump(self.to_dict(), fh, indent=2, allow_nan=False)
             fh.write("\n")
         return p
 
@@ -618,6 +621,21 @@ def _folder(out) -> Path:
         raise ValueError(f"output folder '{out}' is a file; expected a folder")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _finite(obj):
+    """The same structure with NaN and infinities as None: strict JSON has neither."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
 
 
 def _symbols(variables):
@@ -758,7 +776,7 @@ def run_discovery(
     prog = _Progress(progress, 6 if out is not None else 5)
     warnings: list[str] = []
     src = resolve_source(source)
-    settings: dict = {"source": str(source) if not isinstance(src, System) else src.name, "seed": int(seed)}
+    settings: dict = {"source": src.name if isinstance(src, System) else str(src.source), "seed": int(seed)}
     system = src if isinstance(src, System) else None
     if system is not None:
         noise = DEFAULTS["noise"] if noise is None else float(noise)
@@ -780,7 +798,7 @@ def run_discovery(
         variables = list(src.variables)
         ts, xs, x_dot = list(src.t), list(src.x), src.x_dot
         settings.update(kind="file", measured_derivatives=x_dot is not None)
-        label = str(source)
+        label = str(src.source)
 
     pairs = None
     if canonical is not None:
