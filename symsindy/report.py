@@ -27,7 +27,9 @@ Defaults (all recorded in ``settings`` so that a report can be rerun):
   (the benchmarks' rule); 0.05 (the ``symsindy fit`` default) for files and
   non-polynomial systems, whose coefficients are unknown;
 * discovery: gl candidates, signed permutations, 10 bootstrap refits, enforced when found
-  in at least half of them; conserved quantities: polynomials of degree 1..2.
+  in at least half of them;
+* conserved quantities: polynomials of degree 1..2; for a polynomial catalogue system up
+  to its degree + 1 (the degree of an energy of its vector field), at most 4.
 """
 
 from __future__ import annotations
@@ -525,6 +527,7 @@ class DiscoveryReport:
         from .plots import plot_coefficients, plot_phase, plot_quantities, plot_singular_values, plot_trajectories
 
         figs = {}
+        name = Path(self.source).name if self.kind == "file" else self.source
         sims = self._simulations()
         n_traj = len(self.x)
         which = f"trajectory 1 of {n_traj}" if n_traj > 1 else "the data"
@@ -539,15 +542,15 @@ class DiscoveryReport:
             marks.append((t_sep, f"model leaves the data (t = {t_sep:.3g})"))
         figs["trajectories"] = plot_trajectories(
             self.t[0], self.x[0], self.variables, sims, marks=marks,
-            title=f"{self.source}: data ({which}) and models simulated from its first (smoothed) state", note=note)
+            title=f"{name}: data ({which}) and models simulated from its first (smoothed) state", note=note)
         if len(self.variables) >= 2:
-            figs["phase"] = plot_phase(self.x[0], self.variables, sims, title=f"{self.source}: {which} in state space")
+            figs["phase"] = plot_phase(self.x[0], self.variables, sims, title=f"{name}: {which} in state space")
         if self.symmetries is not None:
             c = self.symmetries.continuous
             what = (f"continuous symmetries: {c.nullity} below the gap" if c.nullity
                     else "no gap: no continuous symmetry")
             figs["singular_values"] = plot_singular_values(
-                self.symmetries, title=f"{self.source}: Lie-derivative spectrum of the plain fit\n({what})")
+                self.symmetries, title=f"{name}: Lie-derivative spectrum of the plain fit\n({what})")
         quantities, labels = [], []
         xs = _symbols(self.variables)
         for q in self.conserved:
@@ -558,17 +561,17 @@ class DiscoveryReport:
                 quantities.append(e.charge)
                 labels.append(_short(f"charge of {e.symmetry}"))
         if self.truth is not None:
-            for name, expr in self.system.conserved.items():
+            for qname, expr in self.system.conserved.items():
                 if expr.is_polynomial(*xs) and not any(_proportional(expr, q, xs) for q in quantities):
                     quantities.append(expr)
-                    labels.append(f"true {name}")
+                    labels.append(f"true {qname}")
         if quantities:
             import matplotlib.pyplot as plt
 
             rhs = _rhs(self.model, self.variables)
             fig, ax = plt.subplots(figsize=(10.0, 4.8))
             plot_quantities(quantities, self.variables, self.t[0], self.x[0], rhs, labels=labels, ax=ax,
-                            title=f"{self.source}: conserved quantities along the data ({which}, dots)\n"
+                            title=f"{name}: conserved quantities and charges along the data ({which}, dots)\n"
                                   "and along the enforced model from the same start (lines); flat = conserved")
             # the legend goes beside the axes: on them it hides the data
             ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, markerscale=3)
@@ -581,7 +584,7 @@ class DiscoveryReport:
                 self.model.term_names_, self.variables,
                 {"plain SINDy": self.plain.coef_ - true, enforced: self.model.coef_ - true},
                 keep=true != 0, ylabel="error in {}'",
-                title=f"{self.source}: coefficient errors, estimate - true "
+                title=f"{name}: coefficient errors, estimate - true "
                       f"(relative: plain {self.errors['plain']['relative_error']:.2%}, "
                       f"{enforced} {self.errors['enforced']['relative_error']:.2%})")
         return figs
@@ -684,7 +687,8 @@ def _command(settings: dict) -> list[str]:
         words += ["--noise", f"{settings['noise']:g}", "--samples", str(settings["samples"]),
                   "--trajectories", str(settings["trajectories"])]
     words += ["--seed", str(settings["seed"]), "--degree", str(settings["degree"]), "--threshold", repr(settings["threshold"]),
-              "--candidates", settings["candidates"], "--bootstrap", str(settings["bootstrap"])]
+              "--candidates", settings["candidates"], "--bootstrap", str(settings["bootstrap"]),
+              "--conserved-degree", str(settings["conserved_degree"])]
     if settings.get("canonical"):
         words += ["--canonical", shlex.quote(settings["canonical"])]
     return words
@@ -768,6 +772,8 @@ def run_discovery(
     for name, v in (("noise", noise), ("threshold", threshold), ("alpha", alpha)):
         if v is not None and not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
+    if candidates not in ("gl", "so", "affine"):
+        raise ValueError(f"candidates {candidates!r}: expected one of gl, so, affine")
     if not 0 <= min_frequency <= 1:
         raise ValueError(f"min_frequency {min_frequency!r}: expected a number in [0, 1]")
 

@@ -15,7 +15,7 @@ discover the symmetries of the fitted model, enforce them and refit, find the po
 conserved quantities and check them against the Noether charges of the symmetries, and
 report it all as text, report.json and PNG figures.
 
-SOURCE is a catalogue name ('symsindy systems list'), which is simulated, or a .csv/.npz
+NAME|DATA is a catalogue name ('symsindy systems list'), which is simulated, or a .csv/.npz
 data file as read by 'symsindy fit'.
 """
 
@@ -30,7 +30,8 @@ defaults:
                rule); 0.05 for data files and non-polynomial systems
   discovery    gl candidates and signed permutations, 10 bootstrap refits; a symmetry is
                enforced when found in at least half of them
-  conserved    polynomials of degree 1..2 of the enforced model; Noether charges need a
+  conserved    polynomials of the enforced model of degree 1..2, or up to the catalogue
+               system's degree + 1 (an energy's degree; at most 4); Noether charges need a
                Hamiltonian structure: the catalogue's, or --canonical for data files
   output       report.json and trajectories.png, phase.png, singular_values.png,
                conserved.png (when there is a quantity to show), coefficients.png (when
@@ -91,6 +92,8 @@ def register(sub) -> None:
                    "or gl plus translations (affine)")
     p.add_argument("--bootstrap", metavar="N", type=_count, default=10,
                    help="bootstrap refits of the discovery (default 10; 0 for none, then all found are enforced)")
+    p.add_argument("--conserved-degree", metavar="K", type=_positive_int, default=None,
+                   help="largest degree of candidate conserved quantities (default: see below)")
     p.add_argument("--canonical", metavar="PAIRS", default=None,
                    help="canonical pairs q1:p1,q2:p2,... for Noether charges (default: the catalogue's structure, if any)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -119,7 +122,8 @@ def run(args) -> int:
     report = run_discovery(
         args.source, out=out, noise=args.noise, samples=args.samples, trajectories=args.trajectories,
         seed=args.seed, degree=args.degree, threshold=args.threshold, candidates=args.candidates,
-        n_bootstrap=args.bootstrap, canonical=args.canonical, progress=progress,
+        n_bootstrap=args.bootstrap, conserved_degree=args.conserved_degree, canonical=args.canonical,
+        progress=progress,
     )
     print(report.summary())
     print()
