@@ -467,7 +467,7 @@ class DiscoveryReport:
             if "plain" in err and "enforced" in err:
                 for label in ("plain", "enforced"):
                     e = err[label]
-                    L.append(f"  {label:<8} coefficient error {e['relative_error']:.2%} (max {e['max_abs_error']:.2g}); "
+                    L.append(f"  {label:<8} coefficient error {_pct(e['relative_error'])} (max {e['max_abs_error']:.2g}); "
                              f"terms: {e['correct']}/{e['true_terms']} found, {e['missed']} missed, {e['spurious']} spurious")
             elif "coefficients_note" in err:
                 L.append(f"  {err['coefficients_note']}")
@@ -585,8 +585,8 @@ class DiscoveryReport:
                 {"plain SINDy": self.plain.coef_ - true, enforced: self.model.coef_ - true},
                 keep=true != 0, ylabel="error in {}'",
                 title=f"{name}: coefficient errors, estimate - true "
-                      f"(relative: plain {self.errors['plain']['relative_error']:.2%}, "
-                      f"{enforced} {self.errors['enforced']['relative_error']:.2%})")
+                      f"(relative: plain {_pct(self.errors['plain']['relative_error'])}, "
+                      f"{enforced} {_pct(self.errors['enforced']['relative_error'])})")
         return figs
 
     def write_figures(self, out) -> list[Path]:
@@ -645,6 +645,11 @@ def _symbols(variables):
     import sympy as sp
 
     return sp.symbols(list(variables))
+
+
+def _pct(x) -> str:
+    """A fraction as a percentage with two significant digits (0.00012 -> '0.012%')."""
+    return "n/a" if x is None else f"{100 * x:.2g}%"
 
 
 def _short(text: str, limit: int = 40) -> str:
