@@ -16,6 +16,7 @@ from .constraints import (
 )
 from .expressions import ExpressionError, format_expression, parse_expression
 from .model import SymmetricSINDy
+from .report import DiscoveryReport, run_discovery
 from .optimizers import ConstrainedSTLSQ
 from .symbolic import SymbolicModel, library_terms, load_model
 from .symmetry import Element, Generator, SpecError, Symmetry, parse_specs
@@ -49,4 +50,6 @@ __all__ = [
     "SymbolicModel",
     "library_terms",
     "load_model",
+    "run_discovery",
+    "DiscoveryReport",
 ]
