@@ -27,9 +27,10 @@ Normalisation (the nuclear norm is homogeneous, so left alone it mostly shrinks 
   symmetric as the candidates allow", not "zero", whatever the data size or scale;
 * the returned coefficients come from a debiasing refit: promote -> discover (the algebra of
   the promoted model, singular values below ``null_tol``) -> enforce it exactly with
-  :class:`~symsindy.model.SymmetricSINDy` (thresholded least squares) -> refit.  Named
-  symmetries and exactly rational unnamed generators are enforced; noisy unnamed ones (every
-  linear model commutes with itself, for one) are reported in ``discovered_`` but not enforced.
+  :class:`~symsindy.model.SymmetricSINDy` (thresholded least squares) -> refit.  Generators
+  with simple rational entries are enforced; noisy ones (``scaling(x=1,y=1.00127)``, or a
+  model's own linear part, which every linear model commutes with) are reported in
+  ``discovered_`` but not enforced.
 
 Weight selection (``weight="auto"``): k-fold cross-validation (folds shuffled with
 ``random_state``) of the whole pipeline over ``weight_grid`` (default 0 and 10 weights
@@ -156,7 +157,7 @@ def solve_fast(
     lam: float,
     mu: float = 0.0,
     *,
-    tol: float = 1e-10,
+    tol: float = 1e-11,
     max_iter: int = 20000,
     rho: float | None = None,
     warm: dict | None = None,
@@ -195,6 +196,8 @@ def solve_fast(
 # small beta avoids the proximal damping a unit block would add; with l1 it balances the blocks
 _BETA = 0.01
 _BETA_L1 = 0.1
+_RELAX = 1.6
+_ADAPT_UNTIL, _ADAPT_EVERY = 60, 500
 
 
 def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
@@ -223,9 +226,9 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     if rho0 is not None and rho != rho0:
         v[c:] *= rho0 / rho
     b0, B = prepare(rho)
-    relax = 1.6
+    relax = _RELAX
     sqrt_dim, sqrt_n = np.sqrt(c), np.sqrt(N)
-    adapt_until, adapt_every = 60, 500
+    adapt_until, adapt_every = _ADAPT_UNTIL, _ADAPT_EVERY
     converged = False
     r_norm = s_norm = np.inf
     mem = max(int(memory), 0)
@@ -324,15 +327,9 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     return sol, info
 
 
-def _sqrt_psd(H: np.ndarray) -> np.ndarray:
-    w, V = np.linalg.eigh(H)
-    keep = w > 1e-13 * max(w[-1], 1e-300)
-    return np.sqrt(w[keep])[:, None] * V[:, keep].T
-
-
 _CVXPY_DEFAULTS = {
-    "CLARABEL": {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-11, "tol_ktratio": 1e-9, "max_iter": 400},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200000},
+    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 400},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100000},
 }
 
 
@@ -346,10 +343,13 @@ def solve_cvxpy(
 ) -> tuple[np.ndarray, dict]:
     """Solve a :class:`PromotionProblem` with cvxpy (the reference).
 
-    The loss is written as ``1/2 |R x - c|^2`` with ``R^T R = H``.  Default options tighten
-    Clarabel's tolerances to 1e-11 (SCS: 1e-9) so the reference is accurate to well below 1e-6;
-    ``options`` overrides them.  Returns ``(x, info)`` with ``converged``, ``status``,
-    ``iterations`` (when the solver reports them) and ``solve_time``.
+    The loss is passed as a quadratic objective.  Default options tighten the
+    tolerances to 1e-10 (Clarabel) and 1e-9 (SCS); ``options`` overrides them.  An interior-point
+    solution of a low-rank (degenerate) nuclear-norm problem is accurate to about 1e-6 relative
+    whatever the tolerance; SCS, a first-order method, gets closer.  Only status ``optimal``
+    counts as converged.  Returns ``(x, info)`` with ``converged``, ``status``, ``iterations``
+    (when the solver reports them), ``solve_time`` (wall time including cvxpy's compilation)
+    and ``solver_time`` (the solver's own).
     """
     import cvxpy as cp
 
@@ -357,10 +357,10 @@ def solve_cvxpy(
     if name not in cp.installed_solvers():
         raise ValueError(f"cvxpy solver {solver!r}: not installed; installed: {', '.join(cp.installed_solvers())}")
     M, q = problem.shape
-    R = _sqrt_psd(problem.H)
-    c = np.linalg.lstsq(R.T, problem.g, rcond=None)[0]
     x = cp.Variable(problem.n_unknowns)
-    obj = 0.5 * cp.sum_squares(R @ x - c)
+    # a quadratic objective (rather than a second-order cone) is markedly more accurate with Clarabel
+    H = 0.5 * (problem.H + problem.H.T)
+    obj = 0.5 * cp.quad_form(x, cp.psd_wrap(H)) - problem.g @ x
     if q and lam > 0:
         obj = obj + lam * cp.normNuc(cp.reshape(problem.L @ x, (M, q), order="C"))
     if mu > 0:
@@ -374,7 +374,7 @@ def solve_cvxpy(
     except cp.error.SolverError as exc:
         return np.full(problem.n_unknowns, np.nan), {
             "solver": f"cvxpy:{name}", "converged": False, "status": f"solver error: {str(exc).splitlines()[0]}",
-            "iterations": None, "solve_time": time.perf_counter() - t0,
+            "iterations": None, "solve_time": time.perf_counter() - t0, "solver_time": None,
         }
     status = str(prob.status)
     ok = status == cp.OPTIMAL and x.value is not None and np.all(np.isfinite(x.value))
@@ -385,6 +385,7 @@ def solve_cvxpy(
         "status": status,
         "iterations": getattr(stats, "num_iters", None),
         "solve_time": time.perf_counter() - t0,
+        "solver_time": getattr(stats, "solve_time", None),
     }
 
 
@@ -567,7 +568,7 @@ class PromotedSINDy(BaseEstimator):
     cvxpy_solver : str, default "CLARABEL"
     cvxpy_options : dict, optional
         Passed to ``cvxpy.Problem.solve``.
-    tol : float, default 1e-10
+    tol : float, default 1e-11
         Relative tolerance of the ADMM residuals.
     max_iter : int, default 20000
         ADMM iterations.
@@ -596,6 +597,8 @@ class PromotedSINDy(BaseEstimator):
     weight_ : float
         The weight used (units of ``lam_ref_``).
     lam_ref_ : float
+    problem_ : PromotionProblem
+        The convex problem on all the data (normalised units; ``lam = weight_ * lam_ref_``).
     weight_path_ : list of dict
         Per weight of the grid: ``weight``, ``cv_error`` (mean held-out relative squared error),
         ``cv_se``, ``fold_errors``, ``specs`` (the symmetry found in most folds); empty when
@@ -636,7 +639,7 @@ class PromotedSINDy(BaseEstimator):
         solver="fast",
         cvxpy_solver="CLARABEL",
         cvxpy_options=None,
-        tol=1e-10,
+        tol=1e-11,
         max_iter=20000,
         adaptive=True,
         adaptive_floor=1e-3,
@@ -750,9 +753,10 @@ class PromotedSINDy(BaseEstimator):
             xt, info = self._solve(setup.problem(), weight, None)
         promoted = setup.coef(xt)
         disc = self._discover(setup, xt, promoted, setup.X)
-        model, sym, refit_note = None, disc.symmetry(), None
+        model, refit_note = None, None
+        sym, named = _enforceable(names, disc)
         if self.refit:
-            model, sym, refit_note = self._enforce(setup, disc, setup.X, setup.D, final=True)
+            model, sym, refit_note = self._enforce(setup, sym, named, setup.X, setup.D, final=True)
             coef = np.array(model.coef_, float)
             residual = float(model.equivariance_residual_)
         else:
@@ -769,6 +773,7 @@ class PromotedSINDy(BaseEstimator):
         self.term_names_ = list(setup.library.get_feature_names(names))
         self.n_features_in_ = n
         self.lam_ref_ = setup.lam_ref
+        self.problem_ = setup.problem()
         self.weight_ = weight
         self.weight_path_ = path
         self.promoted_coef_ = promoted
@@ -911,20 +916,15 @@ class PromotedSINDy(BaseEstimator):
             disc.family = self.candidates
         return disc
 
-    def _enforce(self, setup: _Setup, disc, X, D, final: bool = False):
-        """Fit SymmetricSINDy with the named symmetries and exact unnamed generators discovered;
-        drop the unnamed ones, then all, if that fails."""
+    def _enforce(self, setup: _Setup, sym: Symmetry, named: Symmetry, X, D, final: bool = False):
+        """Fit SymmetricSINDy with ``sym`` (from :func:`_enforceable`); if that fails, with its
+        named part, then with nothing.  Returns ``(model, enforced, note)``."""
         from .constraints import NoSymmetricModelError
         from .model import SymmetricSINDy
 
         names = setup.names
-        named = Symmetry(names, list(disc.specs)) if disc.specs else Symmetry(names)
-        # an unnamed generator with noisy entries is an artefact of the noise (every linear
-        # model commutes with itself, for one); only exact ones are enforced
-        clean = [(A, b) for A, b in disc.unnamed if _is_simple(A) and _is_simple(b)]
-        sym = named + Symmetry(names, generators=clean) if clean else named
         routes = [sym]
-        if clean:
+        if len(named.generators) != len(sym.generators):
             routes.append(named)
         if not named.is_trivial:
             routes.append(Symmetry(names))
@@ -942,8 +942,7 @@ class PromotedSINDy(BaseEstimator):
                 last = "the symmetric refit is the zero model"
                 continue
             if k:
-                what = "; ".join(list(disc.specs) + [f"{len(disc.unnamed)} unnamed generator(s)"] * bool(disc.unnamed))
-                note = f"enforcing {what} failed ({last}); enforced {'; '.join(disc.specs) if s is named else 'nothing'}"
+                note = f"enforcing {_describe(sym)} failed ({last}); enforced {_describe(s)}"
             return model, s, note
         raise PromotionError(f"promoted fit: the refit failed for every symmetry tried ({last})")
 
@@ -975,10 +974,11 @@ class PromotedSINDy(BaseEstimator):
                 xt, info = self._solve(prob, w, warm, tol=max(self.tol, 1e-8))
                 warm = info.get("state") if info["solver"] == "fast" else None
                 disc = self._discover(setup, xt, setup.coef(xt), Xtr)
-                key = _symmetry_key(disc)
+                sym, named = _enforceable(setup.names, disc)
+                key = _symmetry_key(sym)
                 if key not in cache:
                     try:
-                        model, _, _ = self._enforce(setup, disc, Xtr, Dtr)
+                        model, _, _ = self._enforce(setup, sym, named, Xtr, Dtr)
                         pred = np.asarray(model.library_.transform(Xte), float) @ model.coef_.T
                         cache[key] = float(np.sum((Dte - pred) ** 2)) / denom
                     except PromotionError:
@@ -1081,10 +1081,38 @@ def _is_simple(a, max_den: int = 12) -> bool:
     return all(float(Fraction(float(v)).limit_denominator(max_den)) == v for v in np.ravel(a))
 
 
-def _symmetry_key(disc) -> bytes:
-    if not disc.generators:
+def _symmetry_key(sym: Symmetry) -> bytes:
+    if not sym.generators:
         return b""
-    return np.round(np.array([np.concatenate([A.ravel(), b]) for A, b in disc.generators]), 8).tobytes()
+    return np.round(np.array([np.concatenate([g.matrix.ravel(), g.translation]) for g in sym.generators]), 8).tobytes()
+
+
+def _spec_is_exact(names, spec: str) -> bool:
+    sym = Symmetry(names, spec)
+    return all(_is_simple(g.matrix) and _is_simple(g.translation) for g in sym.generators)
+
+
+def _enforceable(names, disc) -> tuple[Symmetry, Symmetry]:
+    """``(symmetry, named part)`` to enforce for a discovered algebra.
+
+    Named specs and unnamed generators whose entries are simple rationals (denominators up to
+    12, as discovery snaps them); noisy ones, e.g. ``scaling(x=1,y=1,z=1.00127)`` or a generator
+    that is the model's own linear part (every linear model commutes with itself), are
+    artefacts of the noise and are reported but not enforced.
+    """
+    specs = [s for s in disc.specs if _spec_is_exact(names, s)]
+    named = Symmetry(names, specs) if specs else Symmetry(names)
+    clean = [(A, b) for A, b in disc.unnamed if _is_simple(A) and _is_simple(b)]
+    sym = named + Symmetry(names, generators=clean) if clean else named
+    return sym, named
+
+
+def _describe(sym: Symmetry) -> str:
+    if sym.is_trivial:
+        return "nothing"
+    named = [s for s in sym.specs if not s.startswith("generator")]
+    k = len(sym.specs) - len(named)
+    return "; ".join(named + ([f"{k} unnamed generator(s)"] if k else []))
 
 
 # ----------------------------------------------------------------------------- command line
