@@ -194,3 +194,17 @@ def test_discover_then_enforce(lorenz_noisy):
     assert np.count_nonzero(model.coef_) == 7
     names = model.term_names_
     assert abs(model.coef_[2, names.index("x y")] - 1) < 0.03 and abs(model.coef_[0, names.index("y")] - 10) < 0.3
+
+
+def test_noise_free_rotation_system_is_not_rejected_and_bootstrap_runs():
+    from symsindy.catalogue import get_system
+
+    system = get_system("hopf")
+    sim = system.simulate(seed=0, n_trajectories=2)
+    rep = discover_symmetries(sim.x, t=sim.t, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3),
+                              threshold=0.05, n_bootstrap=3)
+    assert "rotation(x,y)" in rep.specs and rep.rejected == []
+    # rotations by 90 degrees lie in the continuous group: not reported as separate discrete symmetries
+    assert not any("swap" in s for s in rep.specs)
+    (A, b), = rep.continuous.generators
+    assert np.allclose(np.abs(A), [[0, 1], [1, 0]], atol=1e-3) and not np.any(b)
