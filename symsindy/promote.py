@@ -143,9 +143,17 @@ class PromotionProblem:
 
 
 def _svt(V: np.ndarray, tau: float) -> np.ndarray:
-    if V.shape[1] == 1:
+    q = V.shape[1]
+    if q == 1:
         nv = float(np.sqrt(np.sum(V * V)))
         return V * (1.0 - tau / nv) if nv > tau else np.zeros_like(V)
+    if q >= 6 and V.shape[0] >= 4 * q:
+        # tall and thin: the eigenvectors of the q x q Gram matrix are cheaper than an SVD,
+        # and exact enough, since singular values at or below tau are dropped anyway
+        w, Q = np.linalg.eigh(V.T @ V)
+        s = np.sqrt(np.maximum(w, 0.0))
+        shrink = np.where(s > tau, 1.0 - tau / np.maximum(s, 1e-300), 0.0)
+        return V @ ((Q * shrink) @ Q.T)
     U, s, Vt = np.linalg.svd(V, full_matrices=False)
     s = s - tau
     k = int(np.count_nonzero(s > 0))
@@ -167,7 +175,8 @@ def solve_fast(
     """Solve a :class:`PromotionProblem` by ADMM with singular-value and soft thresholding.
 
     Splits ``z1 = L x`` (nuclear norm) and ``z2 = beta x`` (l1; it also keeps the x-step
-    positive definite; beta = 0.01 without l1, 0.1 with it); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
+    positive definite; beta = 0.01 without l1; with l1 it starts at 0.1 and is rebalanced
+    with ``rho``); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
     iterations during the first 60 and every 500 after (Boyd et al. 2011, sec. 3.4); from
     iteration 60 the fixed-point iteration is Anderson-accelerated (type II, ``memory`` past steps, 0 to
     switch off) with a safeguard that takes the plain step whenever the extrapolated point
@@ -207,13 +216,15 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     a = M * q
     c = a + N  # length of z = (z1, z2) = K x with K = [L; I]
     beta = _BETA if mu == 0 else _BETA_L1
-    K = np.vstack([L, beta * np.eye(N)])
-    Kt = np.ascontiguousarray(K.T)
-    KtK = Kt @ K
+    if warm and warm.get("beta", beta) != beta:
+        warm = None
+    LtL = L.T @ L
 
-    def prepare(r):
-        Kinv = sla.cho_solve(sla.cho_factor(H + r * KtK, check_finite=False), np.eye(N), check_finite=False)
-        return Kinv @ g, r * (Kinv @ Kt)
+    def prepare(r, bt):
+        K = np.vstack([L, bt * np.eye(N)])
+        Kt = np.ascontiguousarray(K.T)
+        Kinv = sla.cho_solve(sla.cho_factor(H + r * (LtL + bt * bt * np.eye(N)), check_finite=False), np.eye(N), check_finite=False)
+        return K, Kt, Kinv @ g, r * (Kinv @ Kt)
 
     if warm:
         rho0 = warm["rho"]
@@ -225,7 +236,7 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
         rho = rho0 if rho0 is not None else max(float(np.trace(H)) / N, 1e-8)
     if rho0 is not None and rho != rho0:
         v[c:] *= rho0 / rho
-    b0, B = prepare(rho)
+    K, Kt, b0, B = prepare(rho, beta)
     relax = _RELAX
     sqrt_dim, sqrt_n = np.sqrt(c), np.sqrt(N)
     adapt_until, adapt_every = _ADAPT_UNTIL, _ADAPT_EVERY
@@ -263,25 +274,42 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
             v, pending, n_hist, g_prev = g_ref, False, 0, None
             continue
         pending = False
-        zn = gv[:c]
-        d = Kx - zn
-        r_norm = float(np.sqrt(d @ d))
-        dz = Kt @ (zn - z)
-        s_norm = float(rho * np.sqrt(dz @ dz))
-        ky = Kt @ gv[c:]
-        eps_pri = tol * (sqrt_dim + max(np.sqrt(Kx @ Kx), np.sqrt(zn @ zn)))
-        eps_dual = tol * (sqrt_n + rho * np.sqrt(ky @ ky))
-        if r_norm <= eps_pri and s_norm <= eps_dual:
-            converged = True
-            v = gv
-            break
-        if (it <= adapt_until and it % 20 == 0) or it % adapt_every == 0:
+        adapt = (it <= adapt_until and it % 20 == 0) or it % adapt_every == 0
+        if adapt or it % 4 == 0 or it == max_iter:
+            zn = gv[:c]
+            d = Kx - zn
+            r_norm = float(np.sqrt(d @ d))
+            dz = Kt @ (zn - z)
+            s_norm = float(rho * np.sqrt(dz @ dz))
+            ky = Kt @ gv[c:]
+            eps_pri = tol * (sqrt_dim + max(np.sqrt(Kx @ Kx), np.sqrt(zn @ zn)))
+            eps_dual = tol * (sqrt_n + rho * np.sqrt(ky @ ky))
+            if r_norm <= eps_pri and s_norm <= eps_dual:
+                converged = True
+                v = gv
+                break
+        if adapt:
             ratio = (r_norm / eps_pri) / max(s_norm / eps_dual, 1e-300)
+            changed = False
             if ratio > 10 or ratio < 0.1:
                 scale = float(np.clip(np.sqrt(ratio), 0.1, 10.0))
                 rho *= scale
                 gv[c:] /= scale
-                b0, B = prepare(rho)
+                changed = True
+            if mu > 0:
+                # balance the two blocks too: rescale beta by their primal/dual residual ratios
+                s1 = np.linalg.norm(L.T @ (zn[:a] - z[:a]))
+                s2 = beta * np.linalg.norm(zn[a:] - z[a:])
+                ratio2 = (np.linalg.norm(d[a:]) * s1) / max(np.linalg.norm(d[:a]) * s2, 1e-300)
+                if ratio2 > 10 or ratio2 < 0.1:
+                    new_beta = float(np.clip(beta * np.clip(np.sqrt(ratio2), 0.3, 3.0), 1e-3, 1.0))
+                    # z2 = beta x and its scaled multiplier change with beta
+                    gv[a:c] *= new_beta / beta
+                    gv[c + a :] *= beta / new_beta
+                    changed = new_beta != beta or changed
+                    beta = new_beta
+            if changed:
+                K, Kt, b0, B = prepare(rho, beta)
                 v, n_hist, g_prev, pending = gv, 0, None, False
                 continue
         if it <= adapt_until:
@@ -317,7 +345,7 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
         "rho": float(rho),
         "anderson_steps": n_aa,
         "anderson_rejected": n_rejected,
-        "state": {"z": zn.copy(), "y": rho * v[c:], "rho": rho},
+        "state": {"z": zn.copy(), "y": rho * v[c:], "rho": rho, "beta": beta},
     }
     if not np.all(np.isfinite(sol)):
         info["converged"] = False
@@ -579,7 +607,7 @@ class PromotedSINDy(BaseEstimator):
     adaptive_floor : float, default 1e-3
     null_tol : float, default 1e-6
         Relative singular values of the promoted model's Lie derivative below this count as
-        symmetries.
+        symmetries (at least 1e-4 for a cvxpy solution, whose zeros are less exact).
     refit : bool, default True
         Enforce the discovered symmetry and refit (debias); else return the thresholded
         promoted coefficients.
@@ -740,10 +768,17 @@ class PromotedSINDy(BaseEstimator):
         X_all, D_all = np.vstack(sx), np.vstack(sd)
 
         self._events = {"n_solves": 0, "n_fallbacks": 0, "messages": []}
-        setup = self._setup(X_all, D_all, names)
-        self._setup_ = setup
+        try:
+            self._fit(X_all, D_all, names)
+        finally:
+            del self._events
+        return self
+
+    def _fit(self, X_all, D_all, names):
         from threadpoolctl import threadpool_limits
 
+        n = len(names)
+        setup = self._setup(X_all, D_all, names)
         # the solves work on small dense matrices: BLAS threads cost more than they save
         with threadpool_limits(limits=1, user_api="blas"):
             if self.weight == "auto":
@@ -752,7 +787,7 @@ class PromotedSINDy(BaseEstimator):
                 weight, path = float(self.weight), []
             xt, info = self._solve(setup.problem(), weight, None)
         promoted = setup.coef(xt)
-        disc = self._discover(setup, xt, promoted, setup.X)
+        disc = self._discover(setup, xt, promoted, setup.X, info["solver"])
         model, refit_note = None, None
         sym, named = _enforceable(names, disc)
         if self.refit:
@@ -768,6 +803,7 @@ class PromotedSINDy(BaseEstimator):
                 "lower the threshold or the weight"
             )
 
+        self._setup_ = setup
         self.library_ = setup.library
         self.feature_names_ = names
         self.term_names_ = list(setup.library.get_feature_names(names))
@@ -806,10 +842,8 @@ class PromotedSINDy(BaseEstimator):
             warnings.warn(
                 f"promotion: {ev['n_fallbacks']} of {ev['n_solves']} solves fell back; {first}{more}",
                 PromotionWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        del self._events
-        return self
 
     def _setup(self, X, D, names) -> _Setup:
         import pysindy as ps
@@ -908,9 +942,11 @@ class PromotedSINDy(BaseEstimator):
             failures.append(f"{info['solver']}: {info['status']}")
         raise PromotionError(f"promotion at lam={lam:.3g}: every solver failed ({'; '.join(failures)})")
 
-    def _discover(self, setup: _Setup, xt, coef, X_samples):
+    def _discover(self, setup: _Setup, xt, coef, X_samples, solver="fast"):
         s_rel, _ = _relative_spectrum(setup.T1, setup.T2, setup.T, xt)
-        nullity = int(np.sum(s_rel <= self.null_tol))
+        # an interior-point solution is accurate to about 1e-6: its zeros are that large
+        tol = self.null_tol if solver in ("fast", "closed form") else max(self.null_tol, 1e-4)
+        nullity = int(np.sum(s_rel <= tol))
         disc = discover_continuous(coef, setup.library, setup.names, setup.cands, nullity=nullity, x_samples=X_samples)
         if isinstance(self.candidates, str):
             disc.family = self.candidates
@@ -973,7 +1009,7 @@ class PromotedSINDy(BaseEstimator):
             for i, w in enumerate(grid):
                 xt, info = self._solve(prob, w, warm, tol=max(self.tol, 1e-8))
                 warm = info.get("state") if info["solver"] == "fast" else None
-                disc = self._discover(setup, xt, setup.coef(xt), Xtr)
+                disc = self._discover(setup, xt, setup.coef(xt), Xtr, info["solver"])
                 sym, named = _enforceable(setup.names, disc)
                 key = _symmetry_key(sym)
                 if key not in cache:
