@@ -158,9 +158,21 @@ def test_broken_symmetry_keeps_the_breaking_term():
         assert abs(_coef(est, "x", "y") - 2.0) < 0.02, family
 
 
+def test_fit_from_times_differentiates():
+    from scipy.integrate import solve_ivp
+
+    t = np.arange(0.0, 20.0, 0.01)
+    x = solve_ivp(lambda _, s: OSC @ s, (0, 20), [2.0, 0.0], t_eval=t, rtol=1e-10, atol=1e-12).y.T
+    est = PromotedSINDy(library=_cubic(), candidates="so").fit(x, t=0.01, feature_names=NAMES)
+    assert est.symmetry_specs_ == ["rotation(x,y)"]
+    np.testing.assert_allclose(est.coef_[:, 1:3], OSC, atol=1e-3)
+    with pytest.raises(ValueError, match="t: sample times or a time step are needed"):
+        PromotedSINDy().fit(x)
+
+
 def test_weight_selection_is_reproducible_with_a_seed():
     X, D = _oscillator(n=60, noise=0.05, seed=4)
-    kw = dict(library=_cubic(), candidates="gl")
+    kw = dict(library=_cubic(), candidates="gl", weight_grid=[0.0, 0.01, 0.1, 0.5, 1.0])
     a = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
     b = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
     c = PromotedSINDy(random_state=4, **kw).fit(X, x_dot=D, feature_names=NAMES)
