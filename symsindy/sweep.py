@@ -26,7 +26,7 @@ Study format
     seeds = 20                         # a count (0 ... 19) or a list of integers
     samples = [16, 32, 64, 128]        # positive integers
     noise = [0.0, 0.01, 0.05]          # noise levels eta >= 0
-    methods = ["pysindy", "enforce"]   # pysindy, enforce, discover
+    methods = ["pysindy", "enforce"]   # pysindy, enforce, discover, promote
     success_fraction = 0.9             # for N90 in the summary (default 0.9)
     zero_tol = 1e-10                   # |c| <= zero_tol * max|true| counts as absent
 
@@ -49,6 +49,13 @@ Study format
     candidates = "gl"                  # gl, so or affine
     discrete = true
     min_frequency = 0.5
+
+    [promote]                          # options of the "promote" method (symsindy.promote)
+    weight = "auto"                    # or a number (units of lam_ref)
+    candidates = "gl"                  # gl, so or affine
+    n_folds = 5
+    l1 = 0.0
+    solver = "fast"                    # or cvxpy
 
     [[systems]]                        # or systems = ["lorenz", "hopf"]
     name = "aizawa"                    # a catalogue name
@@ -117,9 +124,8 @@ __all__ = [
     "write_summary",
 ]
 
-#: Methods a study may name.  ``promote`` is listed in the error for unknown methods.
-METHODS = ("pysindy", "enforce", "discover")
-_FUTURE_METHODS = {"promote": "symsindy.promote (promotion by a nuclear-norm penalty) is not available yet"}
+#: Methods a study may name.
+METHODS = ("pysindy", "enforce", "discover", "promote")
 
 #: Columns of ``results.csv``, in order.
 COLUMNS = (
@@ -135,7 +141,7 @@ SUMMARY_FILE = "summary.md"
 
 _TOP_KEYS = (
     "name", "description", "base_seed", "seeds", "samples", "noise", "methods", "success_fraction",
-    "zero_tol", "fit", "data", "discover", "systems",
+    "zero_tol", "fit", "data", "discover", "promote", "systems",
 )
 _FIT_KEYS = ("degree", "threshold", "alpha", "max_iter")
 _DATA_KEYS = ("kind", "pool", "t_transient", "t_end", "derivative_noise", "dt", "differentiation")
@@ -147,6 +153,9 @@ _DATA_DEFAULTS = {
     "dt": None, "differentiation": "default",
 }
 _DISCOVER_DEFAULTS = {"n_bootstrap": 0, "candidates": "gl", "discrete": True, "min_frequency": 0.5}
+_PROMOTE_KEYS = ("weight", "candidates", "n_folds", "l1", "solver")
+_PROMOTE_DEFAULTS = {"weight": "auto", "candidates": "gl", "n_folds": 5, "l1": 0.0, "solver": "fast"}
+_METHOD_OPTIONS = ("discover", "promote")
 _THRESHOLD_RULE = re.compile(r"\s*(?:([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*\*\s*)?smallest\s*\Z")
 _LABEL = re.compile(r"[A-Za-z0-9_.+-]+\Z")
 
@@ -203,10 +212,10 @@ class SystemSettings:
 
     def method_config(self, method: str) -> dict:
         """The settings a cell of ``method`` depends on (its hash is the row's ``config``)."""
-        cfg = {k: v for k, v in self.config.items() if k != "discover"}
+        cfg = {k: v for k, v in self.config.items() if k not in _METHOD_OPTIONS}
         cfg["method"] = method
-        if method == "discover":
-            cfg["discover"] = self.config["discover"]
+        if method in _METHOD_OPTIONS:
+            cfg[method] = self.config[method]
         return cfg
 
     def config_hash(self, method: str) -> str:
@@ -371,8 +380,6 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
             r.fail(field, f"{dup!r} appears twice")
     methods = [r.str(v, f"methods[{i}]") for i, v in enumerate(r.list(data["methods"], "methods"))]
     for i, m in enumerate(methods):
-        if m in _FUTURE_METHODS:
-            r.fail(f"methods[{i}]", f"method '{m}': {_FUTURE_METHODS[m]}")
         if m not in METHODS:
             r.fail(f"methods[{i}]", f"unknown method {m!r}; expected one of {', '.join(METHODS)}")
     if len(set(methods)) != len(methods):
@@ -402,6 +409,28 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
     }
     if disc["candidates"] not in ("gl", "so", "affine"):
         r.fail("discover.candidates", f"{disc['candidates']!r}: expected gl, so or affine")
+    prom = dict(_PROMOTE_DEFAULTS)
+    prom_t = r.table(data.get("promote", {}), "promote")
+    r.keys(prom_t, _PROMOTE_KEYS, "promote")
+    prom.update(prom_t)
+    weight = prom["weight"]
+    if isinstance(weight, str):
+        if weight != "auto":
+            r.fail("promote.weight", f"{weight!r}: expected 'auto' or a number >= 0")
+    else:
+        weight = r.float(weight, "promote.weight", minimum=0.0)
+    prom = {
+        "weight": weight,
+        "candidates": r.str(prom["candidates"], "promote.candidates"),
+        "n_folds": r.int(prom["n_folds"], "promote.n_folds", minimum=2),
+        "l1": r.float(prom["l1"], "promote.l1", minimum=0.0),
+        "solver": r.str(prom["solver"], "promote.solver"),
+    }
+    if prom["candidates"] not in ("gl", "so", "affine"):
+        r.fail("promote.candidates", f"{prom['candidates']!r}: expected gl, so or affine")
+    if prom["solver"] not in ("fast", "cvxpy"):
+        r.fail("promote.solver", f"{prom['solver']!r}: expected fast or cvxpy")
+    options = {"discover": disc, "promote": prom}
 
     systems_v = r.list(data["systems"], "systems")
     systems: list[SystemSettings] = []
@@ -413,7 +442,7 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
         r.keys(entry, _SYSTEM_KEYS, field)
         if "name" not in entry:
             r.fail(f"{field}.name", "missing (required)")
-        s = _resolve_system(r, field, entry, fit, dat, disc, zero_tol, base_seed, samples, folder)
+        s = _resolve_system(r, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder)
         if any(o.label == s.label for o in systems):
             r.fail(f"{field}.label", f"system label {s.label!r} appears twice; give one of them another label")
         systems.append(s)
@@ -424,7 +453,7 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
     )
 
 
-def _resolve_system(r: _Reader, field, entry, fit, dat, disc, zero_tol, base_seed, samples, folder) -> SystemSettings:
+def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder) -> SystemSettings:
     import pysindy as ps
 
     from .catalogue import CatalogueError, get_system
@@ -543,7 +572,7 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, disc, zero_tol, base_see
         "data": data_cfg,
         "zero_tol": zero_tol,
         "base_seed": base_seed,
-        "discover": disc,
+        **options,
     }
     return SystemSettings(label, name, config)
 
@@ -652,6 +681,16 @@ def _fit(method: str, config: dict, X, D, method_seed: int):
             n_bootstrap=o["n_bootstrap"], candidates=o["candidates"], discrete=o["discrete"],
             min_frequency=o["min_frequency"], seed=method_seed,
         )
+        return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
+    if method == "promote":
+        from .promote import PromotedSINDy
+
+        o = config["promote"]
+        model = PromotedSINDy(
+            library=lib, candidates=o["candidates"], weight=o["weight"], n_folds=o["n_folds"], l1=o["l1"],
+            threshold=config["threshold"], alpha=config["alpha"], solver=o["solver"], random_state=method_seed,
+        )
+        model.fit(X, x_dot=D, feature_names=names)
         return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
@@ -1216,8 +1255,8 @@ def plot_system(summary: Summary, system: str):
         ax_e.set_xscale("log", base=2)
         ax_e.xaxis.set_major_formatter(ScalarFormatter())
         ax_e.xaxis.set_minor_formatter(NullFormatter())
-    axes[0, 0].legend(loc="lower right", fontsize="small")
-    axes[1, 0].legend(loc="upper right", fontsize="small")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), frameon=False)
     return fig
 
 

@@ -174,13 +174,25 @@ def _dump(data) -> str:
     return "".join(f"{k} = {value(v)}\n" for k, v in data.items())
 
 
-def test_promote_is_rejected_until_available(tmp_path):
-    path = write(tmp_path, _dump({"seeds": 1, "samples": [4], "noise": [0.0], "methods": ["promote"], "systems": ["lorenz"]}))
-    if "promote" in METHODS:
-        assert load_study(path).methods == ("promote",)
-    else:
-        with pytest.raises(StudyError, match=r"methods\[0\]'.*promote.*not available yet"):
-            load_study(path)
+def test_promote_method(tmp_path):
+    path = write(tmp_path, _dump({
+        "seeds": 1, "samples": [64], "noise": [0.02], "methods": ["promote", "enforce"],
+        "systems": [{"name": "damped_oscillator", "degree": 3, "threshold": "0.5 * smallest"}],
+    }) + "[promote]\nweight = \"auto\"\nn_folds = 3\n")
+    study = load_study(path)
+    assert "promote" in METHODS and study.methods == ("promote", "enforce")
+    s = study.systems[0]
+    assert s.config["promote"]["n_folds"] == 3
+    # promote options are part of the promote rows' settings only
+    other = parse_study({**_toml(path.read_text()), "promote": {"n_folds": 4}})
+    assert other.systems[0].config_hash("promote") != s.config_hash("promote")
+    assert other.systems[0].config_hash("enforce") == s.config_hash("enforce")
+    row = run_cell(s.config, "promote", 64, 0.02, 0, s.config_hash("promote"))
+    assert row["error"] == "" and row["success"] == 1
+    # the data choose the symmetry, which is then enforced exactly
+    assert "rotation(x,y)" in row["symmetry"] and row["equivariance_residual"] <= 1e-10
+    with pytest.raises(StudyError, match="field 'promote.weight'"):
+        parse_study({**_toml(path.read_text()), "promote": {"weight": "lots"}})
 
 
 def test_not_toml_and_missing_fields(tmp_path):

@@ -14,13 +14,14 @@ import sys
 
 _DESCRIPTION = """\
 Run every cell of a study -- a grid over catalogue systems, sample sizes, noise
-levels, seeds and methods (pysindy, enforce, discover) -- on a Dask cluster: a
-LocalCluster on this machine by default, or an existing scheduler given by
-address.  Each finished cell is appended at once to DIR/results.csv (one tidy
-row: system, method, samples, noise, seed, success, coef_error, n_terms, ...,
-error); a rerun skips the cells already there, so an interrupted sweep resumes
-where it stopped.  When every cell is done, a table of success rates and N90s is
-printed and written to DIR/summary.md with plots in DIR/plots/.
+levels, seeds and methods (pysindy, enforce, discover, promote) -- on a Dask
+cluster: a LocalCluster on this machine by default, or an existing scheduler
+given by address.  Each finished cell is appended at once to DIR/results.csv
+(one tidy row: system, method, samples, noise, seed, success, coef_error,
+n_terms, ..., error); a rerun skips the cells already there, so an interrupted
+sweep resumes where it stopped.  When every cell is done, a table of success
+rates and N90s is printed and written to DIR/summary.md with plots in
+DIR/plots/.
 
 The study format is described in the docstring of symsindy.sweep; examples are
 in benchmarks/studies/.
