@@ -43,7 +43,8 @@ Solver comparison
     problem is PromotedSINDy's own (``problem_``).  Fast: :func:`solve_fast` with default
     settings, median wall time over repeats.  cvxpy: :func:`solve_cvxpy` with Clarabel (the
     estimator's default) and with SCS at eps 1e-10, wall time of the whole call (problem
-    construction, compilation, solve) and the solver's own time.  Agreement: relative 2-norm
+    construction, compilation, solve) and the solver's own time (SCS: median of up to 5 calls
+    while they take under 5 s in all).  Agreement: relative 2-norm
     difference of the solutions.  BLAS threads default to 1 (set OPENBLAS_NUM_THREADS etc. to
     override) because the machine is shared.
 
@@ -364,7 +365,14 @@ def solver_benchmark(info, repeats, log):
             times.append(time.perf_counter() - t0)
         t_fast = float(np.median(times))
         x_cl, ci = solve_cvxpy(prob, lam, mu, solver="CLARABEL")
-        x_scs, si = solve_cvxpy(prob, lam, mu, solver="SCS", options={"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000})
+        scs_times = []
+        while True:
+            x_scs, si = solve_cvxpy(prob, lam, mu, solver="SCS", options={"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000})
+            scs_times.append(si["solve_time"])
+            # repeat the quick ones: their times are as noisy as the fast solver's
+            if len(scs_times) >= repeats or sum(scs_times) > 5.0:
+                break
+        si["solve_time"] = float(np.median(scs_times))
 
         def rel(a, b):
             return float(np.linalg.norm(a - b) / np.linalg.norm(b))
@@ -405,6 +413,12 @@ def solver_benchmark(info, repeats, log):
 # --------------------------------------------------------------------------- report
 
 
+def _short(message: str) -> str:
+    if "too few samples" in message:
+        return "too few samples"
+    return message[:60]
+
+
 def write_report(out_dir: Path, results: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "promote.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -416,6 +430,30 @@ def write_report(out_dir: Path, results: dict) -> None:
              f"({results['seconds']:.0f} s; {results['platform']}). Setup, systems and definitions: the script's docstring.")
     L.append(f"Noise {NOISE:.0%} on states and derivatives; {results['n_seeds']} seeds per N; ridge alpha = {ALPHA}; "
              "PromotedSINDy with its defaults (weight 'auto': 5-fold cross-validation, one-standard-error rule).")
+    L.append("")
+    L.append("## Findings")
+    L.append("")
+    for name, e in results["recovery"].items():
+        p, v = e["n90_pysindy"], e["n90_promote_so"]
+        ratio = f"{v / p:.2f}" if (v is not None and p is not None) else "n/a"
+        L.append(f"- {name}: told only so(n), promotion reaches N90 at {fmt_n90(v, grid)} samples against pysindy's "
+                 f"{fmt_n90(p, grid)} (ratio {ratio}).")
+    for N, res in results["broken"].items():
+        parts = [f"{m} kept it in {res[m]['term_kept']}/{res['n_seeds']} fits (rotation reported in {res[m]['rotation_reported']})"
+                 for m in results["broken_methods"] if m != "pysindy"]
+        L.append(f"- broken, N = {N}: the 0.5 x^2 term in y' — " + "; ".join(parts) + ".")
+    rows = results["solver"]["rows"]
+    L.append(
+        f"- solver: the fast solver matches SCS to {max(r['rel_diff_fast_scs'] for r in rows):.1e} relative at worst "
+        f"and Clarabel to {max(r['rel_diff_fast_clarabel'] for r in rows):.1e} (Clarabel's own accuracy: it differs "
+        f"from SCS by up to {max(r['rel_diff_clarabel_scs'] for r in rows):.1e}); it is "
+        f"faster than cvxpy with Clarabel (the estimator's reference) by {min(r['speedup_vs_clarabel'] for r in rows):.0f}x "
+        f"at least (median {np.median([r['speedup_vs_clarabel'] for r in rows]):.0f}x), and than cvxpy with SCS by "
+        f"{min(r['speedup_vs_scs'] for r in rows):.0f}x at least (median {np.median([r['speedup_vs_scs'] for r in rows]):.0f}x"
+        + (f"; SCS ended '{', '.join(sorted({r['scs_status'] for r in rows if r['scs_status'] != 'optimal'}))}' "
+           f"in {sum(r['scs_status'] != 'optimal' for r in rows)} of {len(rows)}" if any(r['scs_status'] != 'optimal' for r in rows) else "")
+        + ")."
+    )
     L.append("")
     L.append("## Sample efficiency: N90 (fewest samples at which >= 90 % of the seeds recover the exact sparsity pattern)")
     L.append("")
@@ -435,6 +473,12 @@ def write_report(out_dir: Path, results: dict) -> None:
             cells += [fmt_n90(v, grid), ratio]
         L.append(f"| {name} | {e['threshold']:g} | {fmt_n90(p, grid)} | " + " | ".join(cells) + " |")
     L.append("")
+    L.append("gl(n) helps less than so(n) on the oscillator: in gl(2) the Lie-derivative matrix of every linear model has "
+             "rank 2 (its commutant, the span of the identity and the model itself, is 2-dimensional), rotation-equivariant "
+             "or not, so the rank penalty does not single out the rotation; what it does reveal is the dilation "
+             "`scaling(x=1,y=1)` (a linear model), and the model's own linear part, a noisy generator that is reported but "
+             "not enforced.")
+    L.append("")
     for name, e in results["recovery"].items():
         L.append(f"### {name}: successes out of {e['n_seeds']} per N, and the symmetry PromotedSINDy reports")
         L.append("")
@@ -453,7 +497,7 @@ def write_report(out_dir: Path, results: dict) -> None:
                 errs = e[f"errors_{m}"][i]
                 text = ", ".join(f"{k} {v}" for k, v in syms.items())
                 if errs:
-                    text += (", " if text else "") + ", ".join(f"error {v}" for _, v in errs)
+                    text += (", " if text else "") + ", ".join(f"failed ({_short(k)}) {v}" for k, v in errs)
                 cells.append(text or "")
             L.append("| " + " | ".join(cells) + " |")
         fb = sum(sum(e.get(f"fallback_warnings_{m}", [0])) for m in e["methods"] if m != "pysindy")
@@ -482,9 +526,9 @@ def write_report(out_dir: Path, results: dict) -> None:
     sb = results["solver"]
     L.append(f"## Fast solver (ADMM) against cvxpy: {sb['system']}, n = 3, cubic library, N = {sb['N']}, {sb['noise']:.0%} noise")
     L.append("")
-    L.append("Times: fast = median of %d calls of `solve_fast`; cvxpy = one call of `solve_cvxpy` (construction, "
-             "compilation and solve; the solver's own time in brackets). Clarabel with the estimator's default tolerances "
-             "(1e-10), SCS with eps 1e-10." % sb["repeats"])
+    L.append("Times: fast = median of %d calls of `solve_fast`; cvxpy = `solve_cvxpy` (construction, compilation and "
+             "solve; the solver's own time in brackets), Clarabel one call, SCS the median of up to %d calls while under 5 s "
+             "in all. Clarabel with the estimator's default tolerances (1e-10), SCS with eps 1e-10." % (sb["repeats"], sb["repeats"]))
     L.append("")
     L.append("| candidates | weight | l1 | Lie matrix | rank | fast (ms) | iterations | Clarabel (s) | SCS (s) | speed-up vs Clarabel | vs SCS | fast vs SCS | fast vs Clarabel | Clarabel vs SCS |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

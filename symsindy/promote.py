@@ -42,9 +42,9 @@ Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerat
 singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
 ``"cvxpy"`` solves the same problem as a conic program (Clarabel by default) and is the
 reference.  Cross-validation solves stop at ``max(tol, 1e-8)``, the final one at ``tol``.  A solver that fails
-or does not converge is reported with a :class:`PromotionWarning` and the other one is tried;
-``solver_info_`` records what happened, and :class:`PromotionError` is raised when every route
-fails.  A zero model is never returned silently.
+or does not converge is reported with a :class:`PromotionWarning` and the other one is tried
+(then, if neither converged, a cvxpy solution flagged as of reduced accuracy); ``solver_info_``
+records what happened, and :class:`PromotionError` is raised when every route fails.  A zero model is never returned silently.
 """
 
 from __future__ import annotations
@@ -905,7 +905,8 @@ class PromotedSINDy(BaseEstimator):
     # ------------------------------------------------------------------ pieces
     def _solve(self, problem: PromotionProblem, weight: float, warm, tol=None):
         """Solve at ``lam = weight * lam_ref(problem)`` with the requested solver, then the other;
-        raises PromotionError when both fail.
+        when neither converges, a cvxpy solution of reduced accuracy (status
+        ``optimal_inaccurate``) is used if there is one, else PromotionError is raised.
 
         Without l1, weight >= 1 has a known solution, the least-squares fit in the fully
         symmetric subspace: no iterations needed.
@@ -918,6 +919,7 @@ class PromotedSINDy(BaseEstimator):
             return x0, {"solver": "closed form", "converged": True, "iterations": 0, "status": "fully symmetric",
                         "fallback": None}
         lam = weight * _lam_ref(problem) if problem.shape[1] else 0.0
+        inaccurate = None
         for k, route in enumerate(routes):
             try:
                 if route == "fast":
@@ -939,7 +941,15 @@ class PromotedSINDy(BaseEstimator):
                 else:
                     info["fallback"] = None
                 return x, info
+            if info.get("status") == "optimal_inaccurate" and x is not None and np.all(np.isfinite(x)):
+                inaccurate = (x, info)
             failures.append(f"{info['solver']}: {info['status']}")
+        if inaccurate is not None:
+            x, info = inaccurate
+            info = {**info, "fallback": f"{info['solver']} (reduced accuracy)"}
+            self._events["n_fallbacks"] += 1
+            self._events["messages"].append(f"{'; '.join(failures)}; used the reduced-accuracy solution")
+            return x, info
         raise PromotionError(f"promotion at lam={lam:.3g}: every solver failed ({'; '.join(failures)})")
 
     def _discover(self, setup: _Setup, xt, coef, X_samples, solver="fast"):
