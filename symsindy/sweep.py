@@ -826,11 +826,14 @@ class _ResultsWriter:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A progress bar on stderr: one line redrawn ten times a second on a terminal, else a line every 10 s."""
 
     def __init__(self, total: int, done: int = 0, enabled: bool = True, stream=None):
         self.total, self.done, self.enabled = total, done, enabled
         self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.tty = bool(isatty and isatty())
+        self.interval = 0.1 if self.tty else 10.0
         self.t0 = time.perf_counter()
         self.start_done = done
         self.last = 0.0
@@ -840,7 +843,7 @@ class _Progress:
         self.done += k
         self.errors += errors
         now = time.perf_counter()
-        if self.enabled and (now - self.last > 0.1 or self.done >= self.total):
+        if self.enabled and (now - self.last > self.interval or self.done >= self.total):
             self.last = now
             self.draw(now)
 
@@ -854,13 +857,17 @@ class _Progress:
         eta = (self.total - self.done) / rate if rate > 0 else math.inf
         eta_s = f"{eta:5.0f} s left" if math.isfinite(eta) else "      "
         fails = f", {self.errors} failed fits" if self.errors else ""
-        self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total} cells{fails}  {elapsed:6.1f} s  {eta_s}")
+        self.drawn = self.done
+        line = f"[{bar:<{width}}] {self.done}/{self.total} cells{fails}  {elapsed:6.1f} s  {eta_s}"
+        self.stream.write(f"\r{line}" if self.tty else f"{line.rstrip()}\n")
         self.stream.flush()
 
     def close(self) -> None:
         if self.enabled:
-            self.draw()
-            self.stream.write("\n")
+            if getattr(self, "drawn", None) != self.done:
+                self.draw()
+            if self.tty:
+                self.stream.write("\n")
             self.stream.flush()
 
 
@@ -955,6 +962,11 @@ def run_sweep(
     on_row : callable, optional
         Called with each row after it is written; an exception stops the sweep (rows
         written so far stay).
+
+    Notes
+    -----
+    A script that starts a LocalCluster of processes needs the usual
+    ``if __name__ == "__main__":`` guard (workers are started by spawning).
     """
     t_start = time.perf_counter()
     if not isinstance(study, Study):
