@@ -14,6 +14,7 @@ from .constraints import (
     equivariant_subspace,
     pysindy_constraints,
 )
+from .ensemble import SymmetricEnsemble, symmetric_ensemble
 from .expressions import ExpressionError, format_expression, parse_expression
 from .model import SymmetricSINDy
 from .report import DiscoveryReport, run_discovery
@@ -52,4 +53,6 @@ __all__ = [
     "load_model",
     "run_discovery",
     "DiscoveryReport",
+    "SymmetricEnsemble",
+    "symmetric_ensemble",
 ]
