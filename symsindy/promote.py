@@ -35,16 +35,18 @@ Normalisation (the nuclear norm is homogeneous, so left alone it mostly shrinks 
 Weight selection (``weight="auto"``): k-fold cross-validation (folds shuffled with
 ``random_state``) of the whole pipeline over ``weight_grid`` (default 0 and 10 weights
 log-spaced from 1e-3 to 1); the error is the held-out relative squared error of the refitted
-model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule picks the largest weight whose mean error is within one
-standard error of the best: as much symmetry as the data support.
+model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule
+picks the largest weight whose mean error is within one standard error of the best: as much
+symmetry as the data support.  Each fold measures the weight against its own ``lam_ref``.
 
 Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerated) with
 singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
 ``"cvxpy"`` solves the same problem as a conic program (Clarabel by default) and is the
-reference.  Cross-validation solves stop at ``max(tol, 1e-8)``, the final one at ``tol``.  A solver that fails
-or does not converge is reported with a :class:`PromotionWarning` and the other one is tried
-(then, if neither converged, a cvxpy solution flagged as of reduced accuracy); ``solver_info_``
-records what happened, and :class:`PromotionError` is raised when every route fails.  A zero model is never returned silently.
+reference.  Cross-validation solves stop at ``max(tol, 1e-8)``, the final one at ``tol``.  A
+solver that fails or does not converge is reported with a :class:`PromotionWarning` and the
+other one is tried (then, if neither converged, a cvxpy solution flagged as of reduced
+accuracy); ``solver_info_`` records what happened, and :class:`PromotionError` is raised when
+every route fails.  A zero model is never returned silently.
 """
 
 from __future__ import annotations
@@ -223,7 +225,8 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     def prepare(r, bt):
         K = np.vstack([L, bt * np.eye(N)])
         Kt = np.ascontiguousarray(K.T)
-        Kinv = sla.cho_solve(sla.cho_factor(H + r * (LtL + bt * bt * np.eye(N)), check_finite=False), np.eye(N), check_finite=False)
+        factor = sla.cho_factor(H + r * (LtL + bt * bt * np.eye(N)), check_finite=False)
+        Kinv = sla.cho_solve(factor, np.eye(N), check_finite=False)
         return K, Kt, Kinv @ g, r * (Kinv @ Kt)
 
     if warm:
@@ -858,7 +861,9 @@ class PromotedSINDy(BaseEstimator):
         colscale = np.sqrt(np.mean(theta**2, axis=0))
         if np.any(colscale == 0):
             k = int(np.flatnonzero(colscale == 0)[0])
-            raise ValueError(f"library term {terms[k]!r} is zero on all samples; use a smaller library or more varied data")
+            raise ValueError(
+                f"library term {terms[k]!r} is zero on all samples; use a smaller library or more varied data"
+            )
         yscale = float(np.sqrt(np.mean(D**2)))
         if yscale == 0:
             raise ValueError("x_dot: the derivatives are zero on all samples; there is no dynamics to fit")
@@ -897,7 +902,9 @@ class PromotedSINDy(BaseEstimator):
             L = TP / norm if norm > 0 else TP
         else:
             L = np.zeros((0, N))
-        setup = _Setup(names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights)
+        setup = _Setup(
+            names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights
+        )
         if qp:
             setup.lam_ref = _lam_ref(setup.problem())
         return setup
