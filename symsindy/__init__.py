@@ -17,6 +17,7 @@ from .constraints import (
 from .ensemble import SymmetricEnsemble, symmetric_ensemble
 from .expressions import ExpressionError, format_expression, parse_expression
 from .model import SymmetricSINDy
+from .promote import PromotedSINDy, PromotionError, PromotionWarning
 from .report import DiscoveryReport, run_discovery
 from .optimizers import ConstrainedSTLSQ
 from .symbolic import SymbolicModel, library_terms, load_model
@@ -53,6 +54,9 @@ __all__ = [
     "load_model",
     "run_discovery",
     "DiscoveryReport",
+    "PromotedSINDy",
+    "PromotionError",
+    "PromotionWarning",
     "SymmetricEnsemble",
     "symmetric_ensemble",
 ]

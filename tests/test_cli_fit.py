@@ -279,3 +279,21 @@ def test_symmetry_recovers_oscillator_from_20_noisy_samples_where_plain_sindy_fa
         ps_ok += _pattern_recovered(plain.coefficients(), C_true)
     assert sym_ok >= 4, sym_ok
     assert ps_ok <= 1, ps_ok
+
+
+def test_fit_promote_reports_and_writes_the_model_json(tmp_path, capsys):
+    import json as _json
+
+    from symsindy.cli import main as _main
+
+    out = tmp_path / "promoted.json"
+    data = Path(__file__).resolve().parent.parent / "examples" / "data" / "damped_oscillator.csv"
+    assert _main(["fit", str(data), "--promote", "so", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "promoted symmetry: rotation(x,y)" in text
+    d = _json.loads(out.read_text())
+    for key in ("variables", "equations", "symmetry", "library", "coefficients", "promotion"):
+        assert key in d
+    assert d["symmetry"] == ["rotation(x,y)"] and d["promotion"]["candidates"] == "so"
+    assert _main(["fit", str(data), "--promote", "so", "--symmetry", "rotation(x,y)"]) == 2
+    assert "give one" in capsys.readouterr().err

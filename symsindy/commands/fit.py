@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..promote import parse_promote_weight
+
 DEFAULT_DEGREE = 3
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.05
@@ -82,6 +84,13 @@ def register(sub) -> None:
                    "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences")
     p.add_argument("--precision", metavar="P", type=_positive_int, default=3,
                    help="decimals of the printed coefficients (default 3)")
+    p.add_argument("--promote", choices=("so", "gl", "affine"), default=None,
+                   help="let the data choose the symmetry: promote invariance under all rotations (so), all linear "
+                   "maps (gl) or linear maps and translations (affine) with a nuclear-norm penalty, enforce what the "
+                   "promoted model has and refit; prints which symmetry it ended up with")
+    p.add_argument("--promote-weight", metavar="W|auto", type=parse_promote_weight, default="auto",
+                   help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto': 5-fold "
+                   "cross-validation with the one-standard-error rule (default)")
     p.add_argument("--json", metavar="OUT", default=None,
                    help="also write the model as JSON (variables, equations, symmetry, library, coefficients)")
     p.set_defaults(func=run)
@@ -109,6 +118,20 @@ def run(args) -> int:
     for s in specs:
         if not s.strip():
             raise ValueError("--symmetry '': empty spec; expected e.g. 'rotation(x,y)'")
+    if args.promote:
+        if specs:
+            raise ValueError("--promote and --symmetry: give one; --promote chooses the symmetry from the data")
+        from ..promote import promote_from_args
+
+        est, lines = promote_from_args(data, args.degree, args.threshold, args.promote, args.promote_weight,
+                                       alpha=args.alpha, include_bias=not args.no_bias,
+                                       differentiation=_differentiation(args.differentiation),
+                                       precision=args.precision, json_out=None)
+        for line in lines:
+            print(line)
+        if args.json:
+            _write_promoted_json(args.json, est)
+        return 0
     if any(s.strip() == "auto" for s in specs):
         if len(specs) > 1:
             raise ValueError("--symmetry auto: give it alone; it discovers the symmetries to enforce")
@@ -158,3 +181,19 @@ def _run_auto(args, data) -> int:
     if args.json:
         model.save(args.json)
     return 0
+
+
+def _write_promoted_json(path, est) -> None:
+    """The model JSON of ``symsindy fit`` (the refitted model, its enforced symmetry) plus ``promotion``."""
+    import json
+
+    from ..promote import _json_safe
+
+    if getattr(est, "model_", None) is None or not hasattr(est.model_, "to_symbolic"):
+        est.save(path)
+        return
+    d = est.model_.to_symbolic().to_dict()
+    d["promotion"] = est.to_dict()
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_json_safe(d), fh, indent=2)
+        fh.write("\n")
