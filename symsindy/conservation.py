@@ -18,7 +18,7 @@ Structure: ``x' = P(x) grad H`` with ``P`` the canonical symplectic matrix of pa
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 

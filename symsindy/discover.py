@@ -23,7 +23,7 @@ import scipy.linalg as sla
 
 from .actions import induced_action
 from .linalg import rref
-from .symmetry import Element, Symmetry
+from .symmetry import Symmetry
 
 __all__ = [
     "candidate_generators",

@@ -33,7 +33,6 @@ def test_conserved_on_hamiltonian_system_from_noisy_data(tmp_path, capsys):
     d = json.loads(out.read_text())
     assert set(d) >= {"variables", "conserved", "residuals"}
     names = d["variables"]
-    syms = {n: sp.Symbol(n) for n in names}
     from symsindy.expressions import parse_expression
 
     found = [parse_expression(e, names) for e in d["conserved"]]

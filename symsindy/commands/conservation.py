@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD, _nonnegative_float, _positive_int
+from ._types import nonnegative_float, positive_int
+from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD
 
 _CONSERVED_EPILOG = """\
 defaults: candidate quantities are polynomials of degree 1..2 (--degree); the model is
@@ -30,11 +31,11 @@ example:
 
 def _common(p) -> None:
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file (as for 'symsindy fit')")
-    p.add_argument("--degree", metavar="D", type=_positive_int, default=2,
+    p.add_argument("--degree", metavar="D", type=positive_int, default=2,
                    help="largest degree of candidate conserved quantities (default 2)")
-    p.add_argument("--model-degree", metavar="K", type=_positive_int, default=3,
+    p.add_argument("--model-degree", metavar="K", type=positive_int, default=3,
                    help="degree of the model's polynomial library (default 3)")
-    p.add_argument("--threshold", metavar="T", type=_nonnegative_float, default=DEFAULT_THRESHOLD,
+    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
                    help=f"threshold of the model fit (default {DEFAULT_THRESHOLD})")
     p.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", default=None, help="plot the quantities along data and model")

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 
-from .fit import _nonnegative_float, _positive_int
+from ._types import nonnegative_float, nonnegative_int, positive_int
 
 _DESCRIPTION = """\
 Show what symsindy is for, on a catalogue system or on your own data: fit plain SINDy,
@@ -44,26 +44,6 @@ examples:
 """
 
 
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0")
-    return v
-
-
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0")
-    return v
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "discover",
@@ -75,24 +55,24 @@ def register(sub) -> None:
     p.add_argument("source", metavar="NAME|DATA", help="a catalogue system name or a .csv/.npz data file")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="folder for report.json and the figures (default: ./discover_<name>)")
-    p.add_argument("--noise", metavar="F", type=_nonnegative_float, default=None,
+    p.add_argument("--noise", metavar="F", type=nonnegative_float, default=None,
                    help="catalogue only: state noise as a fraction of each variable's RMS (default 0.01)")
-    p.add_argument("--samples", metavar="N", type=_positive_int, default=None,
+    p.add_argument("--samples", metavar="N", type=positive_int, default=None,
                    help="catalogue only: samples per trajectory at the system's step dt (default: the system's time span; at least 10)")
-    p.add_argument("--trajectories", metavar="K", type=_positive_int, default=None,
+    p.add_argument("--trajectories", metavar="K", type=positive_int, default=None,
                    help="catalogue only: number of simulated trajectories (default 4)")
-    p.add_argument("--seed", metavar="S", type=_seed, default=0,
+    p.add_argument("--seed", metavar="S", type=nonnegative_int, default=0,
                    help="seed of the simulation and the bootstrap (default 0)")
-    p.add_argument("--degree", metavar="D", type=_positive_int, default=None,
+    p.add_argument("--degree", metavar="D", type=positive_int, default=None,
                    help="polynomial library degree (default: see below)")
-    p.add_argument("--threshold", metavar="T", type=_nonnegative_float, default=None,
+    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=None,
                    help="sparsity threshold (default: see below)")
     p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
                    help="candidate algebra of the continuous search: all linear maps (gl, default), rotations (so), "
                    "or gl plus translations (affine)")
-    p.add_argument("--bootstrap", metavar="N", type=_count, default=10,
+    p.add_argument("--bootstrap", metavar="N", type=nonnegative_int, default=10,
                    help="bootstrap refits of the discovery (default 10; 0 for none, then all found are enforced)")
-    p.add_argument("--conserved-degree", metavar="K", type=_positive_int, default=None,
+    p.add_argument("--conserved-degree", metavar="K", type=positive_int, default=None,
                    help="largest degree of candidate conserved quantities (default: see below)")
     p.add_argument("--canonical", metavar="PAIRS", default=None,
                    help="canonical pairs q1:p1,q2:p2,... for Noether charges (default: the catalogue's structure, if any)")

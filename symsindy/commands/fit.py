@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..promote import parse_promote_weight
+from ._types import nonnegative_float, positive_int
 
 DEFAULT_DEGREE = 3
 DEFAULT_THRESHOLD = 0.05
@@ -35,26 +36,6 @@ example:
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
-    return v
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
-    return v
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "fit",
@@ -71,18 +52,18 @@ def register(sub) -> None:
         "'symsindy symmetries' does, gl candidates and signed permutations, 10 bootstrap refits), enforces "
         "those found in at least half the refits and refits (default: none, a plain SINDy fit)",
     )
-    p.add_argument("--degree", metavar="D", type=_positive_int, default=DEFAULT_DEGREE,
+    p.add_argument("--degree", metavar="D", type=positive_int, default=DEFAULT_DEGREE,
                    help=f"degree of the polynomial library (default {DEFAULT_DEGREE})")
-    p.add_argument("--threshold", metavar="T", type=_nonnegative_float, default=DEFAULT_THRESHOLD,
+    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
                    help=f"coefficients smaller than T are set to zero (default {DEFAULT_THRESHOLD})")
-    p.add_argument("--alpha", metavar="A", type=_nonnegative_float, default=DEFAULT_ALPHA,
+    p.add_argument("--alpha", metavar="A", type=nonnegative_float, default=DEFAULT_ALPHA,
                    help=f"ridge weight during thresholding (default {DEFAULT_ALPHA})")
     p.add_argument("--no-bias", action="store_true",
                    help="leave the constant term out of the library")
     p.add_argument("--differentiation", choices=("smoothed", "finite"), default=None,
                    help="how to differentiate when the data have no '_dot' columns: 'smoothed' finite "
                    "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences")
-    p.add_argument("--precision", metavar="P", type=_positive_int, default=3,
+    p.add_argument("--precision", metavar="P", type=positive_int, default=3,
                    help="decimals of the printed coefficients (default 3)")
     p.add_argument("--promote", choices=("so", "gl", "affine"), default=None,
                    help="let the data choose the symmetry: promote invariance under all rotations (so), all linear "

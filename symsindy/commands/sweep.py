@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._types import nonnegative_int, positive_int
+
 _DESCRIPTION = """\
 Run every cell of a study -- a grid over catalogue systems, sample sizes, noise
 levels, seeds and methods (pysindy, enforce, discover, promote) -- on a Dask
@@ -35,23 +37,6 @@ examples:
 """
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    v = _nonnegative_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
-    return v
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "sweep",
@@ -67,11 +52,11 @@ def register(sub) -> None:
         help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (its workers need symsindy installed)",
     )
     p.add_argument(
-        "--workers", metavar="N", type=_nonnegative_int, default=None,
+        "--workers", metavar="N", type=nonnegative_int, default=None,
         help="workers of the local cluster (default: dask's choice; 0 = run in this process without dask)",
     )
-    p.add_argument("--threads-per-worker", metavar="T", type=_positive_int, default=1, help="threads per local worker (default 1)")
-    p.add_argument("--retries", metavar="R", type=_nonnegative_int, default=2, help="dask retries per task (default 2)")
+    p.add_argument("--threads-per-worker", metavar="T", type=positive_int, default=1, help="threads per local worker (default 1)")
+    p.add_argument("--retries", metavar="R", type=nonnegative_int, default=2, help="dask retries per task (default 2)")
     p.add_argument("--parquet", action="store_true", help="also write DIR/results.parquet at the end (needs pyarrow)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="no plots in DIR/plots/")

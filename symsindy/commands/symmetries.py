@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD, _nonnegative_float, _positive_int
+from ._types import nonnegative_float, positive_int
+from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD
 
 _DESCRIPTION = """\
 Fit an unconstrained sparse polynomial model to DATA (same formats as 'symsindy fit'),
@@ -35,10 +36,10 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file")
-    p.add_argument("--degree", metavar="D", type=_positive_int, default=3, help="polynomial library degree (default 3)")
+    p.add_argument("--degree", metavar="D", type=positive_int, default=3, help="polynomial library degree (default 3)")
     p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
                    help="candidate algebra: all linear maps (gl, default), rotations (so), or gl plus translations (affine)")
-    p.add_argument("--threshold", metavar="T", type=_nonnegative_float, default=DEFAULT_THRESHOLD,
+    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
                    help=f"threshold of the unconstrained fit (default {DEFAULT_THRESHOLD})")
     p.add_argument("--bootstrap", metavar="N", type=int, default=20, help="bootstrap refits for confidence (default 20; 0 for none)")
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed of the bootstrap (default 0)")
