@@ -73,6 +73,7 @@ import bench_enforce as be  # noqa: E402  (also sets BLAS threads to 1 unless ov
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -90,6 +91,7 @@ METHODS = ("pysindy", "enforce", "auto", "auto_nocheck")
 # auto-type methods -> refit_tol passed to the discovery (None: its default); auto_nocheck is a diagnostic
 AUTO_METHODS = {"auto": None, "auto_nocheck": float("inf")}
 AUTO_KEYS = ("classes", "successes_by_class", "fallbacks", "enforced_sets", "rejected", "plain_support_as_pysindy", "per_seed")
+PER_SEED_FIELDS = ["class", "status", "success", "enforced", "rejected", "plain_support_as_pysindy"]
 CONTROL_SEED_OFFSET = 100  # system index in the seed sequence of the controls: no overlap with be.SYSTEMS
 EXACT_SYMMETRY_TOL = 1e-8
 CONTAIN_TOL = 1e-8
@@ -328,8 +330,7 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                 if rec["enforced"]:
                     t["sets"]["; ".join(rec["enforced"])] += 1
                 t["rejected"].update(rec["rejected"])
-                t["seeds"].append({"enforced": rec["enforced"], "rejected": rec["rejected"], "class": cls, "status": rec["status"],
-                                   "success": bool(ok), "plain_as_pysindy": rec["plain_support_as_pysindy"]})
+                t["seeds"].append([cls, rec["status"], int(ok), rec["enforced"], rec["rejected"], rec["plain_support_as_pysindy"]])
         entry["N"].append(int(N))
         for m in methods:
             a = acc[m]
@@ -347,7 +348,8 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
             entry[f"{m}_enforced_sets"].append([[s, c] for s, c in t["sets"].most_common()])
             entry[f"{m}_rejected"].append([[s, c] for s, c in t["rejected"].most_common()])
             entry[f"{m}_plain_support_as_pysindy"].append(t["plain_same"])
-            entry[f"{m}_per_seed"].append(t["seeds"])
+            if m == "auto":  # per seed only for auto itself: the diagnostic's tallies suffice
+                entry[f"{m}_per_seed"].append(t["seeds"])
         if all(reached.values()):
             break
     for m in methods:
@@ -656,6 +658,28 @@ def markdown(result) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def dumps(obj) -> str:
+    """Strict JSON (non-finite numbers as null), indented, with short lists kept on one line."""
+    inline = []
+
+    def mark(o):
+        if isinstance(o, dict):
+            return {k: mark(v) for k, v in o.items()}
+        if isinstance(o, list):
+            o = [None if isinstance(v, float) and not np.isfinite(v) else v for v in o]
+            text = json.dumps(o, allow_nan=False) if all(not isinstance(v, float) or np.isfinite(v) for v in o) else None
+            if text is not None and len(text) <= 160:
+                inline.append(text)
+                return f"\x00{len(inline) - 1}\x00"
+            return [mark(v) for v in o]
+        if isinstance(o, float) and not np.isfinite(o):
+            return None  # strict JSON: a median error over seeds without a model
+        return o
+
+    text = json.dumps(mark(obj), indent=1)
+    return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: inline[int(m.group(1))], text)
+
+
 def check_against_enforce(result, path):
     """Whether pysindy/enforce counts equal those of enforce.json at the shared sizes."""
     if not path.exists():
@@ -717,7 +741,7 @@ def main(argv=None) -> int:
         for ni, eta in enumerate(be.NOISE_LEVELS):
             e = run_cell(system, si, ni, eta, info, grid, n_seeds, not control, exact)
             group[system.name][f"{eta:g}"] = e
-            compared = [r["plain_as_pysindy"] for seeds in e["auto_per_seed"] for r in seeds if r["plain_as_pysindy"] is not None]
+            compared = [r[5] for seeds in e["auto_per_seed"] for r in seeds if r[5] is not None]
             agree["same"] += sum(compared)
             agree["total"] += len(compared)
             top = grid[-1]
@@ -739,6 +763,7 @@ def main(argv=None) -> int:
         "threshold_rule": "0.5 * smallest nonzero |true coefficient|",
         "auto": "fit_with_discovered_symmetry(x, x_dot=xd, feature_names, library, threshold, alpha, n_bootstrap=0)",
         "auto_fallback": "plain SymmetricSINDy() when the discovery raises; a failure when that raises too",
+        "auto_per_seed_fields": PER_SEED_FIELDS,
         "exact_symmetry_tol": EXACT_SYMMETRY_TOL,
         "base_seed": be.BASE_SEED,
         "control_seed_offset": CONTROL_SEED_OFFSET,
@@ -753,7 +778,7 @@ def main(argv=None) -> int:
     result["elapsed_seconds"] = time.perf_counter() - t_start
     md = markdown(result)
     (out / "discover.md").write_text(md, encoding="utf-8")
-    (out / "discover.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out / "discover.json").write_text(dumps(result), encoding="utf-8")
     print()
     print(md)
     return 0
