@@ -756,14 +756,24 @@ def _verify_by_refit(report: SymmetryReport, kw: dict, X: np.ndarray, D: np.ndar
     candidates = [(spec, Symmetry(names, spec)) for spec in report.continuous.specs]
     candidates += [(f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)]
     candidates += [(e.spec, Symmetry(names, elements=[e.matrix])) for e in report.discrete_generators]
+    from scipy.stats import f as f_dist
+
+    k_free = int(free.coef_.size)
+    dof = D.size - k_free
     for label, sym in candidates:
+        allowed = tol
         try:
             enforced = SymmetricSINDy(symmetry=sym, **fit_kw).fit(X, x_dot=D, feature_names=names)
             cost = (_rss(enforced, X, D) - rss_free) / max(rss_free, floor)
+            # What chance alone adds when q coefficients are tied or removed: the 99% point
+            # of the nested least-squares F statistic, q F / dof.  It fades as the data grow.
+            q = k_free - enforced.subspace_.dim
+            if q > 0 and dof > 0:
+                allowed += q * float(f_dist.ppf(0.99, q, dof)) / dof
         except ValueError:
             cost = float("inf")
         report.refit_cost[label] = float(max(cost, 0.0))
-        if not cost <= tol:
+        if not cost <= allowed:
             report.rejected.append(label)
 
 
@@ -796,7 +806,9 @@ def discover_symmetries(
 
     Every candidate is then checked against the data: the full-library least-squares fit
     is repeated with it enforced, and it is rejected when the residual sum of squares grows by more than
-    ``refit_tol`` (default 0.1, i.e. 10%): a symmetry the data break costs fit.  A
+    ``refit_tol`` (default 0.1, i.e. 10%) plus what chance alone gives when ``q`` coefficients are
+    tied (``q F_0.99(q, dof) / dof``, the nested least-squares F statistic's 99% point, which fades as
+    the data grow): a symmetry the data break costs fit.  A
     library whose normalised columns have condition number above ``max_condition`` on the
     data (default 1e4) adds a warning: such data cannot tell models apart.
 
