@@ -725,6 +725,15 @@ def _in_continuous_group(R: np.ndarray, cont: ContinuousSymmetries, tol: float =
     if cont.nullity == 0:
         return False
     n = len(R)
+    # one-parameter subgroups of the recognised (exact) generators: rotations by any angle,
+    # including the half turn whose matrix logarithm is not real
+    for spec in cont.specs:
+        for g in Symmetry(cont.variables, spec).generators:
+            if g.is_affine or not np.allclose(g.matrix, -g.matrix.T):
+                continue
+            for angle in np.linspace(0.0, 2 * np.pi, 73):
+                if np.allclose(sla.expm(angle * g.matrix), R, atol=1e-9):
+                    return True
     with np.errstate(all="ignore"):
         L = sla.logm(R)
     if not np.all(np.isfinite(L)) or np.max(np.abs(np.imag(L))) > 1e-9:
