@@ -500,17 +500,13 @@ def summary_lines(result):
            + ", ".join(f"{n} {v}" for n, v in largest.items()) + "; pysindy fits those samples)" if fb else "")
         + "."
     )
-    sizes = []
-    for name, i in result["systems"].items():
-        if i.get("subspace_dim") is None:
-            continue
-        sizes.append(f"{name} {refit_check_size(len(i['variables']), i['n_unknowns'], i['subspace_dim'])}")
     out.append(
-        "- The refit check compares full-library least-squares fits with a fixed 10 % tolerance. With noise, enforcing "
-        "an exact symmetry still raises the residual by about (k_free − k_sym)/(nN − k_free) (the model loses "
-        "k_free − k_sym free coefficients, of k_free, fitted to nN numbers), whatever the noise level, so the "
-        "known symmetry is rejected below about N = " + ", ".join(sizes) + ". Without noise the residuals sit "
-        "below the check's floor (10⁻⁶ of the derivatives' sum of squares) and exact symmetries pass at any N."
+        "- The refit check compares full-library least-squares fits: a candidate is rejected when enforcing it "
+        "raises the residual sum of squares by more than 10 % plus what chance alone gives when q coefficients "
+        "are tied (q F_0.99(q, dof) / dof, the nested least-squares F statistic, which fades as N grows). Without "
+        "the chance term an exact symmetry is rejected at small N with noise, since tying k_free − k_sym "
+        "coefficients raises the residual by about (k_free − k_sym)/(nN − k_free) whatever the noise level. "
+        "Without noise the residuals sit below the check's floor (10⁻⁶ of the derivatives' sum of squares)."
     )
     return ["## Summary", "", *out, ""]
 
