@@ -275,7 +275,15 @@ class SymmetricSINDy(BaseEstimator):
 
     @staticmethod
     def _check_times(t, xs):
-        ts = list(t) if isinstance(t, (list, tuple)) and len(t) == len(xs) and np.ndim(t[0]) == 1 else [t] * len(xs)
+        # a list with one entry per trajectory (a step or a times array each), unless it is
+        # itself the times of a single trajectory
+        per_trajectory = (
+            isinstance(t, (list, tuple))
+            and len(t) == len(xs)
+            and all(np.ndim(ti) in (0, 1) for ti in t)
+            and not (all(np.ndim(ti) == 0 for ti in t) and len(t) == len(xs[0]))
+        )
+        ts = list(t) if per_trajectory else [t] * len(xs)
         out = []
         for k, (ti, xi) in enumerate(zip(ts, xs)):
             if np.ndim(ti) == 0:

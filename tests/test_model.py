@@ -154,3 +154,17 @@ def test_sampled_action_on_custom_library():
     assert m.action_.method == "sampled"
     assert m.equivariance_residual_ < 1e-6
     assert np.allclose(m.coef_, [[1, 0, 0, -1], [0, 1, -1, 0]], atol=1e-6)
+
+
+def test_time_steps_per_trajectory():
+    rng = np.random.default_rng(0)
+    xs = [solve_ivp(lambda t, s: A_DAMPED @ s, (0, 5), rng.normal(size=2), t_eval=np.arange(0, 5, 0.01), rtol=1e-10).y.T
+          for _ in range(2)]
+    kw = dict(symmetry="rotation(x,y)", feature_names=["x", "y"])
+    for t in ([0.01, 0.01], 0.01, [np.arange(0, 5, 0.01)] * 2):
+        m = SymmetricSINDy(symmetry=kw["symmetry"]).fit(xs, t=t, feature_names=kw["feature_names"])
+        assert np.allclose(m.coef_[:, 1:3], A_DAMPED, atol=2e-3)
+    m = SymmetricSINDy(symmetry="rotation(x,y)").fit([xs[0]], t=[0.01], feature_names=["x", "y"])
+    assert np.allclose(m.coef_[:, 1:3], A_DAMPED, atol=2e-3)
+    m = SymmetricSINDy(symmetry="rotation(x,y)").fit(xs[0], t=list(np.arange(0, 5, 0.01)), feature_names=["x", "y"])
+    assert np.allclose(m.coef_[:, 1:3], A_DAMPED, atol=2e-3)
