@@ -24,11 +24,11 @@ naming the terms that break closure and the residual.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
 
+from .linalg import snap_rationals
 from .symmetry import Symmetry
 
 __all__ = ["InducedAction", "LibraryNotClosedError", "induced_action", "term_names"]
@@ -189,15 +189,6 @@ def _sample_points(x_samples, n, n_points, seed):
     return pts
 
 
-def _snap_rational(M: np.ndarray, tol: float = 1e-9, max_den: int = 64) -> np.ndarray:
-    out = M.copy()
-    for idx, v in np.ndenumerate(M):
-        fr = Fraction(float(v)).limit_denominator(max_den)
-        if abs(float(fr) - v) <= tol * max(1.0, abs(v)):
-            out[idx] = float(fr)
-    return out
-
-
 def _express(values: np.ndarray, theta: np.ndarray):
     """Least-squares T with values ~ theta @ T.T; returns (T, relative residual per row of T)."""
     sol, *_ = np.linalg.lstsq(theta, values, rcond=None)
@@ -259,7 +250,7 @@ def _numeric_action(library, symmetry, x_samples, method, n_points, seed, closur
             if bad.size:
                 _raise_not_closed(item.label, [names[k] for k in bad], float(np.max(rel)), library)
             if method == "symbolic":
-                T = _snap_rational(T)
+                T = snap_rationals(T, 64, 1e-9, relative=True)
             (gens if kind == "generator" else elems).append(T)
     return gens, elems, accuracy
 

@@ -22,7 +22,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from .actions import induced_action
-from .linalg import rref
+from .linalg import rref, snap_rationals
+from .model import estimate_derivatives
 from .symmetry import Symmetry
 
 __all__ = [
@@ -202,15 +203,6 @@ def _from_vec(v, n):
     return v[: n * n].reshape(n, n), v[n * n :]
 
 
-def _snap(v: np.ndarray, tol: float) -> np.ndarray:
-    out = v.copy()
-    for i, x in enumerate(v):
-        fr = Fraction(float(x)).limit_denominator(12)
-        if abs(float(fr) - x) <= tol:
-            out[i] = float(fr)
-    return out
-
-
 def _named_candidates(variables: Sequence[str], affine: bool):
     """(spec, vec) of simple named generators, simplest first."""
     n = len(variables)
@@ -275,7 +267,7 @@ def generator_specs(basis: np.ndarray, variables: Sequence[str], *, affine: bool
     if rest.shape[1]:
         R = rref(rest.T, 1e-8)
         for row in R:
-            row = _snap(row, 1e-3)
+            row = snap_rationals(row, 12, 1e-3)
             A, b = _from_vec(row, n)
             if not np.any(b) and np.count_nonzero(A - np.diag(np.diag(A))) == 0 and np.any(A):
                 d = np.diag(A)
@@ -360,7 +352,7 @@ def discover_continuous(
         # entries at the level of the near-zero singular values are noise: no pivots there
         level = max(1e-8, 10.0 * float(s_rel[d - 1]))
         for row in rref(basis.T, level, relative=True, clean=True):
-            A, b = _from_vec(_snap(row, 1e-3), n)
+            A, b = _from_vec(snap_rationals(row, 12, 1e-3), n)
             gens.append((A, b))
     affine = any(np.any(b) for _, b in cands)
     specs, unnamed = generator_specs(basis, variables, affine=affine, tol=angle_tol)
@@ -687,35 +679,6 @@ class SymmetryReport:
         return "\n".join(lines)
 
 
-def estimate_derivatives(xs, ts, x_dot=None, differentiation=None):
-    """Smoothed states and derivatives per trajectory, as :class:`SymmetricSINDy` uses them.
-
-    ``xs`` and ``ts`` are lists (one entry per trajectory; a time may be a step).  With
-    ``x_dot`` given, the states and ``x_dot`` come back unchanged.  Samples where the
-    derivative is not finite (ends of some methods) are dropped.
-    """
-    return _derivatives({"differentiation": differentiation}, list(xs), list(ts), x_dot)
-
-
-def _derivatives(model_kwargs, xs, ts, dxs):
-    from sklearn.base import clone
-
-    from .model import default_differentiation
-
-    if dxs is not None:
-        return xs, dxs
-    diff_proto = model_kwargs.get("differentiation")
-    out_x, out_d = [], []
-    for xi, ti in zip(xs, ts):
-        diff = default_differentiation(len(xi)) if diff_proto is None else clone(diff_proto)
-        d = np.asarray(diff(xi, t=ti), float)
-        sm = np.asarray(getattr(diff, "smoothed_x_", xi), float)
-        keep = np.all(np.isfinite(d), axis=1)
-        out_x.append(sm[keep])
-        out_d.append(d[keep])
-    return out_x, out_d
-
-
 def _in_continuous_group(R: np.ndarray, cont: ContinuousSymmetries, tol: float = 0.05) -> bool:
     """Whether ``R = exp(A)`` for some ``A`` in the discovered algebra (principal logarithm).
 
@@ -831,14 +794,20 @@ def discover_symmetries(
     n = xs[0].shape[1]
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(n)]
     kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation)
-    model = SymmetricSINDy(**kw).fit(xs, t=t, x_dot=dxs, feature_names=names)
+    if dxs is None:
+        if t is None:
+            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
+        ts = SymmetricSINDy._check_times(t, xs)
+    else:
+        ts = None
+    # differentiate once: the plain fit, the analysis and every refit use these samples
+    sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=differentiation)
+    model = SymmetricSINDy(**kw).fit(sx, x_dot=sd, feature_names=names)
     if not np.any(model.coef_):
         raise ValueError(
             f"the unconstrained fit (threshold {threshold}) is the zero model, which every transformation "
             "leaves unchanged: lower the threshold or check the data"
         )
-    ts = model._check_times(t, xs) if dxs is None else [1.0] * len(xs)
-    sx, sd = _derivatives(kw, xs, ts, dxs)
     X_all, D_all = np.vstack(sx), np.vstack(sd)
     lib = model.library_
     cont = discover_continuous(model.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
-__all__ = ["rref"]
+__all__ = ["rref", "snap_rationals"]
 
 
 def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False) -> np.ndarray:
@@ -33,3 +35,15 @@ def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bo
             B[r, np.abs(B[r]) < level] = 0.0
         r += 1
     return B[:r]
+
+
+def snap_rationals(a: np.ndarray, max_den: int, tol: float, *, relative: bool = False) -> np.ndarray:
+    """A copy of ``a`` with each entry within ``tol`` of a fraction ``p/q`` (``q <= max_den``)
+    replaced by that fraction; ``tol`` scales with ``max(1, |entry|)`` when ``relative``."""
+    a = np.asarray(a, dtype=float)
+    out = a.copy()
+    for idx, v in np.ndenumerate(a):
+        fr = float(Fraction(float(v)).limit_denominator(max_den))
+        if abs(fr - v) <= (tol * max(1.0, abs(v)) if relative else tol):
+            out[idx] = fr
+    return out

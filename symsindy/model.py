@@ -15,7 +15,7 @@ from .constraints import NoSymmetricModelError, equivariance_residual, equivaria
 from .optimizers import ConstrainedSTLSQ
 from .symmetry import Symmetry
 
-__all__ = ["SymmetricSINDy", "default_differentiation", "AdaptiveSavitzkyGolay"]
+__all__ = ["SymmetricSINDy", "default_differentiation", "estimate_derivatives", "AdaptiveSavitzkyGolay"]
 
 
 class AdaptiveSavitzkyGolay:
@@ -81,6 +81,29 @@ def default_differentiation(n_samples: int):
     if n_samples < 7:
         return ps.FiniteDifference()
     return ps.SmoothedFiniteDifference(smoother=AdaptiveSavitzkyGolay(), smoother_kws={})
+
+
+def estimate_derivatives(xs, ts, x_dot=None, differentiation=None):
+    """Smoothed states and derivatives per trajectory, as :class:`SymmetricSINDy` uses them.
+
+    ``xs`` and ``ts`` are lists (one entry per trajectory; a time may be a step);
+    ``differentiation`` a pysindy differentiation (default :func:`default_differentiation`).
+    With ``x_dot`` given, ``xs`` and ``x_dot`` come back unchanged.  Samples where the
+    derivative is not finite (ends of some methods) are dropped.
+    """
+    if x_dot is not None:
+        return list(xs), list(x_dot)
+    out_x, out_d = [], []
+    for k, (xi, ti) in enumerate(zip(xs, ts)):
+        if len(xi) < 3:
+            raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
+        diff = default_differentiation(len(xi)) if differentiation is None else clone(differentiation)
+        d = np.asarray(diff(xi, t=ti), float)
+        sm = np.asarray(getattr(diff, "smoothed_x_", xi), float)
+        keep = np.all(np.isfinite(d), axis=1)
+        out_x.append(sm[keep])
+        out_d.append(d[keep])
+    return out_x, out_d
 
 
 def _clone_library(library):

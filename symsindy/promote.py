@@ -748,8 +748,7 @@ class PromotedSINDy(BaseEstimator):
         feature_names : list of str, optional
             Variable names (default ``x0, x1, ...``).
         """
-        from .discover import _derivatives
-        from .model import SymmetricSINDy, _as_trajectories
+        from .model import SymmetricSINDy, _as_trajectories, estimate_derivatives
 
         self._check_params()
         xs = _as_trajectories(x, "x")
@@ -764,10 +763,7 @@ class PromotedSINDy(BaseEstimator):
         if len(names) != n:
             raise ValueError(f"feature_names: {len(names)} names for {n} variables")
         ts = SymmetricSINDy._check_times(t, xs) if dxs is None else [1.0] * len(xs)
-        for k, xi in enumerate(xs):
-            if dxs is None and len(xi) < 3:
-                raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
-        sx, sd = _derivatives({"differentiation": self.differentiation}, xs, ts, dxs)
+        sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=self.differentiation)
         X_all, D_all = np.vstack(sx), np.vstack(sd)
 
         self._events = {"n_solves": 0, "n_fallbacks": 0, "messages": []}
