@@ -144,6 +144,11 @@ class PromotionProblem:
         return float(0.5 * x @ self.H @ x - self.g @ x + lam * nuc + mu * np.sum(np.abs(x)))
 
 
+# LAPACK directly: for these tiny matrices numpy's wrappers cost more than the work
+_syev = sla.lapack.dsyev
+_posv = sla.lapack.dposv
+
+
 def _svt(V: np.ndarray, tau: float) -> np.ndarray:
     q = V.shape[1]
     if q == 1:
@@ -152,7 +157,9 @@ def _svt(V: np.ndarray, tau: float) -> np.ndarray:
     if q >= 6 and V.shape[0] >= 4 * q:
         # tall and thin: the eigenvectors of the q x q Gram matrix are cheaper than an SVD,
         # and exact enough, since singular values at or below tau are dropped anyway
-        w, Q = np.linalg.eigh(V.T @ V)
+        w, Q, info = _syev(V.T @ V)
+        if info:
+            w, Q = np.linalg.eigh(V.T @ V)
         s = np.sqrt(np.maximum(w, 0.0))
         shrink = np.where(s > tau, 1.0 - tau / np.maximum(s, 1e-300), 0.0)
         return V @ ((Q * shrink) @ Q.T)
@@ -248,6 +255,8 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     mem = max(int(memory), 0)
     dG = np.zeros((mem, 2 * c))
     dF = np.zeros((mem, 2 * c))
+    FtF_all = np.zeros((mem, mem))
+    eye_mem = np.eye(mem)
     n_hist = pos = 0
     g_prev = f_prev = g_ref = None
     f_ref = np.inf
@@ -267,7 +276,10 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
         else:
             gv[:a] = w[:a]
         w2 = w[a:c]
-        gv[a:c] = np.sign(w2) * np.maximum(np.abs(w2) - mu / (beta * rho), 0.0)
+        if mu > 0:
+            gv[a:c] = np.sign(w2) * np.maximum(np.abs(w2) - mu / (beta * rho), 0.0)
+        else:
+            gv[a:c] = w2
         gv[c:] = w - gv[:c]
         f = gv - v
         fn = float(np.sqrt(f @ f))
@@ -322,18 +334,26 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
             v = gv
             continue
         if g_prev is not None:
+            if n_hist == 0:
+                pos = 0
             dG[pos] = gv - g_prev
-            dF[pos] = f - f_prev
-            pos = (pos + 1) % mem
+            dF[pos] = new = f - f_prev
+            # Gram matrix of the stored differences, updated one row and column at a time
             n_hist = min(n_hist + 1, mem)
+            row = dF[:n_hist] @ new
+            FtF_all[pos, :n_hist] = row
+            FtF_all[:n_hist, pos] = row
+            pos = (pos + 1) % mem
         g_prev, f_prev = gv, f
         if not n_hist:
             v = gv
             continue
         F = dF[:n_hist]
-        FtF = F @ F.T
-        reg = 1e-10 * np.trace(FtF) + 1e-300
-        gamma = np.linalg.solve(FtF + reg * np.eye(n_hist), F @ f)
+        FtF = FtF_all[:n_hist, :n_hist]
+        reg = 1e-10 * float(np.sum(np.diagonal(FtF))) + 1e-300
+        _, gamma, info_ls = _posv(FtF + reg * eye_mem[:n_hist, :n_hist], F @ f)
+        if info_ls:
+            gamma = np.linalg.lstsq(FtF, F @ f, rcond=None)[0]
         v = gv - gamma @ dG[:n_hist]
         g_ref, f_ref, pending = gv, fn, True
         n_aa += 1
