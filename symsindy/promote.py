@@ -38,6 +38,10 @@ log-spaced from 1e-3 to 1); the error is the held-out relative squared error of 
 model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule
 picks the largest weight whose mean error is within one standard error of the best: as much
 symmetry as the data support.  Each fold measures the weight against its own ``lam_ref``.
+The fit on all the data at that weight can reveal more symmetry than the folds did (a
+dilation that would wipe out a cubic term, say); what it reveals is enforced only if enforcing
+it on the same folds keeps the held-out error within that one-standard-error bound, else the
+next smaller accepted weight is tried (and, if none passes, nothing is enforced).
 
 Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerated) with
 singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
@@ -652,8 +656,9 @@ class PromotedSINDy(BaseEstimator):
         The convex problem on all the data (normalised units; ``lam = weight_ * lam_ref_``).
     weight_path_ : list of dict
         Per weight of the grid: ``weight``, ``cv_error`` (mean held-out relative squared error),
-        ``cv_se``, ``fold_errors``, ``specs`` (the symmetry found in most folds); empty when
-        ``weight`` is given.
+        ``cv_se``, ``fold_errors``, ``specs`` (the symmetry found in most folds), ``chosen``
+        (the weight used) and, where the fit on all the data was checked, ``final_check``
+        (``specs``, ``cv_error``, ``accepted``); empty when ``weight`` is given.
     discovered_ : ContinuousSymmetries
         The algebra of the promoted model.
     symmetry_ : Symmetry
@@ -801,14 +806,33 @@ class PromotedSINDy(BaseEstimator):
         # the solves work on small dense matrices: BLAS threads cost more than they save
         with threadpool_limits(limits=1, user_api="blas"):
             if self.weight == "auto":
-                weight, path = self._select_weight(setup)
+                weight, path, validation = self._select_weight(setup)
+                tries = validation["weights"] if validation else [weight]
             else:
-                weight, path = float(self.weight), []
-            xt, info = self._solve(setup.problem(), weight, None)
-        promoted = setup.coef(xt)
-        disc = self._discover(setup, xt, promoted, setup.X, info["solver"])
+                weight, path, validation = float(self.weight), [], None
+                tries = [weight]
+            for k, weight in enumerate(tries):
+                xt, info = self._solve(setup.problem(), weight, None)
+                promoted = setup.coef(xt)
+                disc = self._discover(setup, xt, promoted, setup.X, info["solver"])
+                sym, named = _enforceable(names, disc)
+                if validation is None or sym.is_trivial:
+                    break
+                # the fit on all the data can reveal a larger symmetry than the folds did at
+                # this weight: enforce it only if it predicts held-out data as well as the
+                # weights the cross-validation accepted, else try the next smaller accepted weight
+                error = validation["check"](sym, named)
+                path[validation["index"][k]]["final_check"] = {
+                    "specs": _describe(sym), "cv_error": error, "accepted": bool(error <= validation["bound"])
+                }
+                if error <= validation["bound"]:
+                    break
+            else:
+                sym, named = Symmetry(names), Symmetry(names)
+            if validation is not None:
+                for i, e in enumerate(path):
+                    e["chosen"] = float(e["weight"]) == weight
         model, refit_note = None, None
-        sym, named = _enforceable(names, disc)
         if self.refit:
             model, sym, refit_note = self._enforce(setup, sym, named, setup.X, setup.D, final=True)
             coef = np.array(model.coef_, float)
@@ -1026,7 +1050,7 @@ class PromotedSINDy(BaseEstimator):
 
         grid = self._grid()
         if setup.shape[1] == 0:
-            return 0.0, []
+            return 0.0, [], None
         m = len(setup.X)
         k = int(min(self.n_folds, m))
         if k < 2:
@@ -1062,7 +1086,8 @@ class PromotedSINDy(BaseEstimator):
         if not finite.any():
             raise PromotionError("weight 'auto': cross-validation gave no finite error for any weight of the grid")
         best = int(np.argmin(np.where(finite, mean, np.inf)))
-        ok = finite & (mean <= mean[best] + se[best])
+        bound = float(mean[best] + (se[best] if np.isfinite(se[best]) else 0.0))
+        ok = finite & (mean <= bound)
         chosen = int(np.flatnonzero(ok)[-1])
         path = []
         for i, w in enumerate(grid):
@@ -1075,7 +1100,24 @@ class PromotedSINDy(BaseEstimator):
                 "specs": list(specs),
                 "chosen": i == chosen,
             })
-        return float(grid[chosen]), path
+
+        def check(sym, named) -> float:
+            """Mean held-out relative error of enforcing ``sym`` on the same folds."""
+            errs = []
+            for train, test in folds:
+                Dte = setup.D[test]
+                try:
+                    model, _, _ = self._enforce(setup, sym, named, setup.X[train], setup.D[train])
+                    pred = np.asarray(model.library_.transform(setup.X[test]), float) @ model.coef_.T
+                    errs.append(float(np.sum((Dte - pred) ** 2)) / max(float(np.sum(Dte**2)), 1e-300))
+                except PromotionError:
+                    errs.append(1.0)
+            return float(np.mean(errs))
+
+        # accepted weights from the chosen one down; the best weight is always among them
+        order = [int(i) for i in np.flatnonzero(ok)[::-1]]
+        validation = {"weights": [float(grid[i]) for i in order], "index": order, "bound": bound, "check": check}
+        return float(grid[chosen]), path, validation
 
     # ------------------------------------------------------------------ using the model
     def predict(self, x) -> np.ndarray:

@@ -298,3 +298,28 @@ def test_parse_promote_weight():
     for bad in ("-1", "nan", "x"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_promote_weight(bad)
+
+
+def test_gl_does_not_enforce_a_dilation_the_held_out_data_reject():
+    """Hopf normal form, gl(2): at the weight the folds accept, the fit on all the data can lose
+    its cubic terms to a dilation; that symmetry is checked on the folds and refused."""
+    from symsindy.catalogue import get_system
+
+    system = get_system("hopf")
+    sim = system.simulate(t_end=8, dt=0.01, x0=np.array([(0.1, 0.0), (2.0, 0.0), (0.0, 0.5), (-1.5, 0.3)]))
+    X = np.asarray(sim.x).reshape(-1, 2)
+    rng = np.random.default_rng(0)
+    Xs = X[rng.choice(len(X), 256, replace=False)]
+    D = system.rhs_function()(Xs)
+    Xs = Xs + 0.01 * X.std(0) * rng.normal(size=Xs.shape)
+    D = D + 0.01 * D.std(0) * rng.normal(size=D.shape)
+    est = PromotedSINDy(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(Xs, x_dot=D)
+    # tried from the largest accepted weight down
+    checks = [e["final_check"] for e in est.weight_path_[::-1] if "final_check" in e]
+    assert len(checks) >= 2 and not checks[0]["accepted"] and "scaling" in checks[0]["specs"]
+    assert checks[-1]["accepted"] and checks[0]["cv_error"] > 100 * checks[-1]["cv_error"]
+    assert est.symmetry_specs_ == ["rotation(x0,x1)"]
+    # the model keeps its cubic terms: 4 per equation, as in the normal form
+    assert np.count_nonzero(est.coef_) == 8
+    chosen = [e for e in est.weight_path_ if e["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["weight"] == est.weight_ and chosen[0]["final_check"]["accepted"]
