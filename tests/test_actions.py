@@ -7,6 +7,8 @@ from scipy.linalg import expm
 from symsindy.actions import LibraryNotClosedError, induced_action
 from symsindy.symmetry import Symmetry
 
+from conftest import polynomial_library
+
 CASES = [
     (["x", "y"], "rotation(x,y)", 3),
     (["x", "y", "z"], "rotation(x,y,z); flip(x,y,z)", 3),
@@ -16,17 +18,13 @@ CASES = [
 ]
 
 
-def _lib(n, degree, **kw):
-    return ps.PolynomialLibrary(degree=degree, **kw).fit(np.zeros((2, n)))
-
-
 @pytest.mark.parametrize("variables, spec, degree", CASES)
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_polynomial_action_is_exact_at_group_level(variables, spec, degree, seed):
     rng = np.random.default_rng(seed)
     sym = Symmetry(variables, spec)
-    lib = _lib(sym.n, degree)
+    lib = polynomial_library(sym.n, degree)
     act = induced_action(lib, sym)
     x = rng.normal(size=(5, sym.n))
     theta = lib.transform(x)
@@ -43,7 +41,7 @@ def test_general_linear_element_expands_exactly():
     rng = np.random.default_rng(3)
     R = rng.normal(size=(3, 3))
     sym = Symmetry(["a", "b", "c"], elements=[R])
-    lib = _lib(3, 3)
+    lib = polynomial_library(3, 3)
     (M,) = induced_action(lib, sym).elements
     x = rng.normal(size=(7, 3))
     assert np.allclose(lib.transform(x @ R.T), lib.transform(x) @ M.T, rtol=1e-10)
@@ -51,7 +49,7 @@ def test_general_linear_element_expands_exactly():
 
 def test_degree_blocks_are_preserved_by_linear_generators():
     sym = Symmetry(["x", "y", "z"], "rotation(x,y,z)")
-    lib = _lib(3, 4)
+    lib = polynomial_library(3, 4)
     deg = lib.powers_.sum(axis=1)
     for D in induced_action(lib, sym).generators:
         rows, cols = np.nonzero(D)
@@ -61,7 +59,7 @@ def test_degree_blocks_are_preserved_by_linear_generators():
 @pytest.mark.parametrize("method", ["sampled"])
 def test_numerical_action_matches_exact(method):
     sym = Symmetry(["x", "y"], "rotation(x,y); swap(x,y)")
-    lib = _lib(2, 3)
+    lib = polynomial_library(2, 3)
     exact = induced_action(lib, sym)
     approx = induced_action(lib, sym, method=method)
     assert approx.method == method
@@ -90,18 +88,18 @@ def test_fourier_library_is_closed_under_translation():
 def test_polynomial_library_without_bias_is_not_closed_under_translation():
     sym = Symmetry(["x", "y"], "translation(x)")
     with pytest.raises(LibraryNotClosedError, match="terms that break closure: x"):
-        induced_action(_lib(2, 2, include_bias=False), sym)
+        induced_action(polynomial_library(2, 2, include_bias=False), sym)
 
 
 def test_interaction_only_library_is_not_closed_under_rotation():
     sym = Symmetry(["x", "y"], "rotation(x,y)")
     with pytest.raises(LibraryNotClosedError, match="x y"):
-        induced_action(_lib(2, 2, interaction_only=True), sym)
+        induced_action(polynomial_library(2, 2, interaction_only=True), sym)
 
 
 def test_variable_count_mismatch():
     with pytest.raises(ValueError, match="library has 3 input variables but the symmetry acts on 2"):
-        induced_action(_lib(3, 2), Symmetry(["x", "y"], "rotation(x,y)"))
+        induced_action(polynomial_library(3, 2), Symmetry(["x", "y"], "rotation(x,y)"))
 
 
 def test_symbolic_action_on_fourier_library_under_translation_is_exact():

@@ -12,10 +12,12 @@ from symsindy.constraints import (
 )
 from symsindy.symmetry import Symmetry
 
+from conftest import polynomial_library
+
 
 def _subspace(variables, spec, degree, **kw):
     sym = Symmetry(variables, spec)
-    lib = ps.PolynomialLibrary(degree=degree).fit(np.zeros((2, len(variables))))
+    lib = polynomial_library(len(variables), degree)
     act = induced_action(lib, sym)
     return sym, lib, act, equivariant_subspace(act, **kw)
 

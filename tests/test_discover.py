@@ -16,29 +16,17 @@ from symsindy.discover import (
 )
 from symsindy.symmetry import Symmetry
 
-
-def _lib(n, degree):
-    return ps.PolynomialLibrary(degree=degree).fit(np.zeros((2, n)))
+from conftest import LORENZ_TERMS, coefficient_matrix, lorenz_trajectory, polynomial_library
 
 
 def _true_coef(lib, names, terms):
-    """coef from {(variable, term name): value}."""
-    tn = lib.get_feature_names(names)
-    c = np.zeros((len(names), len(tn)))
-    for (v, term), val in terms.items():
-        c[names.index(v), tn.index(term)] = val
-    return c
-
-
-def lorenz(t, s, sigma=10.0, rho=28.0, beta=8 / 3):
-    x, y, z = s
-    return [sigma * (y - x), x * (rho - z) - y, x * y - beta * z]
+    return coefficient_matrix(lib.get_feature_names(names), names, terms)
 
 
 @pytest.fixture(scope="module")
 def lorenz_noisy():
     t = np.arange(0, 5, 0.002)
-    x = solve_ivp(lorenz, (0, 5), [-8, 8, 27], t_eval=t, rtol=1e-10, atol=1e-10).y.T
+    x = lorenz_trajectory(t, t_end=5.0)
     rng = np.random.default_rng(0)
     return t, x + 0.05 * x.std(0) * rng.normal(size=x.shape)
 
@@ -60,7 +48,7 @@ def test_gap_rule():
 
 
 def test_exact_model_algebras():
-    lib = _lib(2, 3)
+    lib = polynomial_library(2, 3)
     names = ["x", "y"]
     # x' = -0.1 x + 2 y - x r^2, y' = -2x - 0.1y - y r^2: rotations only
     c = _true_coef(lib, names, {("x", "x"): -0.1, ("x", "y"): 2, ("y", "x"): -2, ("y", "y"): -0.1,
@@ -76,7 +64,7 @@ def test_exact_model_algebras():
 
 
 def test_translation_found_with_affine_candidates():
-    lib = _lib(3, 2)
+    lib = polynomial_library(3, 2)
     names = ["x", "y", "z"]
     # z does not appear on the right-hand side: translation(z) is a symmetry
     c = _true_coef(lib, names, {("x", "y"): 1, ("y", "x"): -1, ("z", "x^2"): 1, ("z", "y^2"): 1})
@@ -85,7 +73,7 @@ def test_translation_found_with_affine_candidates():
 
 
 def test_so3_recognised():
-    lib = _lib(3, 3)
+    lib = polynomial_library(3, 3)
     names = ["x", "y", "z"]
     # x' = -x r^2 is SO(3)-equivariant
     c = _true_coef(lib, names, {("x", "x^3"): -1, ("x", "x y^2"): -1, ("x", "x z^2"): -1,
@@ -96,10 +84,9 @@ def test_so3_recognised():
 
 
 def test_discrete_lorenz_exact_and_named():
-    lib = _lib(3, 2)
+    lib = polynomial_library(3, 2)
     names = ["x", "y", "z"]
-    c = _true_coef(lib, names, {("x", "x"): -10, ("x", "y"): 10, ("y", "x"): 28, ("y", "y"): -1,
-                                ("y", "x z"): -1, ("z", "z"): -8 / 3, ("z", "x y"): 1})
+    c = _true_coef(lib, names, LORENZ_TERMS)
     found = discover_discrete(c, lib, names)
     assert [e.spec for e in found] == ["flip(x,y)"] and found[0].residual == 0
 
@@ -117,7 +104,7 @@ def test_element_specs_round_trip():
 
 
 def test_generating_set_of_cyclic_group():
-    lib = _lib(2, 3)
+    lib = polynomial_library(2, 3)
     names = ["x", "y"]
     c = _true_coef(lib, names, {("x", "x"): -0.1, ("x", "y"): 2, ("y", "x"): -2, ("y", "y"): -0.1})
     found = discover_discrete(c, lib, names)

@@ -10,19 +10,15 @@ from symsindy.constraints import NoSymmetricModelError
 from symsindy.model import SymmetricSINDy
 from symsindy.symmetry import SpecError, Symmetry
 
+from conftest import LORENZ_TERMS, coefficient_matrix, lorenz, lorenz_trajectory
+
 A_DAMPED = np.array([[-0.1, 2.0], [-2.0, -0.1]])
-
-
-def lorenz(t, s, sigma=10.0, rho=28.0, beta=8 / 3):
-    x, y, z = s
-    return [sigma * (y - x), x * (rho - z) - y, x * y - beta * z]
 
 
 @pytest.fixture(scope="module")
 def lorenz_data():
     t = np.arange(0, 5, 0.002)
-    sol = solve_ivp(lorenz, (t[0], t[-1]), [-8, 8, 27], t_eval=t, rtol=1e-10, atol=1e-10)
-    x = sol.y.T
+    x = lorenz_trajectory(t)
     xd = np.array([lorenz(0, s) for s in x])
     return t, x, xd
 
@@ -31,11 +27,7 @@ def test_lorenz_with_flip_is_recovered_and_symmetric(lorenz_data):
     t, x, xd = lorenz_data
     m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", threshold=0.1)
     m.fit(x, x_dot=xd, feature_names=["x", "y", "z"])
-    names = m.term_names_
-    true = np.zeros_like(m.coef_)
-    true[0, names.index("x")], true[0, names.index("y")] = -10, 10
-    true[1, names.index("x")], true[1, names.index("y")], true[1, names.index("x z")] = 28, -1, -1
-    true[2, names.index("z")], true[2, names.index("x y")] = -8 / 3, 1
+    true = coefficient_matrix(m.term_names_, ["x", "y", "z"], LORENZ_TERMS)
     assert np.allclose(m.coef_, true, atol=1e-6)
     assert m.equivariance_residual_ < 1e-12
 

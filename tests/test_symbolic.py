@@ -14,6 +14,8 @@ from scipy.linalg import expm
 from symsindy.expressions import parse_expression
 from symsindy.symbolic import SymbolicModel, library_terms, load_model
 
+from conftest import LORENZ_TERMS, coefficient_matrix
+
 x, y, z = sympy.symbols("x y z")
 VARS = ["x", "y", "z"]
 
@@ -144,10 +146,7 @@ def test_library_misuse():
 def _lorenz_model(**kw):
     lib = ps.PolynomialLibrary(degree=2).fit(_data())
     terms = library_terms(lib, VARS)
-    coef = np.zeros((3, 10))
-    coef[0, 1], coef[0, 2] = -10.0, 10.0
-    coef[1, 1], coef[1, 2], coef[1, 6] = 28.0, -1.0, -1.0
-    coef[2, 3], coef[2, 5] = -8 / 3, 1.0
+    coef = coefficient_matrix(lib.get_feature_names(VARS), VARS, LORENZ_TERMS)
     return SymbolicModel(VARS, terms, coef, **kw), lib
 
 
