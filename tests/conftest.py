@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pysindy as ps
+import sympy as sp
 from scipy.integrate import solve_ivp
+
+from symsindy.catalogue import get_system
+from symsindy.io import write_csv
 
 # The classical Lorenz model, {(equation, pysindy term name): coefficient}.
 LORENZ_TERMS = {
@@ -51,3 +55,29 @@ def coefficient_matrix(term_names, variables, terms):
     for (v, term), value in terms.items():
         c[list(variables).index(v), list(term_names).index(term)] = value
     return c
+
+
+def span_residual(q, basis, symbols):
+    """Relative least-squares residual ``min_c ‖Σ c_k b_k − q‖ / ‖q‖`` of polynomial ``q`` in the span of ``basis``.
+
+    Polynomials in ``symbols`` are compared by their monomial coefficients.
+    """
+    monomials = sorted({m for e in [q, *basis] for m in sp.Poly(e, *symbols).monoms()})
+
+    def coefficients(e):
+        p = sp.Poly(e, *symbols)
+        d = dict(zip(p.monoms(), p.coeffs()))
+        return np.array([float(d.get(m, 0)) for m in monomials])
+
+    B = np.column_stack([coefficients(b) for b in basis])
+    y = coefficients(q)
+    c, *_ = np.linalg.lstsq(B, y, rcond=None)
+    return float(np.linalg.norm(B @ c - y) / np.linalg.norm(y))
+
+
+def catalogue_csv(folder, name, *, noise=0.01, seed=0, trajectories=2, derivatives=False):
+    """Simulate catalogue system ``name`` and write it as ``folder/<name>.csv`` in the fit format; return the path."""
+    sim = get_system(name).simulate(noise=noise, seed=seed, n_trajectories=trajectories)
+    path = folder / f"{name}.csv"
+    write_csv(path, list(sim.variables), [sim.t] * len(sim.x), sim.x, sim.x_dot if derivatives else None)
+    return path

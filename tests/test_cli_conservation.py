@@ -4,29 +4,12 @@ import sympy as sp
 
 from symsindy.catalogue import get_system
 from symsindy.cli import main
-from symsindy.io import write_csv
 
-
-def _csv(tmp_path, name, noise=0.01, seed=0, trajectories=3):
-    sim = get_system(name).simulate(noise=noise, seed=seed, n_trajectories=trajectories)
-    path = tmp_path / f"{name}.csv"
-    write_csv(path, list(sim.variables), [sim.t] * len(sim.x), sim.x)
-    return path, sim
-
-
-def _in_span(q, found, names):
-    xs = sp.symbols(names)
-    monos = sorted({m for e in [q, *found] for m in sp.Poly(e, *xs).monoms()})
-    import numpy as np
-
-    vec = lambda e: np.array([float(dict(zip(sp.Poly(e, *xs).monoms(), sp.Poly(e, *xs).coeffs())).get(m, 0)) for m in monos])
-    B = np.column_stack([vec(f) for f in found])
-    sol, *_ = np.linalg.lstsq(B, vec(q), rcond=None)
-    return np.linalg.norm(B @ sol - vec(q)) <= 1e-2 * np.linalg.norm(vec(q))
+from conftest import catalogue_csv, span_residual
 
 
 def test_conserved_on_hamiltonian_system_from_noisy_data(tmp_path, capsys):
-    path, _ = _csv(tmp_path, "harmonic_oscillator_2d")
+    path = catalogue_csv(tmp_path, "harmonic_oscillator_2d", trajectories=3)
     out = tmp_path / "c.json"
     png = tmp_path / "c.png"
     assert main(["conserved", str(path), "--model-degree", "1", "--json", str(out), "--plot", str(png)]) == 0
@@ -38,12 +21,12 @@ def test_conserved_on_hamiltonian_system_from_noisy_data(tmp_path, capsys):
     found = [parse_expression(e, names) for e in d["conserved"]]
     system = get_system("harmonic_oscillator_2d")
     for label, q in system.conserved.items():
-        assert _in_span(sp.expand(q), found, names), label
+        assert span_residual(sp.expand(q), found, sp.symbols(names)) <= 1e-2, label
     assert png.stat().st_size > 10_000
 
 
 def test_noether_isotropic_oscillator_charge_conserved(tmp_path, capsys):
-    path, _ = _csv(tmp_path, "harmonic_oscillator_2d")
+    path = catalogue_csv(tmp_path, "harmonic_oscillator_2d", trajectories=3)
     out = tmp_path / "n.json"
     assert main(["noether", str(path), "--symmetry", "rotation(q1,q2)+rotation(p1,p2)", "--canonical", "q1:p1,q2:p2",
                  "--model-degree", "1", "--json", str(out)]) == 0
@@ -58,7 +41,7 @@ def test_noether_isotropic_oscillator_charge_conserved(tmp_path, capsys):
 
 
 def test_noether_damped_oscillator_charge_not_conserved(tmp_path, capsys):
-    path, _ = _csv(tmp_path, "damped_oscillator", trajectories=2)
+    path = catalogue_csv(tmp_path, "damped_oscillator", trajectories=2)
     out = tmp_path / "n.json"
     assert main(["noether", str(path), "--symmetry", "rotation(x,y)", "--canonical", "x:y", "--model-degree", "1",
                  "--json", str(out)]) == 0
@@ -70,7 +53,7 @@ def test_noether_damped_oscillator_charge_not_conserved(tmp_path, capsys):
 
 
 def test_noether_bad_canonical(tmp_path, capsys):
-    path, _ = _csv(tmp_path, "damped_oscillator", trajectories=1)
+    path = catalogue_csv(tmp_path, "damped_oscillator", trajectories=1)
     assert main(["noether", str(path), "--symmetry", "rotation(x,y)", "--canonical", "x:w"]) == 2
     err = capsys.readouterr().err.strip()
     assert "unknown variable 'w'" in err and "\n" not in err

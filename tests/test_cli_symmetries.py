@@ -2,20 +2,13 @@ import json
 
 import numpy as np
 
-from symsindy.catalogue import get_system
 from symsindy.cli import main
-from symsindy.io import write_csv
 
-
-def _csv(tmp_path, name, noise=0.01, seed=0, trajectories=2, derivatives=False):
-    sim = get_system(name).simulate(noise=noise, seed=seed, n_trajectories=trajectories)
-    path = tmp_path / f"{name}.csv"
-    write_csv(path, list(sim.variables), [sim.t] * len(sim.x), sim.x, sim.x_dot if derivatives else None)
-    return path
+from conftest import catalogue_csv
 
 
 def test_symmetries_on_lorenz_finds_flip(tmp_path, capsys):
-    path = _csv(tmp_path, "lorenz")
+    path = catalogue_csv(tmp_path, "lorenz")
     out = tmp_path / "sym.json"
     png = tmp_path / "spectrum.png"
     assert main(["symmetries", str(path), "--degree", "2", "--threshold", "0.5", "--bootstrap", "3",
@@ -31,7 +24,7 @@ def test_symmetries_on_lorenz_finds_flip(tmp_path, capsys):
 
 
 def test_symmetries_damped_oscillator_rotation_with_so_candidates(tmp_path, capsys):
-    path = _csv(tmp_path, "damped_oscillator", derivatives=True)
+    path = catalogue_csv(tmp_path, "damped_oscillator", derivatives=True)
     out = tmp_path / "sym.json"
     assert main(["symmetries", str(path), "--candidates", "so", "--bootstrap", "0", "--json", str(out)]) == 0
     d = json.loads(out.read_text())
@@ -41,7 +34,7 @@ def test_symmetries_damped_oscillator_rotation_with_so_candidates(tmp_path, caps
 
 
 def test_symmetries_negative_control(tmp_path, capsys):
-    path = _csv(tmp_path, "rossler", derivatives=True)
+    path = catalogue_csv(tmp_path, "rossler", derivatives=True)
     out = tmp_path / "sym.json"
     assert main(["symmetries", str(path), "--degree", "2", "--threshold", "0.05", "--bootstrap", "0",
                  "--candidates", "affine", "--json", str(out)]) == 0

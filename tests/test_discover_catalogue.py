@@ -9,7 +9,8 @@ from scipy.linalg import subspace_angles
 from symsindy.catalogue import get_system
 from symsindy.cli import main
 from symsindy.discover import _group_closure, discover_symmetries, estimate_derivatives
-from symsindy.io import write_csv
+
+from conftest import catalogue_csv
 
 
 def _samples(name, noise=0.05, n=400, seed=0):
@@ -58,9 +59,7 @@ def test_negative_controls_report_nothing(name):
 
 
 def test_fit_symmetry_auto_on_lorenz(tmp_path, capsys):
-    sim = get_system("lorenz").simulate(noise=0.01, seed=0)
-    path = tmp_path / "lorenz.csv"
-    write_csv(path, list(sim.variables), [sim.t], sim.x)
+    path = catalogue_csv(tmp_path, "lorenz", noise=0.01, seed=0, trajectories=1)
     assert main(["fit", str(path), "--symmetry", "auto", "--degree", "2", "--threshold", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "symmetry: flip(x,y) (discovered: flip(x,y))" in out
@@ -68,8 +67,6 @@ def test_fit_symmetry_auto_on_lorenz(tmp_path, capsys):
 
 
 def test_symmetry_auto_must_stand_alone(tmp_path, capsys):
-    sim = get_system("damped_oscillator").simulate(seed=0)
-    path = tmp_path / "d.csv"
-    write_csv(path, list(sim.variables), [sim.t], sim.x)
+    path = catalogue_csv(tmp_path, "damped_oscillator", noise=0.0, seed=0, trajectories=1)
     assert main(["fit", str(path), "--symmetry", "auto", "--symmetry", "rotation(x,y)"]) == 2
     assert "give it alone" in capsys.readouterr().err
