@@ -182,15 +182,15 @@ def solve_fast(
     max_iter: int = 20000,
     rho: float | None = None,
     warm: dict | None = None,
-    memory: int = 10,
+    memory: int = 20,
     single_thread: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Solve a :class:`PromotionProblem` by ADMM with singular-value and soft thresholding.
 
     Splits ``z1 = L x`` (nuclear norm) and ``z2 = beta x`` (l1; it also keeps the x-step
-    positive definite; beta = 0.01 without l1; with l1 it starts at 0.1 and is rebalanced
-    with ``rho``); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
-    iterations during the first 60 and every 500 after (Boyd et al. 2011, sec. 3.4); from
+    positive definite; without l1, beta = 0 when ``H`` is positive definite, else 0.01; with
+    l1 it starts at 0.1 and is rebalanced with ``rho``); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
+    iterations during the first 60 and every 50 after (Boyd et al. 2011, sec. 3.4); from
     iteration 60 the fixed-point iteration is Anderson-accelerated (type II, ``memory`` past steps, 0 to
     switch off) with a safeguard that takes the plain step whenever the extrapolated point
     has a larger fixed-point residual.  Stops when the primal and dual residuals are below
@@ -214,12 +214,12 @@ def solve_fast(
         return _admm(*args)
 
 
-# scale of the z2 = beta x block: without l1 it only keeps the x-step positive definite, and a
-# small beta avoids the proximal damping a unit block would add; with l1 it balances the blocks
+# scale of the z2 = beta x block: without l1 it only keeps a singular x-step positive definite,
+# and a small beta limits the proximal damping it adds; with l1 it balances the blocks
 _BETA = 0.01
 _BETA_L1 = 0.1
 _RELAX = 1.6
-_ADAPT_UNTIL, _ADAPT_EVERY = 60, 500
+_ADAPT_UNTIL, _ADAPT_EVERY = 60, 50
 
 
 def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
@@ -228,7 +228,13 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     N = len(g)
     a = M * q
     c = a + N  # length of z = (z1, z2) = K x with K = [L; I]
-    beta = _BETA if mu == 0 else _BETA_L1
+    if mu > 0:
+        beta = _BETA_L1
+    else:
+        # without l1 the z2 block only keeps the x-step positive definite; when the loss
+        # already does, leaving it out converges markedly faster
+        ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+        beta = 0.0 if ev[0] > 1e-10 * max(ev[-1], 1e-300) else _BETA
     if warm and warm.get("beta", beta) != beta:
         warm = None
     LtL = L.T @ L
@@ -308,7 +314,10 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
                 v = gv
                 break
         if adapt:
-            ratio = (r_norm / eps_pri) / max(s_norm / eps_dual, 1e-300)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                ratio = float((r_norm / eps_pri) / max(s_norm / eps_dual, 1e-300))
+            if not np.isfinite(ratio):
+                ratio = 1e300
             changed = False
             if ratio > 10 or ratio < 0.1:
                 scale = float(np.clip(np.sqrt(ratio), 0.1, 10.0))
