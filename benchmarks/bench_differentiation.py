@@ -19,17 +19,17 @@ shrink 1 (the discrepancy window) and 0.5 (half of it: symsindy's default).
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-import warnings
-from pathlib import Path
+import _common as common  # first: it sets BLAS threads to 1 unless overridden
 
-import numpy as np
-import pysindy as ps
+import json  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
 
-from symsindy.catalogue import get_system
-from symsindy.model import AdaptiveSavitzkyGolay, SymmetricSINDy
+import numpy as np  # noqa: E402
+import pysindy as ps  # noqa: E402
+
+from symsindy.catalogue import get_system  # noqa: E402
+from symsindy.model import AdaptiveSavitzkyGolay, SymmetricSINDy  # noqa: E402
 
 CASES = [("damped_oscillator", 3), ("duffing", 3), ("van_der_pol", 3), ("harmonic_oscillator_2d", 2),
          ("rigid_body", 2), ("lorenz", 2), ("rossler", 2)]
@@ -47,9 +47,7 @@ def methods():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    args = ap.parse_args(argv)
+    args = common.parse_args(__doc__, argv, quick=None)
     warnings.filterwarnings("ignore")
     start = time.time()
     rows = []
@@ -92,8 +90,7 @@ def main(argv=None):
         lines.append(f"| {r['system']} | {r['noise']:.0%} | " + " | ".join(cells) + " |")
     totals = {l: sum(r[l]["recovered"] for r in rows) for l in labels}
     lines += ["", "Recovered in total: " + "; ".join(f"{l}: {v}/{n * len(rows)}" for l, v in totals.items()) + "."]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out
     (out / "differentiation.md").write_text("\n".join(lines) + "\n")
     (out / "differentiation.json").write_text(json.dumps(rows, indent=2))
     print("\n".join(lines))

@@ -62,20 +62,15 @@ Writes ``enforce.md`` (tables) and ``enforce.json`` (raw numbers) to ``--out``.
 
 from __future__ import annotations
 
-import os
+import _common as common  # first: it sets BLAS threads to 1 unless overridden
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pysindy as ps  # noqa: E402
@@ -90,7 +85,7 @@ BASE_SEED = 20231100
 NOISE_LEVELS = (0.0, 0.01, 0.05)
 ALPHA = 0.05
 MAX_ITER = 20
-SUCCESS_FRACTION = 0.9
+SUCCESS_FRACTION = common.SUCCESS_FRACTION
 ZERO_TOL = 1e-9
 ROUNDING_ZERO = 1e-10
 ALPHA_SENSITIVITY = 1e-10
@@ -237,12 +232,7 @@ def try_fit(method, system, X, Xd, threshold, alpha):
             return None
 
 
-def n90(grid, successes, n_seeds):
-    need = int(np.ceil(SUCCESS_FRACTION * n_seeds - 1e-12))
-    for N, s in zip(grid, successes):
-        if s >= need:
-            return int(N)
-    return None
+n90 = common.n90
 
 
 # --------------------------------------------------------------------------- benchmarks
@@ -372,7 +362,7 @@ def constraint_benchmark(repeats, log):
 
 
 def fmt_n90(v, grid):
-    return f"> {int(grid[-1])}" if v is None else str(v)
+    return common.fmt_n90(v, grid[-1])
 
 
 def fmt_ratio(a_sym, b_py, grid):
@@ -425,7 +415,7 @@ def _notes(result, grid, n_seeds):
 def markdown(result) -> str:
     grid = result["settings"]["grid"]
     n_seeds = result["settings"]["n_seeds"]
-    need = int(np.ceil(SUCCESS_FRACTION * n_seeds - 1e-12))
+    need = common.needed(n_seeds)
     lines = [
         "# Enforced symmetry vs plain STLSQ",
         "",
@@ -526,12 +516,8 @@ def markdown(result) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="few seeds and a coarse grid (smoke test only)")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"), help="output directory")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = common.parse_args(__doc__, argv)
+    out = args.out
 
     if args.quick:
         n_seeds, grid, repeats = 5, [int(round(2 * 4**k)) for k in range(7)], 3
@@ -613,7 +599,7 @@ def main(argv=None) -> int:
             "threshold_rule": "0.5 * smallest nonzero |true coefficient|",
             "base_seed": BASE_SEED,
             "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "platform": f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}, pysindy {ps.__version__ if hasattr(ps, '__version__') else '?'}",
+            "platform": common.platform_line(),
             "cpu_count": os.cpu_count(),
         },
         "systems": sys_json,
