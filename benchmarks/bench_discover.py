@@ -68,11 +68,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_enforce as be  # noqa: E402  (also sets BLAS threads to 1 unless overridden)
+import _common as common  # noqa: E402  (first: it sets BLAS threads to 1 unless overridden)
+import bench_enforce as be  # noqa: E402
 
-import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -279,7 +278,7 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
     truth, terms = info["truth"], info["terms"]
     support = truth != 0
     scale = np.abs(truth).max()
-    need = int(np.ceil(be.SUCCESS_FRACTION * n_seeds - 1e-12))
+    need = common.needed(n_seeds)
     entry = {"N": [], "n_seeds": n_seeds, "methods": methods}
     for m in methods:
         for key in ("successes", "successes_strict", "failures", "median_max_rel_error", "top_wrong_terms"):
@@ -290,8 +289,10 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
             entry[f"{m}_{key}"] = []
     reached = {m: False for m in methods}
     t0 = time.perf_counter()
-    for N in grid:
-        acc = {m: {"ok": 0, "strict": 0, "fail": 0, "err": [], "wrong": Counter()} for m in methods}
+    paired = {"auto_only": [], "pysindy_only": []}
+
+    def run_size(N):
+        acc = {m: {"ok": 0, "strict": 0, "fail": 0, "err": [], "wrong": Counter(), "per_seed": []} for m in methods}
         tally = {m: {"classes": Counter(), "by_class": Counter(), "fallbacks": Counter(), "sets": Counter(),
                      "rejected": Counter(), "seeds": [], "plain_same": 0} for m in autos}
         for seed in range(n_seeds):
@@ -308,9 +309,11 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                 if coef is None:
                     a["fail"] += 1
                     a["err"].append(np.inf)
+                    a["per_seed"].append(False)
                     continue
                 wrong = be.wrong_terms(coef, truth, system, terms)
                 a["ok"] += not wrong
+                a["per_seed"].append(not wrong)
                 a["strict"] += bool(np.array_equal(coef != 0, support))
                 a["wrong"].update(wrong)
                 a["err"].append(float(np.abs(coef - truth).max() / scale))
@@ -331,6 +334,14 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                     t["sets"]["; ".join(rec["enforced"])] += 1
                 t["rejected"].update(rec["rejected"])
                 t["seeds"].append([cls, rec["status"], int(ok), rec["enforced"], rec["rejected"], rec["plain_support_as_pysindy"]])
+        return acc, tally
+
+    for N in grid:
+        acc, tally = run_size(N)
+        if "auto" in acc:
+            both = list(zip(acc["auto"]["per_seed"], acc["pysindy"]["per_seed"]))
+            paired["auto_only"].append(sum(a and not p for a, p in both))
+            paired["pysindy_only"].append(sum(p and not a for a, p in both))
         entry["N"].append(int(N))
         for m in methods:
             a = acc[m]
@@ -355,6 +366,28 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
     for m in methods:
         entry[f"n90_{m}"] = be.n90(entry["N"], entry[f"successes_{m}"], n_seeds)
         entry[f"n90_strict_{m}"] = be.n90(entry["N"], entry[f"successes_strict_{m}"], n_seeds)
+    entry["paired"] = paired
+    # the grid resolves N90 to a factor 2^(1/4); between a method's N90 and the grid size below
+    # it, every method is also run at the integer sizes of the factor-2^(1/16) grid
+    fine, interval = set(), {}
+    for m in methods:
+        v = entry[f"n90_{m}"]
+        if v is not None and v != entry["N"][0]:
+            interval[m] = lo, v = entry["N"][entry["N"].index(v) - 1], v
+            fine.update(n for n in (int(round(lo * 2 ** (k / 16))) for k in range(1, 4)) if lo < n < v)
+    entry["fine"] = {"N": sorted(fine), **{f"successes_{m}": [] for m in methods}}
+    for N in sorted(fine):
+        acc, _ = run_size(N)
+        for m in methods:
+            entry["fine"][f"successes_{m}"].append(acc[m]["ok"])
+    for m in methods:
+        # each method's refined N90 uses only the sizes inside its own interval: below it, the
+        # coarse grid already saw it fail
+        entry[f"n90_fine_{m}"] = entry[f"n90_{m}"]
+        if m in interval:
+            lo, v = interval[m]
+            inside = [(n, k) for n, k in zip(entry["fine"]["N"], entry["fine"][f"successes_{m}"]) if lo < n < v]
+            entry[f"n90_fine_{m}"] = be.n90([n for n, _ in inside] + [v], [k for _, k in inside] + [need], n_seeds)
     entry["stopped_early"] = len(entry["N"]) < len(grid)
     entry["seconds"] = time.perf_counter() - t0
     return entry
@@ -379,8 +412,7 @@ def timing(system, si, info, exact):
 # --------------------------------------------------------------------------- reporting
 
 
-def fmt_n90(v, top):
-    return f"> {top}" if v is None else str(v)
+fmt_n90 = common.fmt_n90
 
 
 def ratio(a, b, top):
@@ -414,7 +446,8 @@ def sets_summary(entry, k, limit=2, m="auto"):
 
 
 def verdict(entry, control, top):
-    a, b = entry["n90_auto"], entry["n90_pysindy"]
+    # the refined N90s: the coarse grid's, sharpened between its sizes (the same where equal)
+    a, b = entry.get("n90_fine_auto", entry["n90_auto"]), entry.get("n90_fine_pysindy", entry["n90_pysindy"])
     if a is None and b is None:
         return "undecided (neither reaches N90)"
     if control:
@@ -422,6 +455,15 @@ def verdict(entry, control, top):
     else:
         ok = a is not None and (b is None or a < b)
     return "holds" if ok else "fails"
+
+
+def fine_cell(entry, methods, top):
+    return " / ".join(fmt_n90(entry[f"n90_fine_{m}"], top) for m in methods)
+
+
+def paired_cell(entry):
+    p = entry["paired"]
+    return f"{sum(p['auto_only'])} / {sum(p['pysindy_only'])}"
 
 
 def wrong_summary(entry, m, k):
@@ -534,7 +576,7 @@ def per_size_lines(result):
 def markdown(result) -> str:
     s = result["settings"]
     grid, n_seeds, top = s["grid"], s["n_seeds"], s["grid"][-1]
-    need = int(np.ceil(be.SUCCESS_FRACTION * n_seeds - 1e-12))
+    need = common.needed(n_seeds)
     lines = [
         "# Discover-then-enforce (`--symmetry auto`) vs plain STLSQ",
         "",
@@ -557,8 +599,13 @@ def markdown(result) -> str:
         "",
         "## Symmetric systems (criterion: N90 auto < N90 pysindy)",
         "",
-        "| system | symmetry | noise η | N90 pysindy | N90 enforce | N90 auto | ratio auto/pysindy | auto enforced (at N90 auto) | criterion |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "N90 on the grid, and refined: between a method's grid N90 and the grid size below it, all methods are also run "
+        "at the three integer sizes of the factor-2^(1/16) grid, and the refined N90 is the smallest of those (or the "
+        "grid N90) with ≥ 90 % successes; the criterion uses the refined values. *Paired* counts, over every size and "
+        "seed run, the fits where auto recovers the exact pattern and pysindy does not, and the reverse.",
+        "",
+        "| system | symmetry | noise η | N90 pysindy | N90 enforce | N90 auto | refined: pysindy / enforce / auto | ratio auto/pysindy (refined) | paired: auto only / pysindy only | auto enforced (at N90 auto) | criterion |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cells in result["symmetric"].items():
         info = result["systems"][name]
@@ -567,15 +614,17 @@ def markdown(result) -> str:
             lines.append(
                 f"| {name} | `{info['symmetry']}` | {float(eta):.0%} | {fmt_n90(e['n90_pysindy'], top)} | "
                 f"{fmt_n90(e['n90_enforce'], top)} | {fmt_n90(e['n90_auto'], top)} | "
-                f"{ratio(e['n90_auto'], e['n90_pysindy'], top)} | N = {e['N'][k]}: {class_summary(e, k)}; {sets_summary(e, k)} | "
+                f"{fine_cell(e, ('pysindy', 'enforce', 'auto'), top)} | "
+                f"{ratio(e['n90_fine_auto'], e['n90_fine_pysindy'], top)} | {paired_cell(e)} | "
+                f"N = {e['N'][k]}: {class_summary(e, k)}; {sets_summary(e, k)} | "
                 f"{verdict(e, False, top)} |"
             )
     lines += [
         "",
         "## Negative controls, no symmetry (criterion: N90 auto ≤ N90 pysindy)",
         "",
-        "| system | library | noise η | N90 pysindy | N90 auto | ratio auto/pysindy | seeds enforcing anything (all sizes run) | auto enforced (at N90 auto) | criterion |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| system | library | noise η | N90 pysindy | N90 auto | refined: pysindy / auto | ratio auto/pysindy (refined) | paired: auto only / pysindy only | seeds enforcing anything (all sizes run) | auto enforced (at N90 auto) | criterion |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cells in result["controls"].items():
         info = result["systems"][name]
@@ -585,7 +634,8 @@ def markdown(result) -> str:
             anything = sum(total_c["spurious"] + total_c["partial"] for total_c in e["auto_classes"])
             lines.append(
                 f"| {name} | poly deg {info['degree']} | {float(eta):.0%} | {fmt_n90(e['n90_pysindy'], top)} | "
-                f"{fmt_n90(e['n90_auto'], top)} | {ratio(e['n90_auto'], e['n90_pysindy'], top)} | {anything}/{total} | "
+                f"{fmt_n90(e['n90_auto'], top)} | {fine_cell(e, ('pysindy', 'auto'), top)} | "
+                f"{ratio(e['n90_fine_auto'], e['n90_fine_pysindy'], top)} | {paired_cell(e)} | {anything}/{total} | "
                 f"N = {e['N'][k]}: {class_summary(e, k, True)}; {sets_summary(e, k)} | {verdict(e, True, top)} |"
             )
     lines += [
@@ -698,12 +748,8 @@ def check_against_enforce(result, path):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="5 seeds and 4 sizes (smoke test only)")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"), help="output directory")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = common.parse_args(__doc__, argv, quick="5 seeds and 4 sizes (smoke test only)")
+    out = args.out
     if args.quick:
         n_seeds, grid = 5, [8, 32, 128, 512]
     else:
@@ -765,12 +811,12 @@ def main(argv=None) -> int:
         "control_seed_offset": CONTROL_SEED_OFFSET,
         "early_stop": "a cell stops after the first N at which every method has reached its N90",
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-        "platform": f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}, pysindy {getattr(ps, '__version__', '?')}",
+        "platform": common.platform_line(),
         "cpu_count": os.cpu_count(),
     }
     result["systems"] = systems_json
     result["plain_agreement"] = agree
-    result["consistency_with_enforce"] = check_against_enforce(result, Path(__file__).resolve().parent / "results" / "enforce.json")
+    result["consistency_with_enforce"] = check_against_enforce(result, common.RESULTS / "enforce.json")
     result["elapsed_seconds"] = time.perf_counter() - t_start
     md = markdown(result)
     (out / "discover.md").write_text(md, encoding="utf-8")
