@@ -595,6 +595,15 @@ class SymmetryReport:
         return [s for s in found if s not in self.rejected]
 
     @property
+    def uncertain(self) -> list[str]:
+        """Specs found in fewer than half of the bootstrap refits (none without a bootstrap):
+        the data support them weakly, and ``fit_with_discovered_symmetry`` does not enforce them
+        at its default ``min_frequency``."""
+        if not self.n_bootstrap:
+            return []
+        return [s for s in self.specs if self.spec_frequency.get(s, 0.0) < 0.5]
+
+    @property
     def unnamed(self) -> list:
         """Unnamed continuous generators that were not rejected."""
         return [g for k, g in enumerate(self.continuous.unnamed) if f"generator[{k}]" not in self.rejected]
@@ -629,6 +638,7 @@ class SymmetryReport:
             "gap": None if np.isnan(self.continuous.gap) else self.continuous.gap,
             "candidates": self.continuous.family,
             "specs": self.specs,
+            "uncertain": self.uncertain,
             "rejected": list(self.rejected),
             "condition_number": None if np.isnan(self.condition_number) else self.condition_number,
             "warnings": list(self.warnings),
@@ -675,7 +685,15 @@ class SymmetryReport:
             )
         for w in self.warnings:
             lines.append(f"warning: {w}")
-        lines.append("found: " + ("; ".join(self.specs) if self.specs else "no symmetry"))
+        weak = self.uncertain
+        sure = [s for s in self.specs if s not in weak]
+        if weak and not sure:
+            lines.append("found: no symmetry the bootstrap supports")
+        else:
+            lines.append("found: " + ("; ".join(sure) if sure else "no symmetry"))
+        if weak:
+            lines.append("uncertain (in fewer than half of the bootstrap refits): " + "; ".join(
+                f"{s} ({self.spec_frequency.get(s, 0.0):.0%})" for s in weak))
         return "\n".join(lines)
 
 

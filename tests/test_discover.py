@@ -195,3 +195,22 @@ def test_noise_free_rotation_system_is_not_rejected_and_bootstrap_runs():
     assert not any("swap" in s for s in rep.specs)
     (A, b), = rep.continuous.generators
     assert np.allclose(np.abs(A), [[0, 1], [1, 0]], atol=1e-3) and not np.any(b)
+
+
+def test_specs_few_bootstrap_refits_find_are_reported_as_uncertain(lorenz_noisy):
+    t, x = lorenz_noisy
+    rep = discover_symmetries(x, t=t, feature_names=["x", "y", "z"], library=ps.PolynomialLibrary(degree=2),
+                              threshold=0.5, n_bootstrap=3, seed=1)
+    assert rep.specs == ["flip(x,y)"] and rep.spec_frequency["flip(x,y)"] >= 0.5
+    assert rep.uncertain == [] and rep.summary().splitlines()[-1] == "found: flip(x,y)"
+    # the same report had the refits found the flip only once in three
+    rep.spec_frequency = {"flip(x,y)": 1 / 3}
+    assert rep.uncertain == ["flip(x,y)"]
+    lines = rep.summary().splitlines()
+    assert lines[-2] == "found: no symmetry the bootstrap supports"
+    assert lines[-1] == "uncertain (in fewer than half of the bootstrap refits): flip(x,y) (33%)"
+    d = rep.to_dict()
+    assert d["specs"] == ["flip(x,y)"] and d["uncertain"] == ["flip(x,y)"]
+    # fit_with_discovered_symmetry's vote uses the same one-half default: nothing would be enforced
+    rep.n_bootstrap = 0
+    assert rep.uncertain == []
