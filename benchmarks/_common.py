@@ -50,6 +50,33 @@ def n90(sizes, successes, n_seeds: int, fraction: float = SUCCESS_FRACTION):
     return None
 
 
+def refine_interval(sizes, value, steps: int = 4):
+    """The sizes strictly between the grid size below N90 ``value`` and ``value``, on a grid
+    ``steps`` times finer (geometric); ``(lo, value, sizes)``, or None when there is nothing below.
+
+    The coarse grid resolves N90 only to its ratio; every method is then also run at these sizes.
+    """
+    sizes = list(sizes)
+    if value is None or value == sizes[0]:
+        return None
+    lo = sizes[sizes.index(value) - 1]
+    ratio = value / lo
+    fine = sorted({int(round(lo * ratio ** (k / steps))) for k in range(1, steps)})
+    return lo, value, [n for n in fine if lo < n < value]
+
+
+def refined_n90(interval, fine_sizes, fine_successes, n_seeds: int, fraction: float = SUCCESS_FRACTION):
+    """N90 sharpened inside a method's own ``interval`` from :func:`refine_interval`: the smallest
+    of its fine sizes with enough successes, else the grid N90.  Fine sizes outside the interval
+    (run for another method) are ignored: below it the coarse grid already saw the method fail."""
+    if interval is None:
+        return None
+    lo, value, _ = interval
+    inside = [(n, k) for n, k in zip(fine_sizes, fine_successes) if lo < n < value]
+    found = n90([n for n, _ in inside], [k for _, k in inside], n_seeds, fraction)
+    return value if found is None else found
+
+
 def fmt_n90(value, top) -> str:
     """``"> top"`` when N90 was not reached by the largest size ``top``."""
     return f"> {int(top)}" if value is None else str(value)
