@@ -839,6 +839,12 @@ class PromotedSINDy(BaseEstimator):
                 if error <= validation["bound"]:
                     break
             else:
+                warnings.warn(
+                    "promotion: at every weight the cross-validation accepted, the symmetry the fit on all the data "
+                    "revealed predicts held-out data worse than that; nothing is enforced",
+                    PromotionWarning,
+                    stacklevel=3,
+                )
                 sym, named = Symmetry(names), Symmetry(names)
             if validation is not None:
                 for i, e in enumerate(path):

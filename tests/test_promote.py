@@ -380,3 +380,30 @@ def test_fast_solver_with_l1_returns_the_rank_it_found():
     assert s[-1] < 1e-7 * s[0]
     x_ref, ref = solve_cvxpy(prob, lam, 1e-3, solver="SCS")
     assert ref["converged"] and np.linalg.norm(x_fast - x_ref) <= 1e-6 * np.linalg.norm(x_ref)
+
+
+def test_when_every_accepted_weight_reveals_a_refused_symmetry_nothing_is_enforced(monkeypatch):
+    import symsindy.promote as promote
+
+    X, D = _hopf_samples(0)
+    real = promote._enforceable
+    state = {"final": False}
+
+    class Forced(PromotedSINDy):
+        def _select_weight(self, setup):
+            out = super()._select_weight(setup)
+            state["final"] = True
+            return out
+
+    def enforceable(names, disc):
+        if state["final"]:
+            sym = promote.Symmetry(names, "rotation(x0,x1); scaling(x0=1,x1=1)")
+            return sym, sym
+        return real(names, disc)
+
+    monkeypatch.setattr(promote, "_enforceable", enforceable)
+    with pytest.warns(PromotionWarning, match="nothing is enforced"):
+        est = Forced(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(X, x_dot=D)
+    checks = [e["final_check"] for e in est.weight_path_ if "final_check" in e]
+    assert checks and not any(c["accepted"] for c in checks)
+    assert est.symmetry_.is_trivial and np.count_nonzero(est.coef_) == 8
