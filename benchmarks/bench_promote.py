@@ -231,7 +231,8 @@ def try_fit(method, system, X, Xd, threshold, seed):
             coef, est = METHODS[method](system, X, Xd, threshold, seed)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return None, None, str(exc).splitlines()[0], 0
-    fallbacks = sum(issubclass(w.category, PromotionWarning) for w in caught)
+    # solver fallbacks only (PromotionWarning also reports a symmetry the folds refused at every weight)
+    fallbacks = sum(issubclass(w.category, PromotionWarning) and "fell back" in str(w.message) for w in caught)
     return coef, est, None, fallbacks
 
 
