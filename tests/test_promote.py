@@ -324,9 +324,9 @@ def test_gl_promotion_keeps_the_hopf_cubic_terms(seed):
     assert len(chosen) == 1 and chosen[0]["weight"] == est.weight_ and chosen[0]["final_check"]["accepted"]
 
 
-def test_a_symmetry_the_folds_reject_is_not_enforced(monkeypatch):
-    """Force the fit on all the data to reveal rotation + dilation: the check on the folds refuses
-    it and the next smaller accepted weight is used."""
+def _fit_forcing_dilation(monkeypatch, times):
+    """Fit gl(2) promotion on Hopf data while the fit on all the data is made to reveal
+    rotation + dilation the first ``times`` times it is analysed (after the cross-validation)."""
     import symsindy.promote as promote
 
     X, D = _hopf_samples(0)
@@ -340,7 +340,7 @@ def test_a_symmetry_the_folds_reject_is_not_enforced(monkeypatch):
             return out
 
     def enforceable(names, disc):
-        if state["final"] and not state["forced"]:
+        if state["final"] and state["forced"] < times:
             state["forced"] += 1
             sym = promote.Symmetry(names, "rotation(x0,x1); scaling(x0=1,x1=1)")
             return sym, sym
@@ -348,7 +348,14 @@ def test_a_symmetry_the_folds_reject_is_not_enforced(monkeypatch):
 
     monkeypatch.setattr(promote, "_enforceable", enforceable)
     est = Forced(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(X, x_dot=D)
-    assert state["forced"] == 1
+    return est, state["forced"]
+
+
+def test_a_symmetry_the_folds_reject_is_not_enforced(monkeypatch):
+    """Force the fit on all the data to reveal rotation + dilation: the check on the folds refuses
+    it and the next smaller accepted weight is used."""
+    est, forced = _fit_forcing_dilation(monkeypatch, times=1)
+    assert forced == 1
     checked = [e for e in est.weight_path_ if "final_check" in e]
     assert len(checked) == 2
     refused, accepted = checked[1], checked[0]  # tried from the larger weight down
@@ -383,27 +390,8 @@ def test_fast_solver_with_l1_returns_the_rank_it_found():
 
 
 def test_when_every_accepted_weight_reveals_a_refused_symmetry_nothing_is_enforced(monkeypatch):
-    import symsindy.promote as promote
-
-    X, D = _hopf_samples(0)
-    real = promote._enforceable
-    state = {"final": False}
-
-    class Forced(PromotedSINDy):
-        def _select_weight(self, setup):
-            out = super()._select_weight(setup)
-            state["final"] = True
-            return out
-
-    def enforceable(names, disc):
-        if state["final"]:
-            sym = promote.Symmetry(names, "rotation(x0,x1); scaling(x0=1,x1=1)")
-            return sym, sym
-        return real(names, disc)
-
-    monkeypatch.setattr(promote, "_enforceable", enforceable)
     with pytest.warns(PromotionWarning, match="nothing is enforced"):
-        est = Forced(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(X, x_dot=D)
+        est, _ = _fit_forcing_dilation(monkeypatch, times=10**6)
     checks = [e["final_check"] for e in est.weight_path_ if "final_check" in e]
     assert checks and not any(c["accepted"] for c in checks)
     assert est.symmetry_.is_trivial and np.count_nonzero(est.coef_) == 8
