@@ -281,8 +281,6 @@ def present(coef, truth):
 def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
     methods = [m for m in METHODS if has_known or m != "enforce"]
     truth, terms = info["truth"], info["terms"]
-    support = truth != 0
-    scale = np.abs(truth).max()
     need = common.needed(n_seeds)
     entry = {"N": [], "n_seeds": n_seeds, "methods": methods}
     for m in methods:
@@ -297,7 +295,7 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
     paired = {"auto_only": [], "pysindy_only": []}
 
     def run_size(N):
-        acc = {m: {"ok": 0, "strict": 0, "fail": 0, "err": [], "wrong": Counter(), "per_seed": []} for m in methods}
+        acc = {m: be.new_tally() for m in methods}
         tally = {m: {"classes": Counter(), "by_class": Counter(), "fallbacks": Counter(), "sets": Counter(),
                      "rejected": Counter(), "seeds": [], "plain_same": 0} for m in autos}
         for seed in range(n_seeds):
@@ -310,21 +308,10 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                 else:
                     coefs[m] = be.try_fit("pysindy" if m == "pysindy" else "symsindy", system, X, Xd, info["threshold"], be.ALPHA)
             for m in methods:
-                a, coef = acc[m], coefs[m]
-                if coef is None:
-                    a["fail"] += 1
-                    a["err"].append(np.inf)
-                    a["per_seed"].append(False)
-                    continue
-                wrong = be.wrong_terms(coef, truth, system, terms)
-                a["ok"] += not wrong
-                a["per_seed"].append(not wrong)
-                a["strict"] += bool(np.array_equal(coef != 0, support))
-                a["wrong"].update(wrong)
-                a["err"].append(float(np.abs(coef - truth).max() / scale))
+                be.score(acc[m], coefs[m], truth, system, terms)
             for m in autos:
                 rec, t = recs[m], tally[m]
-                ok = coefs[m] is not None and not be.wrong_terms(coefs[m], truth, system, terms)
+                ok = acc[m]["per_seed"][-1]
                 plain = rec.pop("_plain_coef", None)
                 if plain is not None and coefs["pysindy"] is not None:
                     same = bool(np.array_equal(present(plain, truth), present(coefs["pysindy"], truth)))
@@ -348,14 +335,9 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
             paired["auto_only"].append(sum(a and not p for a, p in both))
             paired["pysindy_only"].append(sum(p and not a for a, p in both))
         entry["N"].append(int(N))
+        be.record_size(entry, acc, methods)
         for m in methods:
-            a = acc[m]
-            entry[f"successes_{m}"].append(a["ok"])
-            entry[f"successes_strict_{m}"].append(a["strict"])
-            entry[f"failures_{m}"].append(a["fail"])
-            entry[f"median_max_rel_error_{m}"].append(float(np.median(a["err"])))
-            entry[f"top_wrong_terms_{m}"].append([[t, c] for t, c in a["wrong"].most_common(4)])
-            reached[m] = reached[m] or a["ok"] >= need
+            reached[m] = reached[m] or acc[m]["ok"] >= need
         for m in autos:
             t = tally[m]
             entry[f"{m}_classes"].append({c: t["classes"][c] for c in CLASSES})

@@ -235,6 +235,38 @@ def try_fit(method, system, X, Xd, threshold, alpha):
 n90 = common.n90
 
 
+def new_tally() -> dict:
+    """One method's tally at one sample size: successes, failures, errors, wrong entries, per seed."""
+    return {"ok": 0, "strict": 0, "fail": 0, "err": [], "wrong": Counter(), "per_seed": []}
+
+
+def score(a, coef, truth, system, terms) -> bool:
+    """Add one fit (None: it raised) to tally ``a``; whether it recovered the exact pattern."""
+    if coef is None:
+        a["fail"] += 1
+        a["err"].append(np.inf)
+        a["per_seed"].append(False)
+        return False
+    wrong = wrong_terms(coef, truth, system, terms)
+    a["ok"] += not wrong
+    a["strict"] += bool(np.array_equal(coef != 0, truth != 0))
+    a["wrong"].update(wrong)
+    a["err"].append(float(np.abs(coef - truth).max() / np.abs(truth).max()))
+    a["per_seed"].append(not wrong)
+    return not wrong
+
+
+def record_size(entry, acc, methods) -> None:
+    """Append each method's tally at one sample size to the entry's per-size lists."""
+    for m in methods:
+        a = acc[m]
+        entry[f"successes_{m}"].append(a["ok"])
+        entry[f"successes_strict_{m}"].append(a["strict"])
+        entry[f"failures_{m}"].append(a["fail"])
+        entry[f"median_max_rel_error_{m}"].append(float(np.median(a["err"])))
+        entry[f"top_wrong_terms_{m}"].append([[t, c] for t, c in a["wrong"].most_common(4)])
+
+
 # --------------------------------------------------------------------------- benchmarks
 
 
@@ -252,8 +284,6 @@ def recovery_benchmark(systems_info, grid, n_seeds, log, alpha=ALPHA):
     for si, (system, info) in enumerate(systems_info):
         pool, dpool, rms, drms = info["pool"], info["dpool"], info["rms"], info["drms"]
         truth, terms = info["truth"], info["terms"]
-        support = truth != 0
-        scale = np.abs(truth).max()
         out[system.name] = {}
         for ni, eta in enumerate(NOISE_LEVELS):
             entry = {"N": [int(g) for g in grid], "n_seeds": n_seeds, "alpha": alpha}
@@ -262,29 +292,13 @@ def recovery_benchmark(systems_info, grid, n_seeds, log, alpha=ALPHA):
                     entry[f"{key}_{m}"] = []
             t0 = time.perf_counter()
             for N in grid:
-                acc = {m: {"ok": 0, "strict": 0, "fail": 0, "err": [], "wrong": Counter()} for m in METHODS}
+                acc = {m: new_tally() for m in METHODS}
                 for seed in range(n_seeds):
                     rng = np.random.default_rng([BASE_SEED, si, ni, int(N), seed])
                     X, Xd = noisy_sample(pool, dpool, rms, drms, int(N), eta, rng)
                     for m in METHODS:
-                        a = acc[m]
-                        coef = try_fit(m, system, X, Xd, info["threshold"], alpha)
-                        if coef is None:
-                            a["fail"] += 1
-                            a["err"].append(np.inf)
-                            continue
-                        wrong = wrong_terms(coef, truth, system, terms)
-                        a["ok"] += not wrong
-                        a["strict"] += bool(np.array_equal(coef != 0, support))
-                        a["wrong"].update(wrong)
-                        a["err"].append(float(np.abs(coef - truth).max() / scale))
-                for m in METHODS:
-                    a = acc[m]
-                    entry[f"successes_{m}"].append(a["ok"])
-                    entry[f"successes_strict_{m}"].append(a["strict"])
-                    entry[f"failures_{m}"].append(a["fail"])
-                    entry[f"median_max_rel_error_{m}"].append(float(np.median(a["err"])))
-                    entry[f"top_wrong_terms_{m}"].append([[t, c] for t, c in a["wrong"].most_common(4)])
+                        score(acc[m], try_fit(m, system, X, Xd, info["threshold"], alpha), truth, system, terms)
+                record_size(entry, acc, METHODS)
             for m in METHODS:
                 entry[f"n90_{m}"] = n90(grid, entry[f"successes_{m}"], n_seeds)
                 entry[f"n90_strict_{m}"] = n90(grid, entry[f"successes_strict_{m}"], n_seeds)
