@@ -184,6 +184,11 @@ def rotation_error(system: System, X: np.ndarray) -> float:
     return Symmetry(v, f"rotation({v[0]},{v[1]})").equivariance_error(system.rhs, X, rng=0, n_elements=16)
 
 
+def seeded_samples(info, n, n_seeds):
+    """The arrays every method gets at size ``n``: one noisy sample per seed."""
+    return [noisy_sample(info, int(n), np.random.default_rng([BASE_SEED, info["index"], int(n), seed])) for seed in range(n_seeds)]
+
+
 def noisy_sample(info, n, rng):
     P, dP = info["pool"], info["dpool"]
     idx = rng.choice(len(P), size=n, replace=False)
@@ -266,10 +271,7 @@ def recovery_benchmark(info, methods, grid, n_seeds, log):
         if all(done.values()):
             break
         entry["N"].append(int(N))
-        samples = []
-        for seed in range(n_seeds):
-            rng = np.random.default_rng([BASE_SEED, info["index"], int(N), seed])
-            samples.append(noisy_sample(info, int(N), rng))
+        samples = seeded_samples(info, N, n_seeds)
         for m in methods:
             if done[m]:
                 for key in ("successes", "seconds"):
@@ -314,10 +316,10 @@ def recovery_benchmark(info, methods, grid, n_seeds, log):
     fine = sorted({n for iv in intervals.values() if iv for n in iv[2]})
     entry["fine"] = {"N": fine, **{f"successes_{m}": [] for m in methods}}
     for N in fine:
+        samples = seeded_samples(info, N, n_seeds)
         for m in methods:
             ok = 0
-            for seed in range(n_seeds):
-                X, Xd = noisy_sample(info, int(N), np.random.default_rng([BASE_SEED, info["index"], int(N), seed]))
+            for seed, (X, Xd) in enumerate(samples):
                 coef, _, _, _ = try_fit(m, system, X, Xd, info["threshold"], seed)
                 ok += coef is not None and bool(np.array_equal(coef != 0, support))
             entry["fine"][f"successes_{m}"].append(ok)
@@ -340,7 +342,7 @@ def broken_benchmark(info, methods, n_values, n_seeds, log):
     out = {}
     for N in n_values:
         res = {"N": int(N), "n_seeds": n_seeds}
-        samples = [noisy_sample(info, int(N), np.random.default_rng([BASE_SEED, info["index"], int(N), s])) for s in range(n_seeds)]
+        samples = seeded_samples(info, N, n_seeds)
         for m in methods:
             kept, close, rot, exact, sym_cv, free_cv = 0, 0, 0, 0, [], []
             values = []
