@@ -142,6 +142,14 @@ class PromotionProblem:
             self._symmetric = (float(np.linalg.norm(W, 2)) if W.size else 0.0, x0)
         return self._symmetric
 
+    def loss_is_definite(self) -> bool:
+        """Whether ``H`` is positive definite (smallest eigenvalue above 1e-10 of the largest);
+        computed once per problem, which is solved at many weights."""
+        if getattr(self, "_definite", None) is None:
+            ev = np.linalg.eigvalsh(0.5 * (self.H + self.H.T))
+            self._definite = bool(ev[0] > 1e-10 * max(ev[-1], 1e-300))
+        return self._definite
+
     def objective(self, x, lam: float, mu: float) -> float:
         x = np.asarray(x, float)
         nuc = np.sum(np.linalg.svd(self.lie_matrix(x), compute_uv=False)) if self.shape[1] else 0.0
@@ -233,8 +241,7 @@ def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
     else:
         # without l1 the z2 block only keeps the x-step positive definite; when the loss
         # already does, leaving it out converges markedly faster
-        ev = np.linalg.eigvalsh(0.5 * (H + H.T))
-        beta = 0.0 if ev[0] > 1e-10 * max(ev[-1], 1e-300) else _BETA
+        beta = 0.0 if problem.loss_is_definite() else _BETA
     if warm and warm.get("beta", beta) != beta:
         warm = None
     LtL = L.T @ L
