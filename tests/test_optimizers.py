@@ -1,0 +1,115 @@
+import numpy as np
+import pysindy as ps
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.integrate import solve_ivp
+
+from symsindy.actions import induced_action
+from symsindy.constraints import equivariant_subspace
+from symsindy.model import SymmetricSINDy
+from symsindy.optimizers import ConstrainedSTLSQ
+from symsindy.symmetry import Symmetry
+
+
+def _one_d_trajectories():
+    # x' = 0.32 - 0.6 x, two trajectories of 512 samples, no noise
+    xs, ts = [], []
+    for x0 in (0.0, 1.2):
+        t = np.linspace(0, 5, 512)
+        sol = solve_ivp(lambda _t, x: 0.32 - 0.6 * x, (0, 5), [x0], t_eval=t, rtol=1e-12, atol=1e-12)
+        xs.append(sol.y.T)
+        ts.append(t)
+    return xs, ts
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.0])
+@pytest.mark.parametrize("formulation", ["strong", "weak"])
+def test_one_d_model_keeps_no_term_below_its_threshold(alpha, formulation):
+    xs, ts = _one_d_trajectories()
+    m = SymmetricSINDy(library=ps.PolynomialLibrary(degree=3), threshold=0.16, alpha=alpha, formulation=formulation)
+    m.fit(xs, t=ts)
+    assert m.term_names_[:2] == ["1", "x0"]
+    assert np.array_equal(m.coef_ != 0, np.array([[True, True, False, False]]))
+    assert np.allclose(m.coef_[0, :2], [0.32, -0.6], atol=1e-3)
+
+
+def _rotation_problem(seed, m=14, noise=0.01):
+    # a rotation-symmetric cubic system in 3-D: x' = -0.1x + 2y - x r^2, y' = -2x - 0.1y - y r^2, z' = -z
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.5, 1.5, size=(m, 3))
+    r2 = X[:, 0] ** 2 + X[:, 1] ** 2
+    D = np.c_[-0.1 * X[:, 0] + 2 * X[:, 1] - X[:, 0] * r2, -2 * X[:, 0] - 0.1 * X[:, 1] - X[:, 1] * r2, -X[:, 2]]
+    D = D + noise * D.std(0) * rng.standard_normal(D.shape)
+    lib = ps.PolynomialLibrary(degree=3).fit(X)
+    sub = equivariant_subspace(induced_action(lib, Symmetry(["x", "y", "z"], "rotation(x,y)")))
+    return np.asarray(lib.transform(X)), D, sub
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), threshold=st.floats(0.01, 0.5), alpha=st.sampled_from([0.0, 0.05, 1.0]),
+       normalize=st.booleans())
+def test_no_returned_coefficient_is_below_the_threshold_and_the_symmetry_stays_exact(seed, threshold, alpha, normalize):
+    theta, D, sub = _rotation_problem(seed, m=18)
+    opt = ConstrainedSTLSQ(basis=sub.basis, threshold=threshold, alpha=alpha, normalize_columns=normalize).fit(theta, D)
+    c = opt.coef_
+    scale = np.linalg.norm(theta, axis=0) if normalize else np.ones(theta.shape[1])
+    kept = c != 0
+    assert np.all(np.abs(c * scale)[kept] >= threshold * (1 - 1e-9))
+    # still in the equivariant subspace: the residual of projecting vec(coef) (feature order) onto the basis
+    w = c.T.ravel()
+    Q, _ = np.linalg.qr(sub.basis)
+    assert np.linalg.norm(w - Q @ (Q.T @ w)) <= 1e-9 * max(np.linalg.norm(w), 1.0)
+
+
+def test_auto_path_holds_distinct_supports_and_its_choice_is_the_best_score():
+    theta, D, sub = _rotation_problem(3, m=60)
+    opt = ConstrainedSTLSQ(basis=sub.basis, threshold="auto").fit(theta, D)
+    supports = [tuple(pt.support.ravel()) for pt in opt.path_]
+    assert len(set(supports)) == len(supports) >= 2
+    sizes = [pt.n_terms for pt in opt.path_]
+    assert sizes == sorted(sizes, reverse=True)
+    best = min(opt.path_, key=lambda pt: pt.score)
+    assert np.array_equal(opt.coef_ != 0, best.support)
+    assert best.threshold <= opt.threshold_ <= best.threshold_max
+    kept = opt.coef_ != 0
+    assert np.all(np.abs(opt.coef_[kept]) >= opt.threshold_)
+
+
+def test_auto_recovers_the_true_support_from_scarce_data_where_it_is_known():
+    theta, D, sub = _rotation_problem(1, m=40)
+    opt = ConstrainedSTLSQ(basis=sub.basis, threshold="auto").fit(theta, D)
+    names = ps.PolynomialLibrary(degree=3).fit(np.zeros((2, 3))).get_feature_names(["x", "y", "z"])
+    want = {(0, "x"), (0, "y"), (0, "x^3"), (0, "x y^2"), (1, "x"), (1, "y"), (1, "x^2 y"), (1, "y^3"), (2, "z")}
+    got = {(i, names[j]) for i, j in zip(*np.nonzero(opt.coef_))}
+    assert got == want
+
+
+@pytest.mark.parametrize("criterion", ["mstls", "cv", "aicc", "bic"])
+def test_auto_is_reproducible(criterion):
+    theta, D, sub = _rotation_problem(5, m=50, noise=0.05)
+    a = ConstrainedSTLSQ(basis=sub.basis, threshold="auto", criterion=criterion).fit(theta, D)
+    b = ConstrainedSTLSQ(basis=sub.basis, threshold="auto", criterion=criterion).fit(theta, D)
+    assert np.array_equal(a.coef_, b.coef_) and a.threshold_ == b.threshold_
+
+
+def test_model_auto_threshold_is_reproducible_with_a_seeded_dataset():
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 20, 0.01)
+    x = solve_ivp(lambda _t, X: [-0.1 * X[0] + 2 * X[1], -2 * X[0] - 0.1 * X[1]], (0, 20), [2, 0], t_eval=t,
+                  rtol=1e-10, atol=1e-10).y.T
+    x = x + 0.05 * x.std(0) * rng.standard_normal(x.shape)
+    fits = [SymmetricSINDy(library=ps.PolynomialLibrary(degree=3)).fit(x, t=t, feature_names=["x", "y"]) for _ in range(2)]
+    assert np.array_equal(fits[0].coef_, fits[1].coef_)
+    assert fits[0].threshold_ == fits[1].threshold_
+    assert fits[0].fit_info() == fits[1].fit_info()
+
+
+@pytest.mark.parametrize("bad", [-1.0, "often", float("nan"), True])
+def test_bad_threshold_is_one_line_error(bad):
+    with pytest.raises(ValueError, match="threshold .*expected a number >= 0 or 'auto'"):
+        ConstrainedSTLSQ(threshold=bad).fit(np.eye(3), np.ones((3, 1)))
+
+
+def test_bad_criterion_is_one_line_error():
+    with pytest.raises(ValueError, match="criterion 'magic': expected one of mstls, cv, aicc, bic"):
+        ConstrainedSTLSQ(criterion="magic").fit(np.eye(3), np.ones((3, 1)))
