@@ -726,35 +726,47 @@ def _in_continuous_group(R: np.ndarray, cont: ContinuousSymmetries, tol: float =
     return bool(np.linalg.norm(v - Q @ (Q.T @ v)) <= tol * np.linalg.norm(v))
 
 
-def _rss(model, X, D) -> float:
-    pred = np.asarray(model.library_.transform(X), float) @ model.coef_.T
-    return float(np.sum((D - pred) ** 2))
+def _rss(model, theta, target) -> float:
+    return float(np.sum((target - theta @ model.coef_.T) ** 2))
 
 
-def _verify_by_refit(report: SymmetryReport, kw: dict, X: np.ndarray, D: np.ndarray, tol: float) -> None:
+def _fit_rows(kw: dict, sym, theta, target, library, names, x_samples=None):
+    """A :class:`~symsindy.model.SymmetricSINDy` fitted to given regression rows (``theta`` the
+    library on the data, or the weak form's test-function integrals; ``target`` the derivatives
+    or their weak counterparts)."""
     from .model import SymmetricSINDy
 
+    est = SymmetricSINDy(symmetry=sym, **{k: v for k, v in kw.items() if k in _FIT_KEYS})
+    sym = est._resolve_symmetry(names)
+    sym, action, subspace = est._subspace(library, sym, x_samples)
+    return est._fit_rows(theta, target, library, names, sym, action, subspace)
+
+
+_FIT_KEYS = ("library", "threshold", "alpha", "differentiation", "formulation", "weak", "criterion")
+
+
+def _verify_by_refit(report: SymmetryReport, kw: dict, theta: np.ndarray, target: np.ndarray, library, x_samples, tol: float) -> None:
     names = report.variables
     # Full-library least squares on both sides (no thresholding): a sparse free model may
     # already have dropped the very term that breaks the symmetry.
-    fit_kw = {**kw, "differentiation": None, "threshold": 0.0}
-    free = SymmetricSINDy(**fit_kw).fit(X, x_dot=D, feature_names=names)
-    rss_free = _rss(free, X, D)
+    fit_kw = {**kw, "threshold": 0.0}
+    free = _fit_rows(fit_kw, None, theta, target, library, names)
+    rss_free = _rss(free, theta, target)
     # Below a residual of 0.1% RMS of the derivatives the fit is as good as the
     # differentiation allows: relative growth there says nothing about symmetry.
-    floor = 1e-6 * float(np.sum(D**2))
+    floor = 1e-6 * float(np.sum(target**2))
     candidates = [(spec, Symmetry(names, spec)) for spec in report.continuous.specs]
     candidates += [(f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)]
     candidates += [(e.spec, Symmetry(names, elements=[e.matrix])) for e in report.discrete_generators]
     from scipy.stats import f as f_dist
 
     k_free = int(free.coef_.size)
-    dof = D.size - k_free
+    dof = target.size - k_free
     for label, sym in candidates:
         allowed = tol
         try:
-            enforced = SymmetricSINDy(symmetry=sym, **fit_kw).fit(X, x_dot=D, feature_names=names)
-            cost = (_rss(enforced, X, D) - rss_free) / max(rss_free, floor)
+            enforced = _fit_rows(fit_kw, sym, theta, target, library, names, x_samples)
+            cost = (_rss(enforced, theta, target) - rss_free) / max(rss_free, floor)
             # What chance alone adds when q coefficients are tied or removed: the 99% point
             # of the nested least-squares F statistic, q F / dof.  It fades as the data grow.
             q = k_free - enforced.subspace_.dim
@@ -774,8 +786,10 @@ def discover_symmetries(
     feature_names=None,
     *,
     library=None,
-    threshold: float = 0.05,
-    alpha: float = 0.05,
+    threshold="auto",
+    alpha: float = 0.0,
+    formulation: str = "auto",
+    weak=None,
     candidates="gl",
     discrete: bool = True,
     n_bootstrap: int = 20,
@@ -803,7 +817,9 @@ def discover_symmetries(
     data (default 1e4) adds a warning: such data cannot tell models apart.
 
     Parameters mirror :class:`~symsindy.model.SymmetricSINDy` (``library``, ``threshold``,
-    ``alpha``, ``differentiation``) and the gap rule (``max_null``, ``min_gap``).
+    ``alpha``, ``formulation``, ``weak``, ``differentiation``) and the gap rule (``max_null``,
+    ``min_gap``).  In the weak formulation the refits and the bootstrap work on the
+    test-function rows, as the strong form's work on the samples.
     """
     from .model import SymmetricSINDy, _as_trajectories
 
@@ -811,23 +827,29 @@ def discover_symmetries(
     dxs = _as_trajectories(x_dot, "x_dot")
     n = xs[0].shape[1]
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(n)]
-    kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation)
+    kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation,
+              formulation=formulation, weak=weak)
     if dxs is None:
         if t is None:
             raise ValueError("t: sample times or a time step are needed when x_dot is not given")
         ts = SymmetricSINDy._check_times(t, xs)
     else:
         ts = None
-    # differentiate once: the plain fit, the analysis and every refit use these samples
-    sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=differentiation)
-    model = SymmetricSINDy(**kw).fit(sx, x_dot=sd, feature_names=names)
+    model = SymmetricSINDy(**kw).fit(xs, t=ts, x_dot=dxs, feature_names=names)
+    lib = model.library_
+    if model.weak_system_ is not None:
+        theta, target = model.weak_system_.G, model.weak_system_.b
+        X_all = np.vstack(xs)
+    else:
+        # differentiate once: the plain fit, the analysis and every refit use these samples
+        sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=differentiation)
+        X_all, target = np.vstack(sx), np.vstack(sd)
+        theta = np.asarray(lib.transform(X_all), float)
     if not np.any(model.coef_):
         raise ValueError(
-            f"the unconstrained fit (threshold {threshold}) is the zero model, which every transformation "
+            f"the unconstrained fit (threshold {model.threshold_:.3g}) is the zero model, which every transformation "
             "leaves unchanged: lower the threshold or check the data"
         )
-    X_all, D_all = np.vstack(sx), np.vstack(sd)
-    lib = model.library_
     cont = discover_continuous(model.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
     disc = discover_discrete(model.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all) if discrete else []
     # an element of the continuous group (a rotation by 90 degrees when rotations are found)
@@ -835,7 +857,6 @@ def discover_symmetries(
     disc = [c for c in disc if not _in_continuous_group(c.matrix, cont)]
     gens = generating_set(disc)
     report = SymmetryReport(names, cont, disc, gens, model, n_bootstrap=int(n_bootstrap))
-    theta = np.asarray(lib.transform(X_all), float)
     norms = np.linalg.norm(theta, axis=0)
     sv = np.linalg.svd(theta / np.where(norms > 0, norms, 1.0), compute_uv=False)
     report.condition_number = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
@@ -845,17 +866,17 @@ def discover_symmetries(
             "the data do not pin the model down and symmetries found may be artefacts; data from more "
             "varied initial states help"
         )
-    _verify_by_refit(report, kw, X_all, D_all, refit_tol)
+    _verify_by_refit(report, kw, theta, target, lib, X_all, refit_tol)
     if n_bootstrap <= 0:
         return report
     rng = np.random.default_rng(seed)
     same, angles = 0, []
     counts = {s: 0 for s in report.specs}
-    m_total = len(X_all)
+    m_total = len(theta)
     for _ in range(n_bootstrap):
         idx = rng.integers(0, m_total, m_total)
         try:
-            bm = SymmetricSINDy(**{**kw, "differentiation": None}).fit(X_all[idx], x_dot=D_all[idx], feature_names=names)
+            bm = _fit_rows(kw, None, theta[idx], target[idx], lib, names)
         except ValueError:
             continue
         bc = discover_continuous(bm.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
@@ -888,13 +909,12 @@ def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, m
     """
     from .model import SymmetricSINDy
 
-    fit_keys = ("library", "threshold", "alpha", "differentiation")
     report = discover_symmetries(x, t, x_dot, feature_names, **kwargs)
     enforced = [s for s in report.specs if report.n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
     names = report.variables
     sym = Symmetry(names, enforced) if enforced else Symmetry(names)
     if report.unnamed and (report.n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
         sym = sym + Symmetry(names, generators=list(report.unnamed))
-    model = SymmetricSINDy(symmetry=sym, **{k: kwargs[k] for k in fit_keys if k in kwargs})
+    model = SymmetricSINDy(symmetry=sym, **{k: kwargs[k] for k in _FIT_KEYS if k in kwargs})
     model.fit(x, t=t, x_dot=x_dot, feature_names=names)
     return model, report, enforced

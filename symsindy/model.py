@@ -154,15 +154,31 @@ class SymmetricSINDy(BaseEstimator):
     symmetry : Symmetry, spec string or list of spec strings, optional
         E.g. ``"rotation(x,y)"``; variable names come from ``feature_names``.
         ``None`` fits plain (unconstrained) SINDy with the same optimizer.
-    threshold : float, default 0.05
-        Coefficients below this are zeroed.
-    alpha : float, default 0.05
-        Ridge weight during thresholding.
+    threshold : float or "auto", default "auto"
+        Coefficients below this are zeroed.  ``"auto"`` follows a path of thresholds and
+        keeps the support ``criterion`` prefers (see
+        :func:`symsindy.optimizers.select_support`); the choice is ``threshold_``.
+    alpha : float, default 0.0
+        Ridge weight during thresholding.  0 was chosen by measurement: inside the
+        equivariant subspace the ridge mostly shrinks scarce-data fits into a wrong
+        support (``benchmarks/bench_ridge.py``).
     max_iter : int, default 20
     normalize_columns : bool, default False
     unbias : bool, default True
     differentiation : pysindy differentiation, optional
-        Default :func:`default_differentiation`. Ignored when ``x_dot`` is given.
+        Default :func:`default_differentiation`. Ignored when ``x_dot`` is given or in
+        the weak formulation.
+    formulation : {"auto", "strong", "weak"}, default "auto"
+        ``"strong"`` regresses derivatives (measured, or differentiated from ``x``);
+        ``"weak"`` regresses test-function integrals, ``-int phi' x = Xi^T int phi Theta(x)``
+        (:mod:`symsindy.weak`), which needs no derivative and averages noise out.
+        ``"auto"``: weak for time series without measured derivatives whose every
+        trajectory hosts test functions, else strong; ``formulation_`` says which, and
+        ``formulation_reason_`` why.
+    weak : symsindy.weak.WeakForm, optional
+        Test-function settings of the weak formulation (default: chosen from the data).
+    criterion : {"mstls", "cv", "aicc", "bic"}, default "mstls"
+        How ``threshold="auto"`` scores a support.
     rtol : float, default 1e-9
         Relative singular-value tolerance of the equivariant nullspace.
     action_method : {"auto", "polynomial", "symbolic", "sampled"}, default "auto"
@@ -178,22 +194,33 @@ class SymmetricSINDy(BaseEstimator):
     action_ : InducedAction
     equivariance_residual_ : float
         Relative residual of ``coef_ D - A coef_`` (0 for plain fits).
-    sindy_ : ps.SINDy
-        The underlying pysindy model (its optimizer is :class:`ConstrainedSTLSQ`).
+    threshold_ : float
+        The threshold used (the one chosen when ``threshold="auto"``).
+    threshold_path_ : list of symsindy.optimizers.PathPoint
+        With ``threshold="auto"``: every support on the path with its score.
+    formulation_ : {"strong", "weak"}
+    formulation_reason_ : str
+    weak_system_ : symsindy.weak.WeakSystem or None
+        The test functions and integrals of a weak fit.
+    optimizer_ : ConstrainedSTLSQ
+        The fitted optimizer (a pysindy ``BaseOptimizer``; ``path_`` holds the path).
     """
 
     def __init__(
         self,
         library=None,
         symmetry=None,
-        threshold=0.05,
-        alpha=0.05,
+        threshold="auto",
+        alpha=0.0,
         max_iter=20,
         normalize_columns=False,
         unbias=True,
         differentiation=None,
         rtol=1e-9,
         action_method="auto",
+        formulation="auto",
+        weak=None,
+        criterion="mstls",
     ):
         self.library = library
         self.symmetry = symmetry
@@ -205,6 +232,9 @@ class SymmetricSINDy(BaseEstimator):
         self.differentiation = differentiation
         self.rtol = rtol
         self.action_method = action_method
+        self.formulation = formulation
+        self.weak = weak
+        self.criterion = criterion
 
     # ------------------------------------------------------------------ fitting
     def _resolve_symmetry(self, names: Sequence[str]) -> Symmetry:
@@ -253,19 +283,42 @@ class SymmetricSINDy(BaseEstimator):
             if dxs is None and len(xi) < 3:
                 raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
 
+        formulation, reason = self._choose_formulation(dxs)
         library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
         library.fit(np.vstack(xs))
-        action = induced_action(library, sym, method=self.action_method, x_samples=np.vstack(xs))
+        sym, action, subspace = self._subspace(library, sym, np.vstack(xs))
+        weak_sys = None
+        if formulation == "weak":
+            weak_sys, formulation, reason = self._weak_system(xs, ts, library, subspace.dim, n, reason)
+        if weak_sys is not None:
+            theta, target = weak_sys.G, weak_sys.b
+        else:
+            sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=self.differentiation)
+            theta, target = np.asarray(library.transform(np.vstack(sx)), float), np.vstack(sd)
+        self._fit_rows(theta, target, library, feature_names, sym, action, subspace,
+                       unit="samples" if weak_sys is None else "test functions")
+        self.formulation_ = formulation
+        self.formulation_reason_ = reason
+        self.weak_system_ = weak_sys
+        return self
+
+    def _subspace(self, library, sym, x_samples):
+        action = induced_action(library, sym, method=self.action_method, x_samples=x_samples)
         subspace = equivariant_subspace(action, rtol=self.rtol)
         if subspace.dim == 0:
             raise NoSymmetricModelError(
                 f"symmetry {'; '.join(sym.specs)!r}: no nonzero model in this library satisfies it "
-                f"(the equivariant subspace of {action.n_terms} terms x {n} variables is {{0}})"
+                f"(the equivariant subspace of {action.n_terms} terms x {len(sym.variables)} variables is {{0}})"
             )
-        m_total = sum(len(xi) for xi in xs)
+        return sym, action, subspace
+
+    def _fit_rows(self, theta, target, library, feature_names, sym, action, subspace, unit="samples"):
+        """Sparse regression of ``target`` rows on ``theta`` rows inside the equivariant subspace."""
+        n = target.shape[1]
+        m_total = theta.shape[0]
         if m_total * n < subspace.dim:
             raise ValueError(
-                f"too few samples: {m_total} samples x {n} variables give {m_total * n} equations for "
+                f"too few {unit}: {m_total} {unit} x {n} variables give {m_total * n} equations for "
                 f"{subspace.dim} free coefficients of the {'symmetric ' if not sym.is_trivial else ''}model; "
                 f"use more data or a smaller library"
             )
@@ -276,25 +329,64 @@ class SymmetricSINDy(BaseEstimator):
             max_iter=self.max_iter,
             normalize_columns=self.normalize_columns,
             unbias=self.unbias,
+            criterion=self.criterion,
         )
-        if self.differentiation is None:
-            diff = default_differentiation(min(len(xi) for xi in xs))
-        else:
-            diff = clone(self.differentiation)
-        sindy = ps.SINDy(optimizer=optimizer, feature_library=library, differentiation_method=diff)
-        sindy.fit(xs, t=ts, x_dot=dxs, feature_names=feature_names)
-        self.sindy_ = sindy
-        self.library_ = sindy.feature_library
+        optimizer.fit(theta, target)
+        self.optimizer_ = optimizer
+        self.library_ = library
         self.coef_ = np.array(optimizer.coef_, dtype=float)
-        self.feature_names_ = feature_names
-        self.term_names_ = list(self.library_.get_feature_names(feature_names))
+        self.threshold_ = float(optimizer.threshold_)
+        self.threshold_path_ = list(getattr(optimizer, "path_", []))
+        self.feature_names_ = list(feature_names)
+        self.term_names_ = list(library.get_feature_names(list(feature_names)))
         self.symmetry_ = sym
         self.action_ = action
         self.subspace_ = subspace
         self.n_features_in_ = n
         self.equivariance_residual_ = equivariance_residual(self.coef_, action)
+        self.formulation_ = "strong"
+        self.formulation_reason_ = "given rows"
+        self.weak_system_ = None
         self._symbolic = None
         return self
+
+    def _choose_formulation(self, dxs):
+        f = self.formulation
+        if f not in ("auto", "strong", "weak"):
+            raise ValueError(f"formulation {f!r}: expected 'strong', 'weak' or 'auto'")
+        if f == "strong":
+            return "strong", "requested"
+        if dxs is not None:
+            if f == "weak":
+                raise ValueError(
+                    "formulation 'weak': the weak form integrates the states against test functions and would "
+                    "not use the measured x_dot; pass formulation='strong' (or 'auto') to use them"
+                )
+            return "strong", "measured derivatives"
+        return "weak", "requested" if f == "weak" else "time series without measured derivatives"
+
+    def _weak_system(self, xs, ts, library, dof, n, reason):
+        """The weak system, or a fall-back to the strong form (with a warning) where it cannot be had."""
+        import warnings
+
+        from .weak import WeakFormUnavailable, skipped_text, weak_system
+
+        try:
+            ws = weak_system(xs, ts, library.transform, weak=self.weak)
+        except WeakFormUnavailable as exc:
+            if self.formulation == "weak":
+                warnings.warn(f"weak formulation unavailable ({exc}); using the strong form", stacklevel=3)
+            return None, "strong", f"weak form unavailable: {exc}"
+        if ws.skipped:
+            skipped = skipped_text(ws.skipped)
+            if self.formulation == "auto":
+                return None, "strong", f"trajectories too short for test functions: {skipped}"
+            warnings.warn(f"weak formulation: trajectories left out: {skipped}", stacklevel=3)
+        if self.formulation == "auto" and ws.G.shape[0] * n < 2 * dof:
+            return None, "strong", (
+                f"{ws.G.shape[0]} test functions give too few equations for {dof} free coefficients"
+            )
+        return ws, "weak", reason
 
     @staticmethod
     def _check_times(t, xs):
@@ -343,7 +435,9 @@ class SymmetricSINDy(BaseEstimator):
                 terms,
                 self.coef_,
                 symmetry=list(self.symmetry_.specs),
-                metadata={"equivariance_residual": self.equivariance_residual_, "threshold": self.threshold},
+                metadata={"equivariance_residual": self.equivariance_residual_, "threshold": self.threshold_,
+                          "threshold_rule": "auto" if isinstance(self.threshold, str) else "given",
+                          "formulation": self.formulation_},
             )
         return self._symbolic
 
@@ -362,8 +456,86 @@ class SymmetricSINDy(BaseEstimator):
         return self.to_symbolic().latex()
 
     def save(self, path) -> None:
-        """Write the model as JSON (see :mod:`symsindy.symbolic`)."""
-        self.to_symbolic().save_json(path)
+        """Write the model as JSON (see :mod:`symsindy.symbolic`), with :meth:`fit_info`'s keys
+        (``formulation``, ``threshold``, ``sparsity``) beside the model's."""
+        import json
+        from pathlib import Path
+
+        d = self.to_symbolic().to_dict()
+        for key, value in self.fit_info().items():
+            d.setdefault(key, value)
+        Path(path).write_text(json.dumps(d, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+    def fit_info(self, n_runner_up: int = 2) -> dict:
+        """How the fit was made, as plain JSON types.
+
+        ``formulation`` ("strong" or "weak") with ``formulation_reason``; ``threshold`` (the
+        one used); ``sparsity``: the rule ("given" or the criterion of ``"auto"``), the
+        chosen support's size and score, and the ``n_runner_up`` next-best supports (terms
+        added or dropped against the chosen one); ``weak``: the test functions of a weak fit.
+        """
+        check_is_fitted(self, "coef_")
+        info = {
+            "formulation": self.formulation_,
+            "formulation_reason": self.formulation_reason_,
+            "threshold": float(self.threshold_),
+        }
+        path = self.threshold_path_
+        if path:
+            chosen = int(np.argmin([abs(np.log(max(pt.threshold, 1e-300)) - np.log(max(self.threshold_, 1e-300))) if pt.threshold <= self.threshold_ <= pt.threshold_max * (1 + 1e-12) else np.inf for pt in path]))
+            order = sorted(range(len(path)), key=lambda i: path[i].score)
+            runners = [i for i in order if i != chosen][:n_runner_up]
+            info["sparsity"] = {
+                "rule": f"auto ({self.criterion})",
+                "n_terms": int(path[chosen].n_terms),
+                "score": float(path[chosen].score),
+                "threshold_range": [float(path[chosen].threshold), float(path[chosen].threshold_max)],
+                "runner_up": [self._support_delta(path[chosen], path[i]) for i in runners],
+            }
+        else:
+            info["sparsity"] = {"rule": "given", "n_terms": int(np.count_nonzero(self.coef_))}
+        ws = self.weak_system_
+        if ws is not None:
+            info["weak"] = {
+                "test_functions": [int(k) for k in ws.rows_per_trajectory],
+                "radius": [None if r is None else float(r) for r in ws.radii],
+                "p": [None if p is None else int(p) for p in ws.p],
+                "skipped": [[int(k), str(why)] for k, why in ws.skipped],
+            }
+        return info
+
+    def _support_delta(self, chosen, other) -> dict:
+        names = [f"{v}': {t}" for v in self.feature_names_ for t in self.term_names_]
+        a, b = chosen.support.ravel(), other.support.ravel()
+        return {
+            "n_terms": int(other.n_terms),
+            "score": float(other.score),
+            "threshold": float(other.threshold),
+            "adds": [names[i] for i in np.flatnonzero(b & ~a)],
+            "drops": [names[i] for i in np.flatnonzero(a & ~b)],
+        }
+
+    def fit_summary(self) -> list[str]:
+        """Lines saying how the model was fitted: formulation, threshold and runner-up supports."""
+        info = self.fit_info()
+        lines = [f"formulation: {info['formulation']} ({info['formulation_reason']})"]
+        if "weak" in info:
+            w = info["weak"]
+            radii = [r for r in w["radius"] if r is not None]
+            lines[-1] += (f"; {sum(w['test_functions'])} test functions, radius "
+                          + ", ".join(f"{r:.3g}" for r in radii))
+        sp = info["sparsity"]
+        if sp["rule"] == "given":
+            lines.append(f"threshold: {info['threshold']:.4g} (given)")
+            return lines
+        lo, hi = sp["threshold_range"]
+        lines.append(f"threshold: {info['threshold']:.4g} ({sp['rule']}: {sp['n_terms']} terms, score {sp['score']:.4g}; "
+                     f"the same support for thresholds {lo:.3g} to {hi:.3g})")
+        for r in sp["runner_up"]:
+            change = "; ".join(x for x in (("adds " + ", ".join(r["adds"])) if r["adds"] else "",
+                                            ("drops " + ", ".join(r["drops"])) if r["drops"] else "") if x)
+            lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g} ({change or 'same terms'})")
+        return lines
 
     def complexity(self) -> int:
         check_is_fitted(self, "coef_")

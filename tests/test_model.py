@@ -160,3 +160,87 @@ def test_time_steps_per_trajectory():
     assert np.allclose(m.coef_[:, 1:3], A_DAMPED, atol=2e-3)
     m = SymmetricSINDy(symmetry="rotation(x,y)").fit(xs[0], t=list(np.arange(0, 5, 0.01)), feature_names=["x", "y"])
     assert np.allclose(m.coef_[:, 1:3], A_DAMPED, atol=2e-3)
+
+
+# ---------------------------------------------------------------- formulations
+def test_weak_fit_of_noise_free_lorenz_is_exact_and_predicts_the_ode(lorenz_data):
+    t, x, xd = lorenz_data
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation="weak").fit(x, t=t, feature_names=["x", "y", "z"])
+    assert m.formulation_ == "weak" and m.weak_system_ is not None
+    true = coefficient_matrix(m.term_names_, ["x", "y", "z"], LORENZ_TERMS)
+    np.testing.assert_array_equal(m.coef_ != 0, true != 0)
+    assert np.abs(m.coef_ - true).max() < 1e-5
+    # predictions are the ODE's right-hand side at states, one row per state (not weak rows)
+    pred = m.predict(x[:50])
+    assert pred.shape == (50, 3)
+    np.testing.assert_allclose(pred, xd[:50], rtol=1e-5, atol=1e-4)
+    sim = m.simulate(x[0], t[:200])
+    np.testing.assert_allclose(sim, x[:200], atol=1e-3)
+
+
+def test_auto_formulation_follows_the_data(lorenz_data):
+    t, x, xd = lorenz_data
+    lib = ps.PolynomialLibrary(degree=2)
+    series = SymmetricSINDy(lib).fit(x, t=t, feature_names=["x", "y", "z"])
+    measured = SymmetricSINDy(lib).fit(x, x_dot=xd, feature_names=["x", "y", "z"])
+    assert (series.formulation_, measured.formulation_) == ("weak", "strong")
+    assert "measured derivatives" in measured.formulation_reason_
+    assert series.fit_info()["formulation"] == "weak" and measured.fit_info()["formulation"] == "strong"
+
+
+def test_weak_with_measured_derivatives_is_refused(lorenz_data):
+    t, x, xd = lorenz_data
+    with pytest.raises(ValueError, match="formulation 'weak'.*x_dot"):
+        SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak").fit(x, t=t, x_dot=xd)
+
+
+def test_short_trajectories_fall_back_to_the_strong_form_with_a_reason(lorenz_data):
+    t, x, _ = lorenz_data
+    pieces = [x[k : k + 12] for k in range(0, 1200, 12)]
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="auto").fit(pieces, t=0.002, feature_names=["x", "y", "z"])
+    assert m.formulation_ == "strong"
+    assert "too short" in m.formulation_reason_ or "unavailable" in m.formulation_reason_
+    with pytest.warns(UserWarning, match="weak formulation"):
+        w = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak").fit(pieces, t=0.002, feature_names=["x", "y", "z"])
+    assert w.formulation_ == "strong"
+
+
+def test_bad_formulation_is_one_line_error(lorenz_data):
+    t, x, _ = lorenz_data
+    with pytest.raises(ValueError, match="formulation 'integral': expected 'strong', 'weak' or 'auto'"):
+        SymmetricSINDy(formulation="integral").fit(x, t=t)
+
+
+def test_weak_form_with_symmetry_beats_strong_at_ten_percent_noise():
+    # Lorenz, one trajectory, dt = 0.002, 5,000 samples, 10% noise of each variable's std
+    t = np.arange(5000) * 0.002
+    x = lorenz_trajectory(t)
+    truth_names = None
+    wins = {"weak": 0, "strong": 0}
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        xn = x + 0.1 * x.std(0) * rng.standard_normal(x.shape)
+        for form in wins:
+            m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation=form).fit(xn, t=t, feature_names=["x", "y", "z"])
+            truth_names = m.term_names_
+            true = coefficient_matrix(truth_names, ["x", "y", "z"], LORENZ_TERMS)
+            wins[form] += bool(np.array_equal(m.coef_ != 0, true != 0))
+    assert wins["weak"] == 3 and wins["strong"] < 3
+
+
+def test_saved_json_records_how_the_fit_was_made(tmp_path, lorenz_data):
+    import json
+
+    from symsindy.symbolic import SymbolicModel
+
+    t, x, _ = lorenz_data
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2)).fit(x, t=t, feature_names=["x", "y", "z"])
+    m.save(tmp_path / "m.json")
+    d = json.loads((tmp_path / "m.json").read_text())
+    assert d["formulation"] == "weak"
+    assert d["threshold"] == pytest.approx(m.threshold_)
+    assert d["sparsity"]["rule"] == "auto (mstls)" and d["sparsity"]["n_terms"] == 7
+    assert len(d["sparsity"]["runner_up"]) == 2
+    assert sum(d["weak"]["test_functions"]) == m.weak_system_.G.shape[0]
+    back = SymbolicModel.from_dict(d)
+    np.testing.assert_allclose(back.coef, m.coef_)
