@@ -23,9 +23,9 @@ Defaults (all recorded in ``settings`` so that a report can be rerun):
   trajectories are ``(samples - 1) dt`` long (default: the system's own ``t_end``);
 * library degree: the system's polynomial degree, at least 2; 3 for data files and for
   non-polynomial systems (a polynomial approximation: no coefficient errors then);
-* threshold: half the smallest nonzero true coefficient for a polynomial catalogue system
-  (the benchmarks' rule); 0.05 (the ``symsindy fit`` default) for files and
-  non-polynomial systems, whose coefficients are unknown;
+* threshold: automatic (``threshold="auto"``, as ``symsindy fit``), the same for catalogue
+  systems and files: the true coefficients are used only to report errors;
+* formulation: automatic (weak for time series, strong with measured derivatives);
 * discovery: gl candidates, signed permutations, 10 bootstrap refits, enforced when found
   in at least half of them;
 * conserved quantities: polynomials of degree 1..2; for a polynomial catalogue system up
@@ -52,9 +52,10 @@ DEFAULTS = {
     "bootstrap": 10,
     "min_frequency": 0.5,
     "candidates": "gl",
-    "alpha": 0.05,
+    "alpha": 0.0,
     "file_degree": 3,
-    "file_threshold": 0.05,
+    "threshold": "auto",
+    "formulation": "auto",
     "conserved_degree": 2,
     "min_samples": 10,
 }
@@ -329,7 +330,7 @@ class DiscoveryReport:
         """JSON-ready: ``equations`` (plain and enforced), ``symmetries`` (``found`` with their
         evidence, ``enforced``, ``rejected``), ``enforced``, ``conserved`` (with checks and
         Noether matches), ``noether``, ``truth``, ``errors``, ``warnings``, ``settings``,
-        ``timings``, ``figures``.  Expressions are strings that
+        ``timings``, ``figures``, ``formulation`` and ``threshold`` (those the fits used).  Expressions are strings that
         :func:`symsindy.expressions.parse_expression` reads back exactly."""
         from .expressions import format_expression
 
@@ -369,6 +370,8 @@ class DiscoveryReport:
             "errors": self.errors,
             "warnings": list(self.warnings),
             "settings": dict(self.settings),
+            "formulation": self.settings.get("formulation_used"),
+            "threshold": self.settings.get("threshold_used"),
             "timings": dict(self.timings),
             "figures": list(self.figures),
         })
@@ -385,7 +388,8 @@ class DiscoveryReport:
             L.append(f"{self.source}: {len(self.x)} trajectories, {sum(len(x) for x in self.x)} samples of "
                      f"{', '.join(self.variables)}" + ("; measured derivatives" if s.get("measured_derivatives") else ""))
         L.append(f"library: polynomials of degree <= {s['degree']} ({s['degree_rule']}); "
-                 f"threshold {s['threshold']:.4g} ({s['threshold_rule']})")
+                 f"threshold {s['threshold_used']:.4g} ({s['threshold_rule']}); "
+                 f"formulation {s['formulation_used']} ({s['formulation_reason']})")
         L.append("")
         L.append("plain SINDy:")
         L += [f"  {line}" for line in self.plain.equations()]
@@ -691,7 +695,8 @@ def _command(settings: dict) -> list[str]:
     if settings["kind"] == "catalogue":
         words += ["--noise", f"{settings['noise']:g}", "--samples", str(settings["samples"]),
                   "--trajectories", str(settings["trajectories"])]
-    words += ["--seed", str(settings["seed"]), "--degree", str(settings["degree"]), "--threshold", repr(settings["threshold"]),
+    words += ["--seed", str(settings["seed"]), "--degree", str(settings["degree"]), "--threshold", str(settings["threshold"]),
+              "--formulation", settings.get("formulation", "auto"),
               "--candidates", settings["candidates"], "--bootstrap", str(settings["bootstrap"]),
               "--conserved-degree", str(settings["conserved_degree"])]
     if settings.get("canonical"):
@@ -716,8 +721,9 @@ def run_discovery(
     trajectories: int | None = None,
     seed: int = 0,
     degree: int | None = None,
-    threshold: float | None = None,
+    threshold: float | str | None = None,
     alpha: float = DEFAULTS["alpha"],
+    formulation: str = DEFAULTS["formulation"],
     candidates: str = DEFAULTS["candidates"],
     n_bootstrap: int = DEFAULTS["bootstrap"],
     min_frequency: float = DEFAULTS["min_frequency"],
@@ -774,7 +780,13 @@ def run_discovery(
     degree = _check_positive_int(degree, "degree")
     conserved_degree = _check_positive_int(conserved_degree, "conserved degree")
     n_bootstrap = _check_positive_int(n_bootstrap, "bootstrap", 0)
-    for name, v in (("noise", noise), ("threshold", threshold), ("alpha", alpha)):
+    if threshold is not None:
+        from .optimizers import check_threshold
+
+        check_threshold(threshold)
+    if formulation not in ("strong", "weak", "auto"):
+        raise ValueError(f"formulation {formulation!r}: expected 'strong', 'weak' or 'auto'")
+    for name, v in (("noise", noise), ("threshold", None if isinstance(threshold, str) else threshold), ("alpha", alpha)):
         if v is not None and not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
     if candidates not in ("gl", "so", "affine"):
@@ -833,30 +845,30 @@ def run_discovery(
         except ValueError as exc:  # a term above the given degree
             warnings.append(f"no coefficient errors: {exc}")
     if threshold is None:
-        if true is not None and np.any(true):
-            threshold = 0.5 * float(np.min(np.abs(true[true != 0])))
-            threshold_rule = "half the smallest true coefficient"
-        else:
-            threshold = DEFAULTS["file_threshold"]
-            threshold_rule = "default for data files" if system is None else "default; no true coefficients"
-    else:
-        threshold_rule = "given"
+        threshold = DEFAULTS["threshold"]
+    threshold_rule = "automatic" if threshold == "auto" else "given"
     if system is not None and not polynomial:
         warnings.append(f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
                         "and has no true coefficients to compare with")
     if conserved_degree is None:
         conserved_degree = min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
-    settings.update(degree=degree, degree_rule=degree_rule, threshold=float(threshold), threshold_rule=threshold_rule,
+    settings.update(degree=degree, degree_rule=degree_rule,
+                    threshold=threshold if isinstance(threshold, str) else float(threshold), threshold_rule=threshold_rule,
+                    formulation=formulation,
                     alpha=float(alpha), candidates=candidates, bootstrap=n_bootstrap, min_frequency=float(min_frequency),
                     conserved_degree=conserved_degree,
                     canonical=None if canonical is None else (canonical if isinstance(canonical, str) else
                                                               ",".join(f"{q}:{p}" for q, p in canonical)))
     settings["command"] = " ".join(_command(settings))
-    fit_kw = dict(library=library, threshold=threshold, alpha=alpha)
+    fit_kw = dict(library=library, threshold=threshold, alpha=alpha, formulation=formulation)
     t_arg = None if x_dot is not None else ts
 
     prog.step("plain", "fitting plain SINDy")
     plain = SymmetricSINDy(**fit_kw).fit(xs, t=t_arg, x_dot=x_dot, feature_names=variables)
+    settings["threshold_used"] = float(plain.threshold_)
+    settings["formulation_used"] = plain.formulation_
+    settings["formulation_reason"] = plain.formulation_reason_
+    settings["plain_fit"] = plain.fit_info()
 
     prog.step("discover", f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)")
     report = None
@@ -885,7 +897,7 @@ def run_discovery(
             warnings.append(f"enforcing the symmetries found failed, the plain fit is kept: {exc}")
             enforced = []
     if not np.any(model.coef_):
-        warnings.append(f"the model is zero (threshold {threshold:.3g}): lower the threshold (--threshold) or check the data")
+        warnings.append(f"the model is zero (threshold {model.threshold_:.3g}): lower the threshold (--threshold) or check the data")
 
     prog.step("conserved", f"conserved quantities (degree <= {conserved_degree}) and Noether charges")
     rhs = _rhs(model, variables)

@@ -80,7 +80,10 @@ def test_lorenz_report_json(lorenz_run):
     assert rep["errors"]["enforced"]["relative_error"] < 0.03
     assert rep["errors"]["enforced"]["missed"] == 0 and rep["errors"]["enforced"]["spurious"] == 0
     assert rep["errors"]["symmetries"]["declared"] == {"flip(x,y)": True}
-    assert rep["settings"]["threshold"] == 0.5 and rep["settings"]["degree"] == 2
+    # the threshold is chosen from the data, as for a file: never from the true coefficients
+    assert rep["settings"]["threshold"] == "auto" and rep["settings"]["threshold_rule"] == "automatic"
+    assert 0.01 < rep["settings"]["threshold_used"] < 1.0 and rep["settings"]["degree"] == 2
+    assert rep["settings"]["formulation_used"] == "weak"
     assert rep["timings"]["total"] > 0
 
 
@@ -106,7 +109,8 @@ def test_shipped_file_finds_rotation(tmp_path, capsys):
     rep = json.loads((out / "report.json").read_text())
     assert "rotation(x,y)" in rep["symmetries"]["found"] and "rotation(x,y)" in rep["enforced"]
     assert rep["truth"] is None and rep["errors"] is None
-    assert rep["settings"]["threshold_rule"] == "default for data files"
+    assert rep["settings"]["threshold_rule"] == "automatic"
+    assert rep["settings"]["formulation_used"] == "strong"  # the file has measured derivatives
     # damped: nothing conserved, and with no structure no charges
     assert rep["conserved"] == [] and rep["noether"]["structure"] is None
     assert "--canonical" in text
@@ -159,7 +163,7 @@ def test_settings_command_reruns_the_same_report(tmp_path):
     rules = ("degree_rule", "threshold_rule")
     assert {k: v for k, v in again["settings"].items() if k not in rules} == {
         k: v for k, v in rep["settings"].items() if k not in rules}
-    assert again["settings"]["threshold_rule"] == "given"
+    assert again["settings"]["threshold_rule"] == rep["settings"]["threshold_rule"] == "automatic"
 
 
 @pytest.mark.parametrize(

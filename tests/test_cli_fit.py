@@ -93,24 +93,36 @@ def test_plain_fit_without_symmetry(capsys):
     code, out, err = run(["fit", SHIPPED], capsys)
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 4
-    assert lines[-1] == "symmetry: none"
+    assert lines[3] == "symmetry: none"
+    # then how the fit was made: the formulation (measured derivatives: strong) and the threshold chosen
+    assert lines[4] == "formulation: strong (measured derivatives)"
+    assert re.match(r"threshold: [0-9.e-]+ \(auto \(mstls\): 4 terms", lines[5]), lines[5]
+    assert all(line.startswith("  runner-up: ") for line in lines[6:])
     # the right terms and nothing else: two terms per equation
     for line in lines[:2]:
         rhs = line.split("=", 1)[1]
         assert rhs.count("x") + rhs.count("y") == 2, line
 
 
-def test_differentiation_without_derivative_columns(capsys, tmp_path):
-    # the same data with the '_dot' columns dropped: the smoothed-difference default must still work
+def states_only_csv(tmp_path):
+    """The shipped example with its '_dot' columns dropped: a time series as users have them."""
     rows = SHIPPED.read_text().splitlines()
-    keep = [",".join(r.split(",")[:4]) for r in rows]
     p = tmp_path / "states.csv"
-    p.write_text("\n".join(keep) + "\n")
+    p.write_text("\n".join(",".join(r.split(",")[:4]) for r in rows) + "\n")
+    return p
+
+
+@pytest.mark.parametrize("formulation", ["weak", "auto", "strong"])
+def test_fit_without_derivative_columns(capsys, tmp_path, formulation):
+    # strong: the smoothed-difference default; weak and auto: test-function integrals
     out_json = tmp_path / "m.json"
-    code, out, err = run(["fit", p, "--symmetry", "rotation(x,y)", "--json", out_json], capsys)
+    argv = ["fit", states_only_csv(tmp_path), "--symmetry", "rotation(x,y)", "--formulation", formulation, "--json", out_json]
+    code, out, err = run(argv, capsys)
     assert code == 0, err
+    used = "strong" if formulation == "strong" else "weak"
+    assert f"formulation: {used} (" in out
     model = json.loads(out_json.read_text())
+    assert model["formulation"] == used
     C = np.array(model["coefficients"])
     C_true = true_coefficients(model["library"])
     np.testing.assert_array_equal(C != 0, C_true != 0)
@@ -146,7 +158,7 @@ def test_help_states_the_defaults(capsys):
         main(["fit", "--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for fragment in ("default 3", "default 0.05", "Savitzky-Golay", "_dot"):
+    for fragment in ("default 3", "'auto' (default)", "weak", "default 0.0", "Savitzky-Golay", "_dot"):
         assert fragment in text
 
 
@@ -297,3 +309,30 @@ def test_fit_promote_reports_and_writes_the_model_json(tmp_path, capsys):
     assert d["symmetry"] == ["rotation(x,y)"] and d["promotion"]["candidates"] == "so"
     assert _main(["fit", str(data), "--promote", "so", "--symmetry", "rotation(x,y)"]) == 2
     assert "give one" in capsys.readouterr().err
+
+
+def test_no_options_give_the_sparse_correct_oscillator(capsys, tmp_path):
+    out_json = tmp_path / "m.json"
+    code, out, err = run(["fit", SHIPPED, "--json", out_json], capsys)
+    assert code == 0, err
+    model = json.loads(out_json.read_text())
+    C = np.array(model["coefficients"])
+    C_true = true_coefficients(model["library"])
+    np.testing.assert_array_equal(C != 0, C_true != 0)
+    np.testing.assert_allclose(C, C_true, atol=0.02)
+    assert model["formulation"] == "strong" and model["sparsity"]["rule"] == "auto (mstls)"
+    assert np.all(np.abs(C[C != 0]) >= model["threshold"])
+
+
+def test_weak_formulation_with_measured_derivatives_exits_2(capsys):
+    code, out, err = run(["fit", SHIPPED, "--formulation", "weak"], capsys)
+    assert code == 2
+    assert "--formulation weak" in err and "measured derivatives" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "sometimes", "inf"])
+def test_bad_threshold_value_exits_2(capsys, value):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", str(SHIPPED), "--threshold", value])
+    assert info.value.code == 2
+    assert "expected 'auto' or a finite number >= 0" in capsys.readouterr().err

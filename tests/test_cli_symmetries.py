@@ -46,3 +46,19 @@ def test_symmetries_bad_input(tmp_path, capsys):
     assert main(["symmetries", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("symsindy symmetries: error:") and "\n" not in err
+
+
+def test_symmetries_json_says_which_formulation(tmp_path):
+    import json as _json
+
+    from symsindy.cli import main as _main
+
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "examples" / "data" / "damped_oscillator.csv"
+    out = tmp_path / "s.json"
+    assert _main(["symmetries", str(shipped), "--bootstrap", "0", "--formulation", "strong", "--threshold", "0.05",
+                  "--json", str(out)]) == 0
+    d = _json.loads(out.read_text())
+    assert d["formulation"] == "strong"
+    assert d["fit"]["threshold"] == 0.05 and d["fit"]["sparsity"]["rule"] == "given"

@@ -120,8 +120,10 @@ def test_errors_against_the_truth(ho):
 def test_settings_say_how_degree_and_threshold_were_chosen(ho):
     s = ho[0].settings
     assert s["degree"] == 2 and s["degree_rule"].startswith("the system's polynomial degree")
-    # q' = p, p' = -q: the smallest true coefficient is 1
-    assert s["threshold"] == 0.5 and s["threshold_rule"] == "half the smallest true coefficient"
+    # q' = p, p' = -q: the threshold comes from the data (automatic), not from the true coefficients
+    assert s["threshold"] == "auto" and s["threshold_rule"] == "automatic"
+    assert 0 < s["threshold_used"] < 1.0
+    assert s["plain_fit"]["sparsity"]["n_terms"] == 2
     assert s["samples"] == 400 and s["trajectories"] == 3 and s["seed"] == 1 and s["noise"] == 0.01
     assert s["command"].startswith("symsindy discover harmonic_oscillator --noise 0.01 --samples 400")
 
@@ -209,7 +211,7 @@ def test_zero_model_is_reported_not_fatal(tmp_path):
 
 def test_non_polynomial_system_says_so():
     rep = run_discovery("pendulum", samples=300, trajectories=2, n_bootstrap=0)
-    assert rep.settings["degree"] == 3 and rep.settings["threshold"] == 0.05
+    assert rep.settings["degree"] == 3 and rep.settings["threshold"] == "auto"
     assert "not polynomial" in rep.settings["degree_rule"]
     assert any("pendulum is not polynomial" in w for w in rep.warnings)
     d = rep.to_dict()

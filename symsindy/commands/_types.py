@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["nonnegative_int", "positive_int", "nonnegative_float"]
+__all__ = ["nonnegative_int", "positive_int", "nonnegative_float", "threshold_value", "add_estimation_options"]
 
 
 def nonnegative_int(text: str) -> int:
@@ -32,3 +32,32 @@ def nonnegative_float(text: str) -> float:
     if not v >= 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number >= 0")
     return v
+
+
+def threshold_value(text: str):
+    """A sparsity threshold: a finite number >= 0, or 'auto'."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return nonnegative_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a finite number >= 0") from None
+
+
+THRESHOLD_HELP = (
+    "coefficients smaller than T are set to zero, or 'auto' (default): a path of thresholds, each "
+    "support scored by the growth of the residual over the full least-squares fit plus 0.1 x the "
+    "fraction of terms kept; the threshold chosen and the runner-up supports are printed"
+)
+FORMULATION_HELP = (
+    "'strong' regresses derivatives (measured '_dot' columns, or smoothed finite differences), "
+    "'weak' regresses integrals against test functions (no derivatives; robust to noise), "
+    "'auto' (default): weak for time series without measured derivatives, else strong; the "
+    "output says which"
+)
+
+
+def add_estimation_options(p, threshold_help: str = THRESHOLD_HELP) -> None:
+    """``--threshold T|auto`` and ``--formulation strong|weak|auto``, shared by the fitting commands."""
+    p.add_argument("--threshold", metavar="T|auto", type=threshold_value, default="auto", help=threshold_help)
+    p.add_argument("--formulation", choices=("strong", "weak", "auto"), default="auto", help=FORMULATION_HELP)

@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from ._types import nonnegative_float, positive_int
-from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD
+from ._types import add_estimation_options, positive_int
+from .fit import DEFAULT_ALPHA
 
 _CONSERVED_EPILOG = """\
 defaults: candidate quantities are polynomials of degree 1..2 (--degree); the model is
-a plain SINDy fit (polynomial library of degree 3, threshold 0.05), or a symmetric one
+a plain SINDy fit (polynomial library of degree 3, automatic threshold, weak form
+for time series), or a symmetric one
 with --symmetry; a quantity counts as conserved when |grad C . f| is at most 1e-2 of
 |grad C| |f| (coefficient norms) and it drifts by at most 5% along the model's
 trajectory from each data trajectory's first state.
@@ -35,8 +36,7 @@ def _common(p) -> None:
                    help="largest degree of candidate conserved quantities (default 2)")
     p.add_argument("--model-degree", metavar="K", type=positive_int, default=3,
                    help="degree of the model's polynomial library (default 3)")
-    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
-                   help=f"threshold of the model fit (default {DEFAULT_THRESHOLD})")
+    add_estimation_options(p)
     p.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", default=None, help="plot the quantities along data and model")
 
@@ -71,6 +71,7 @@ def _fit(data, args, symmetry):
         symmetry=symmetry or None,
         threshold=args.threshold,
         alpha=DEFAULT_ALPHA,
+        formulation=args.formulation,
     )
     model.fit(data.x, t=data.t, x_dot=data.x_dot, feature_names=data.variables)
     return model
@@ -112,6 +113,8 @@ def run_conserved(args) -> int:
     print("model:")
     for line in model.equations():
         print(f"  {line}")
+    for line in model.fit_summary():
+        print(f"  {line}")
     found, sv = conserved_quantities(rhs, data.variables, args.degree, x_samples=data.x)
     checks = [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t) for q in found]
     print(f"conserved quantities of the model (degree <= {args.degree}): {len(found)}")
@@ -132,6 +135,8 @@ def run_conserved(args) -> int:
         ],
         "singular_values": [float(s) for s in sv],
         "equations": {v: format_expression(e) for v, e in zip(data.variables, rhs)},
+        "formulation": model.formulation_,
+        "fit": model.fit_info(),
     }
     if args.from_data:
         sx, sd = estimate_derivatives(data.x, data.t, data.x_dot)
@@ -178,7 +183,8 @@ def run_noether(args) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"variables": list(data.variables), "charges": [e.to_dict() for e in entries], "flags": flags,
-                       "conserved": [format_expression(q.expr) for q in found]}, fh, indent=2)
+                       "conserved": [format_expression(q.expr) for q in found],
+                       "formulation": model.formulation_, "fit": model.fit_info()}, fh, indent=2)
     if args.plot:
         charges = [e.charge for e in entries if e.charge is not None]
         if charges:

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 
-from ._types import nonnegative_float, nonnegative_int, positive_int
+from ._types import add_estimation_options, nonnegative_float, nonnegative_int, positive_int
 
 _DESCRIPTION = """\
 Show what symsindy is for, on a catalogue system or on your own data: fit plain SINDy,
@@ -26,8 +26,9 @@ defaults:
                at the system's sampling step dt (default: the system's own time span)
   library      polynomials of the system's degree (at least 2); degree 3 for data files
                and non-polynomial systems
-  threshold    half the smallest true coefficient for a catalogue system (the benchmarks'
-               rule); 0.05 for data files and non-polynomial systems
+  threshold    automatic, as for 'symsindy fit' (the same for catalogue systems and
+               files: the true coefficients are used only to report errors)
+  formulation  weak for time series, strong with measured derivatives
   discovery    gl candidates and signed permutations, 10 bootstrap refits; a symmetry is
                enforced when found in at least half of them
   conserved    polynomials of the enforced model of degree 1..2, or up to the catalogue
@@ -65,8 +66,7 @@ def register(sub) -> None:
                    help="seed of the simulation and the bootstrap (default 0)")
     p.add_argument("--degree", metavar="D", type=positive_int, default=None,
                    help="polynomial library degree (default: see below)")
-    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=None,
-                   help="sparsity threshold (default: see below)")
+    add_estimation_options(p)
     p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
                    help="candidate algebra of the continuous search: all linear maps (gl, default), rotations (so), "
                    "or gl plus translations (affine)")
@@ -101,7 +101,7 @@ def run(args) -> int:
     start = time.perf_counter()
     report = run_discovery(
         args.source, out=out, noise=args.noise, samples=args.samples, trajectories=args.trajectories,
-        seed=args.seed, degree=args.degree, threshold=args.threshold, candidates=args.candidates,
+        seed=args.seed, degree=args.degree, threshold=args.threshold, formulation=args.formulation, candidates=args.candidates,
         n_bootstrap=args.bootstrap, conserved_degree=args.conserved_degree, canonical=args.canonical,
         progress=progress,
     )

@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from ..promote import parse_promote_weight
-from ._types import nonnegative_float, positive_int
+from ._types import add_estimation_options, nonnegative_float, positive_int
 
 DEFAULT_DEGREE = 3
-DEFAULT_THRESHOLD = 0.05
-DEFAULT_ALPHA = 0.05
+DEFAULT_ALPHA = 0.0
+#: the threshold of --promote, which has no automatic rule yet
+PROMOTE_THRESHOLD = 0.05
 
 _DESCRIPTION = """\
 Fit polynomial equations x' = f(x) to trajectory data, keeping the model exactly
@@ -26,10 +27,13 @@ optionally x_dot (shape of x), names (n strings), trajectory (one id per row).
 
 _EPILOG = """\
 defaults: a polynomial library of degree 3 with a constant term; sequentially
-thresholded ridge regression (threshold 0.05, ridge 0.05, refit on the kept
-terms); derivatives from measured '_dot' columns when present, otherwise
-smoothed finite differences (cubic Savitzky-Golay, the window chosen per variable
-to match the noise level estimated from the data).
+thresholded least squares (no ridge), the threshold chosen automatically along a
+path of thresholds, every returned coefficient at or above it; the weak form
+(integrals against test functions whose width follows the data's spectrum) for
+time series, measured '_dot' columns when present (strong form); --formulation
+strong differentiates by smoothed finite differences (cubic Savitzky-Golay, the
+window chosen per variable to match the noise level estimated from the data).
+The output says which formulation and threshold were used.
 
 example:
   symsindy fit examples/data/damped_oscillator.csv --symmetry "rotation(x,y)"
@@ -54,8 +58,7 @@ def register(sub) -> None:
     )
     p.add_argument("--degree", metavar="D", type=positive_int, default=DEFAULT_DEGREE,
                    help=f"degree of the polynomial library (default {DEFAULT_DEGREE})")
-    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
-                   help=f"coefficients smaller than T are set to zero (default {DEFAULT_THRESHOLD})")
+    add_estimation_options(p)
     p.add_argument("--alpha", metavar="A", type=nonnegative_float, default=DEFAULT_ALPHA,
                    help=f"ridge weight during thresholding (default {DEFAULT_ALPHA})")
     p.add_argument("--no-bias", action="store_true",
@@ -95,6 +98,9 @@ def run(args) -> int:
     if data.has_derivatives and args.differentiation is not None:
         print(f"symsindy fit: note: {args.data} has measured derivatives; --differentiation is not used",
               file=sys.stderr)
+    if args.formulation == "weak" and data.has_derivatives:
+        raise ValueError(f"--formulation weak: {args.data} has measured derivatives, which the weak form would "
+                         "not use; use --formulation strong or auto")
     specs = [s for s in args.symmetry]
     for s in specs:
         if not s.strip():
@@ -104,7 +110,15 @@ def run(args) -> int:
             raise ValueError("--promote and --symmetry: give one; --promote chooses the symmetry from the data")
         from ..promote import promote_from_args
 
-        est, lines = promote_from_args(data, args.degree, args.threshold, args.promote, args.promote_weight,
+        if args.formulation == "weak":
+            raise ValueError("--promote: only the strong formulation is available for promotion; "
+                             "use --formulation strong or auto")
+        threshold = args.threshold
+        if threshold == "auto":
+            threshold = PROMOTE_THRESHOLD
+            print(f"symsindy fit: note: --promote has no automatic threshold; using {PROMOTE_THRESHOLD}",
+                  file=sys.stderr)
+        est, lines = promote_from_args(data, args.degree, threshold, args.promote, args.promote_weight,
                                        alpha=args.alpha, include_bias=not args.no_bias,
                                        differentiation=_differentiation(args.differentiation),
                                        precision=args.precision, json_out=None)
@@ -123,6 +137,7 @@ def run(args) -> int:
         threshold=args.threshold,
         alpha=args.alpha,
         differentiation=_differentiation(args.differentiation),
+        formulation=args.formulation,
     )
     model.fit(data.x, t=data.t, x_dot=data.x_dot, feature_names=data.variables)
     for line in model.equations(precision=args.precision):
@@ -130,6 +145,8 @@ def run(args) -> int:
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
     enforced = list(model.symmetry_.specs)
     print(f"symmetry: {'; '.join(enforced) if enforced else 'none'}")
+    for line in model.fit_summary():
+        print(line)
     if args.json:
         model.save(args.json)
     return 0
@@ -149,6 +166,7 @@ def _run_auto(args, data) -> int:
         threshold=args.threshold,
         alpha=args.alpha,
         differentiation=_differentiation(args.differentiation),
+        formulation=args.formulation,
         n_bootstrap=10,
     )
     for line in model.equations(precision=args.precision):
@@ -157,6 +175,8 @@ def _run_auto(args, data) -> int:
     found = list(report.specs)
     print(f"symmetry: {'; '.join(model.symmetry_.specs) if model.symmetry_.specs else 'none'} (discovered: "
           f"{'; '.join(found) if found else 'none'})")
+    for line in model.fit_summary():
+        print(line)
     for w in report.warnings:
         print(f"warning: {w}")
     if args.json:

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ._types import nonnegative_float, positive_int
-from .fit import DEFAULT_ALPHA, DEFAULT_THRESHOLD
+from ._types import add_estimation_options, positive_int
+from .fit import DEFAULT_ALPHA
 
 _DESCRIPTION = """\
 Fit an unconstrained sparse polynomial model to DATA (same formats as 'symsindy fit'),
@@ -18,7 +18,8 @@ data). Bootstrap refits say how sure the answer is.
 """
 
 _EPILOG = """\
-defaults: polynomial library of degree 3; threshold 0.05; gl candidates; 20 bootstrap
+defaults: polynomial library of degree 3; automatic threshold; weak form for time
+series; gl candidates; 20 bootstrap
 refits; gap rule: the largest ratio between consecutive normalised singular values
 among those <= 0.05, counted when >= 10; a signed permutation passes with residual <= 0.05.
 
@@ -39,8 +40,7 @@ def register(sub) -> None:
     p.add_argument("--degree", metavar="D", type=positive_int, default=3, help="polynomial library degree (default 3)")
     p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
                    help="candidate algebra: all linear maps (gl, default), rotations (so), or gl plus translations (affine)")
-    p.add_argument("--threshold", metavar="T", type=nonnegative_float, default=DEFAULT_THRESHOLD,
-                   help=f"threshold of the unconstrained fit (default {DEFAULT_THRESHOLD})")
+    add_estimation_options(p)
     p.add_argument("--bootstrap", metavar="N", type=int, default=20, help="bootstrap refits for confidence (default 20; 0 for none)")
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--no-discrete", action="store_true", help="skip the search over signed permutations")
@@ -67,6 +67,7 @@ def run(args) -> int:
         library=ps.PolynomialLibrary(degree=args.degree),
         threshold=args.threshold,
         alpha=DEFAULT_ALPHA,
+        formulation=args.formulation,
         candidates=args.candidates,
         discrete=not args.no_discrete,
         n_bootstrap=args.bootstrap,
@@ -75,10 +76,15 @@ def run(args) -> int:
     print("fitted model:")
     for line in report.model.equations():
         print(f"  {line}")
+    for line in report.model.fit_summary():
+        print(f"  {line}")
     print(report.summary())
     if args.json:
+        d = report.to_dict()
+        d.setdefault("formulation", report.model.formulation_)
+        d.setdefault("fit", report.model.fit_info())
         with open(args.json, "w") as fh:
-            json.dump(report.to_dict(), fh, indent=2)
+            json.dump(d, fh, indent=2)
     if args.plot:
         import matplotlib
 
