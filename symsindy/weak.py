@@ -95,13 +95,7 @@ def spectral_corner(x) -> np.ndarray:
         Corner frequency of each column in FFT bins (cycles per record of N samples; divide by
         ``N dt`` for cycles per unit time).  NaN for a column with no variation.
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"x: expected an (N,) or (N, n) array, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x: data for the spectral corner must be finite")
+    x = _finite_2d(x)
     N = x.shape[0]
     n_bins = N // 2
     if n_bins < _MIN_CORNER_BINS:
@@ -634,8 +628,8 @@ def _interpolate(t: np.ndarray, x: np.ndarray, N: int) -> np.ndarray:
     return np.column_stack([np.interp(grid, t, col) for col in x.T])
 
 
-def _check_trajectory(t, x, k=None):
-    where = "" if k is None else f" of trajectory {k}"
+def _finite_2d(x, where=""):
+    """``x`` as a finite (m, n) float array (a 1-D array is one variable); one-line errors otherwise."""
     x = np.asarray(x, dtype=float)
     if x.ndim == 1:
         x = x[:, None]
@@ -644,6 +638,12 @@ def _check_trajectory(t, x, k=None):
     if not np.all(np.isfinite(x)):
         row, col = map(int, np.argwhere(~np.isfinite(x))[0])
         raise ValueError(f"x{where}: non-finite value {x[row, col]} at sample {row}, variable {col}")
+    return x
+
+
+def _check_trajectory(t, x, k=None):
+    where = "" if k is None else f" of trajectory {k}"
+    x = _finite_2d(x, where)
     m = len(x)
     if m < 2:
         raise WeakFormUnavailable(f"trajectory has {m} sample(s); a test function needs at least 3")
