@@ -32,9 +32,12 @@ Study format
 
     [fit]                              # defaults for every system
     degree = 2                         # polynomial library degree
-    threshold = "0.5 * smallest"       # a number, or FACTOR * the smallest true |coefficient|
+    threshold = "0.5 * smallest"       # a number, FACTOR * the smallest true |coefficient| (an oracle,
+                                       # for reference), or "auto" (symsindy's own rule; not for pysindy)
     alpha = 0.05                       # ridge weight
     max_iter = 20
+    formulation = "strong"             # strong, weak or auto (weak and auto need kind = "trajectory";
+                                       # they apply to the symsindy methods enforce and discover)
 
     [data]
     kind = "samples"                   # or "trajectory"
@@ -143,11 +146,12 @@ _TOP_KEYS = (
     "name", "description", "base_seed", "seeds", "samples", "noise", "methods", "success_fraction",
     "zero_tol", "fit", "data", "discover", "promote", "systems",
 )
-_FIT_KEYS = ("degree", "threshold", "alpha", "max_iter")
+_FIT_KEYS = ("degree", "threshold", "alpha", "max_iter", "formulation")
 _DATA_KEYS = ("kind", "pool", "t_transient", "t_end", "derivative_noise", "dt", "differentiation")
 _SYSTEM_KEYS = ("name", "label", "parameters", "symmetry", "x0") + _FIT_KEYS + _DATA_KEYS
 _DISCOVER_KEYS = ("n_bootstrap", "candidates", "discrete", "min_frequency")
-_FIT_DEFAULTS = {"degree": 2, "threshold": 0.05, "alpha": 0.05, "max_iter": 20}
+_FIT_DEFAULTS = {"degree": 2, "threshold": 0.05, "alpha": 0.05, "max_iter": 20, "formulation": "strong"}
+_WEAK_METHODS = ("enforce", "discover")
 _DATA_DEFAULTS = {
     "kind": "samples", "pool": 100_000, "t_transient": 0.0, "t_end": None, "derivative_noise": True,
     "dt": None, "differentiation": "default",
@@ -203,8 +207,10 @@ class SystemSettings:
         return list(self.config["symmetry"])
 
     @property
-    def threshold(self) -> float:
-        return float(self.config["threshold"])
+    def threshold(self) -> float | str:
+        """The threshold: a number, or ``"auto"``."""
+        thr = self.config["threshold"]
+        return thr if isinstance(thr, str) else float(thr)
 
     @property
     def degree(self) -> int:
@@ -442,7 +448,7 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
         r.keys(entry, _SYSTEM_KEYS, field)
         if "name" not in entry:
             r.fail(f"{field}.name", "missing (required)")
-        s = _resolve_system(r, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder)
+        s = _resolve_system(r, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder, methods)
         if any(o.label == s.label for o in systems):
             r.fail(f"{field}.label", f"system label {s.label!r} appears twice; give one of them another label")
         systems.append(s)
@@ -453,7 +459,7 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
     )
 
 
-def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder) -> SystemSettings:
+def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder, methods=()) -> SystemSettings:
     import pysindy as ps
 
     from .catalogue import CatalogueError, get_system
@@ -481,6 +487,9 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
     degree = r.int(f["degree"], f"{field}.degree", minimum=1)
     alpha = r.float(f["alpha"], f"{field}.alpha", minimum=0.0)
     max_iter = r.int(f["max_iter"], f"{field}.max_iter", minimum=1)
+    formulation = r.str(f["formulation"], f"{field}.formulation")
+    if formulation not in ("strong", "weak", "auto"):
+        r.fail(f"{field}.formulation", f"{formulation!r}: expected 'strong', 'weak' or 'auto'")
 
     if not system.is_polynomial:
         r.fail(f"{field}.name", f"system '{name}' is not polynomial, so it has no true coefficients in a polynomial library")
@@ -496,7 +505,12 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
 
     thr = f["threshold"]
     thr_field = f"{field}.threshold"
-    if isinstance(thr, str):
+    if isinstance(thr, str) and thr.strip() == "auto":
+        if "pysindy" in methods or "promote" in methods:
+            r.fail(thr_field, "'auto': only the methods enforce and discover have an automatic threshold; "
+                   "give a number or a rule such as '0.5 * smallest' for pysindy and promote")
+        threshold, rule = "auto", "automatic"
+    elif isinstance(thr, str):
         m = _THRESHOLD_RULE.match(thr)
         if not m:
             r.fail(thr_field, f"{thr!r}: expected a number or a rule such as '0.5 * smallest'")
@@ -554,6 +568,9 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
         if diff not in ("default", "finite_difference"):
             r.fail(f"{field}.differentiation", f"{diff!r}: expected 'default' or 'finite_difference'")
         data_cfg.update(dt=dt, differentiation=diff)
+    if formulation == "weak" and kind != "trajectory":
+        r.fail(f"{field}.formulation", "'weak' integrates time series against test functions; it needs "
+               "kind = 'trajectory' (random states have no times)")
 
     config = {
         "label": label,
@@ -567,6 +584,8 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
         "threshold_rule": rule,
         "alpha": alpha,
         "max_iter": max_iter,
+        # only when not the default, so that the hashes of strong-form studies stay as they were
+        **({"formulation": formulation} if formulation != "strong" else {}),
         "terms": list(lib.get_feature_names(variables)),
         "truth": truth.tolist(),
         "data": data_cfg,
@@ -621,7 +640,8 @@ def _trajectory(key: str):
 
 
 def _cell_data(config: dict, samples: int, noise: float, rng: np.random.Generator):
-    """States and derivatives a cell fits, identical for every method."""
+    """States and derivatives a cell fits, identical for every method, and the raw noisy
+    trajectory with its time step (``None`` for random states) for the weak formulation."""
     key = json.dumps({k: config[k] for k in ("label", "variables", "equations", "data")}, sort_keys=True)
     X, D, rms, drms = _trajectory(key)
     d = config["data"]
@@ -632,7 +652,7 @@ def _cell_data(config: dict, samples: int, noise: float, rng: np.random.Generato
             Xs += rng.normal(size=Xs.shape) * (noise * rms)
             if d["derivative_noise"]:
                 Ds += rng.normal(size=Ds.shape) * (noise * drms)
-        return Xs, Ds
+        return Xs, Ds, None
     from .discover import estimate_derivatives
 
     start = int(rng.integers(0, len(X) - samples + 1))
@@ -647,14 +667,22 @@ def _cell_data(config: dict, samples: int, noise: float, rng: np.random.Generato
     if samples < 3:
         raise ValueError(f"{samples} consecutive samples cannot be differentiated; at least 3 are needed")
     sx, sd = estimate_derivatives([Xs], [d["dt"]], differentiation=diff)
-    return sx[0], sd[0]
+    return sx[0], sd[0], (Xs, d["dt"])
 
 
-def _fit(method: str, config: dict, X, D, method_seed: int):
-    """Coefficients ``(n, p)`` and extra row fields of one fit."""
+def _fit(method: str, config: dict, X, D, method_seed: int, raw=None):
+    """Coefficients ``(n, p)`` and extra row fields of one fit.
+
+    ``raw`` is the noisy trajectory and its step: the methods enforce and discover fit it
+    directly in the weak (or automatic) formulation; every other fit uses ``X`` and ``D``.
+    """
     import pysindy as ps
 
     names = list(config["variables"])
+    formulation = config.get("formulation", "strong")
+    data_kw = dict(x_dot=D)
+    if method in _WEAK_METHODS and formulation != "strong" and raw is not None:
+        X, data_kw = raw[0], dict(t=raw[1])
     lib = ps.PolynomialLibrary(degree=config["degree"])
     if method == "pysindy":
         model = ps.SINDy(
@@ -668,16 +696,17 @@ def _fit(method: str, config: dict, X, D, method_seed: int):
 
         model = SymmetricSINDy(
             library=lib, symmetry=config["symmetry"] or None, threshold=config["threshold"],
-            alpha=config["alpha"], max_iter=config["max_iter"],
+            alpha=config["alpha"], max_iter=config["max_iter"], formulation=formulation,
         )
-        model.fit(X, x_dot=D, feature_names=names)
+        model.fit(X, feature_names=names, **data_kw)
         return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
     if method == "discover":
         from .discover import fit_with_discovered_symmetry
 
         o = config["discover"]
         model, _report, _enforced = fit_with_discovered_symmetry(
-            X, x_dot=D, feature_names=names, library=lib, threshold=config["threshold"], alpha=config["alpha"],
+            X, feature_names=names, library=lib, threshold=config["threshold"], alpha=config["alpha"],
+            formulation=formulation, **data_kw,
             n_bootstrap=o["n_bootstrap"], candidates=o["candidates"], discrete=o["discrete"],
             min_frequency=o["min_frequency"], seed=method_seed,
         )
@@ -718,9 +747,9 @@ def run_cell(config: dict, method: str, samples: int, noise: float, seed: int, c
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            X, D = _cell_data(config, int(samples), float(noise), np.random.default_rng(data_ss))
+            X, D, raw = _cell_data(config, int(samples), float(noise), np.random.default_rng(data_ss))
             t0 = time.perf_counter()
-            coef, extra = _fit(method, config, X, D, method_seed)
+            coef, extra = _fit(method, config, X, D, method_seed, raw)
             row["fit_time"] = time.perf_counter() - t0
         coef = np.asarray(coef, float)
         if coef.shape != truth.shape:
@@ -1123,7 +1152,7 @@ class Summary:
                 vals = {m: self.n90_of(s.label, eta, m) for m in methods}
                 cells = [
                     s.label, "`" + "; ".join(s.symmetry) + "`" if s.symmetry else "none", f"poly deg {s.degree}",
-                    f"{s.threshold:.3g}", f"{eta:.0%}" if eta * 100 == round(eta * 100) else f"{eta:g}",
+                    s.threshold if isinstance(s.threshold, str) else f"{s.threshold:.3g}", f"{eta:.0%}" if eta * 100 == round(eta * 100) else f"{eta:g}",
                 ]
                 cells += [_fmt_n90(vals[m], grid_max) for m in methods]
                 if ratio:

@@ -428,3 +428,60 @@ def test_parquet_needs_pyarrow(reference, tmp_path):
         return
     write_parquet(reference.rows, tmp_path / "r.parquet")
     assert pq.read_table(tmp_path / "r.parquet").num_rows == len(reference.rows)
+
+
+WEAK = """\
+name = "weak"
+seeds = 1
+samples = [2000]
+noise = [0.01]
+methods = ["enforce", "discover"]
+
+[fit]
+threshold = "auto"
+formulation = "weak"
+
+[data]
+kind = "trajectory"
+dt = 0.005
+
+[discover]
+n_bootstrap = 0
+
+[[systems]]
+name = "lorenz"
+degree = 2
+t_transient = 5.0
+t_end = 20.0
+"""
+
+
+def test_weak_formulation_and_automatic_threshold_in_a_study(tmp_path):
+    study = load_study(write(tmp_path, WEAK))
+    s = study.systems[0]
+    assert s.config["formulation"] == "weak" and s.threshold == "auto"
+    strong = load_study(write(tmp_path, WEAK.replace('formulation = "weak"', 'formulation = "strong"'), "s.toml")).systems[0]
+    # a strong-form study keeps the settings (and hashes) it had before formulations existed
+    assert "formulation" not in strong.config
+    assert strong.config_hash("enforce") != s.config_hash("enforce")
+    # noise of 1% of each variable's RMS
+    rows = {m: run_cell(s.config, m, 2000, 0.01, 0, s.config_hash(m)) for m in ("enforce", "discover")}
+    for m, row in rows.items():
+        assert row["error"] == "", (m, row["error"])
+        assert row["success"] == 1, m
+    assert rows["discover"]["symmetry"] == "flip(x,y)"
+    # the strong form on the same data: derivatives from smoothed differences
+    assert run_cell(strong.config, "enforce", 2000, 0.01, 0, "h")["error"] == ""
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (('kind = "trajectory"', 'kind = "samples"'), "'weak' integrates time series"),
+        (('formulation = "weak"', 'formulation = "integral"'), "'integral': expected 'strong', 'weak' or 'auto'"),
+        (('methods = ["enforce", "discover"]', 'methods = ["pysindy", "enforce"]'), "only the methods enforce and discover have an automatic threshold"),
+    ],
+)
+def test_formulation_and_auto_threshold_errors(tmp_path, change, words):
+    with pytest.raises(StudyError, match=words):
+        load_study(write(tmp_path, WEAK.replace(*change)))
