@@ -482,7 +482,7 @@ class SymmetricSINDy(BaseEstimator):
         }
         path = self.threshold_path_
         if path:
-            chosen = int(np.argmin([abs(np.log(max(pt.threshold, 1e-300)) - np.log(max(self.threshold_, 1e-300))) if pt.threshold <= self.threshold_ <= pt.threshold_max * (1 + 1e-12) else np.inf for pt in path]))
+            chosen = int(self.optimizer_.path_index_)
             order = sorted(range(len(path)), key=lambda i: path[i].score)
             runners = [i for i in order if i != chosen][:n_runner_up]
             info["sparsity"] = {

@@ -99,6 +99,8 @@ class ConstrainedSTLSQ(BaseOptimizer):
         The threshold used (``threshold`` itself, or the one ``"auto"`` chose).
     path_ : list of PathPoint
         With ``threshold="auto"``: every distinct support on the path, sparsest last.
+    path_index_ : int
+        With ``threshold="auto"``: the chosen support's index in ``path_``.
     """
 
     def __init__(
@@ -193,6 +195,7 @@ class ConstrainedSTLSQ(BaseOptimizer):
                 a.threshold_max = b.threshold
             path[-1].threshold_max = float(thresholds[-1])
             self.path_ = path
+            self.path_index_ = best
             # the middle (geometric) of the thresholds that reach the chosen support
             self.threshold_ = float(np.sqrt(path[best].threshold * max(path[best].threshold_max, path[best].threshold)))
             w, active, history, iters = problem.stlsq(self.threshold_, self.alpha, self.max_iter, self.unbias)
