@@ -873,10 +873,13 @@ def discover_symmetries(
     same, angles = 0, []
     counts = {s: 0 for s in report.specs}
     m_total = len(theta)
+    # the refits keep the plain fit's threshold: the bootstrap measures how the model varies at
+    # that setting (and an automatic threshold per refit would cost a whole path each)
+    boot_kw = {**kw, "threshold": float(model.threshold_)}
     for _ in range(n_bootstrap):
         idx = rng.integers(0, m_total, m_total)
         try:
-            bm = _fit_rows(kw, None, theta[idx], target[idx], lib, names)
+            bm = _fit_rows(boot_kw, None, theta[idx], target[idx], lib, names)
         except ValueError:
             continue
         bc = discover_continuous(bm.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
