@@ -113,3 +113,17 @@ def test_bad_threshold_is_one_line_error(bad):
 def test_bad_criterion_is_one_line_error():
     with pytest.raises(ValueError, match="criterion 'magic': expected one of mstls, cv, aicc, bic"):
         ConstrainedSTLSQ(criterion="magic").fit(np.eye(3), np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_auto_keeps_the_weakest_true_term_on_noise_free_data(seed):
+    # noise-free random states of the damped oscillator: the weakest true coefficient (-0.1)
+    # must not be lost to where the threshold path starts
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(64, 2))
+    D = X @ np.array([[-0.1, 2.0], [-2.0, -0.1]]).T
+    lib = ps.PolynomialLibrary(degree=3).fit(X)
+    for basis in (None, equivariant_subspace(induced_action(lib, Symmetry(["x", "y"], "rotation(x,y)"))).basis):
+        opt = ConstrainedSTLSQ(basis=basis, threshold="auto").fit(np.asarray(lib.transform(X)), D)
+        names = lib.get_feature_names(["x", "y"])
+        assert {(i, names[j]) for i, j in zip(*np.nonzero(opt.coef_))} == {(0, "x"), (0, "y"), (1, "x"), (1, "y")}
