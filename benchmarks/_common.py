@@ -82,6 +82,17 @@ def fmt_n90(value, top) -> str:
     return f"> {int(top)}" if value is None else str(value)
 
 
+def fmt_ratio(a, b, top) -> str:
+    """N90 ratio ``a / b``; where one side was not reached by ``top``, the bound it implies."""
+    if a is None and b is None:
+        return "—"
+    if b is None:
+        return f"< {a / top:.2f}"
+    if a is None:
+        return f"> {top / b:.2f}"
+    return f"{a / b:.2f}"
+
+
 def platform_line() -> str:
     import numpy as np
     import pysindy as ps

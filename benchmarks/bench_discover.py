@@ -393,14 +393,7 @@ def timing(system, si, info, exact):
 fmt_n90 = common.fmt_n90
 
 
-def ratio(a, b, top):
-    if a is None and b is None:
-        return "—"
-    if b is None:
-        return f"< {a / top:.2f}"
-    if a is None:
-        return f"> {top / b:.2f}"
-    return f"{a / b:.2f}"
+ratio = common.fmt_ratio
 
 
 def index_at(entry, n):

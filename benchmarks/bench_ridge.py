@@ -409,14 +409,7 @@ def summarise(result, grid, n_seeds):
 # --------------------------------------------------------------------------- reporting
 
 
-def fmt_ratio(a, b, top):
-    if a is None and b is None:
-        return "—"
-    if b is None:
-        return f"< {a / top:.2f}"
-    if a is None:
-        return f"> {top / b:.2f}"
-    return f"{a / b:.2f}"
+fmt_ratio = common.fmt_ratio
 
 
 def _fmt_med(x):

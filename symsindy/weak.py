@@ -651,15 +651,21 @@ def _check_trajectory(t, x, k=None):
         dt = _check_positive(f"t{where} (time step)", t)
         t = dt * np.arange(m, dtype=float)
     else:
-        t = np.asarray(t, dtype=float)
-        if t.ndim != 1 or len(t) != m:
-            raise ValueError(f"t{where}: expected {m} times (one per sample), got shape {t.shape}")
-        if not np.all(np.isfinite(t)):
-            raise ValueError(f"t{where}: times must be finite")
-        if np.any(np.diff(t) <= 0):
-            i = int(np.argmax(np.diff(t) <= 0))
-            raise ValueError(f"t{where}: times must be strictly increasing; t[{i + 1}] = {t[i + 1]} after t[{i}] = {t[i]}")
+        t = _check_time_array(t, m, f"t{where}")
     return t, x
+
+
+def _check_time_array(t, m, name):
+    """``t`` as ``m`` finite, strictly increasing times; one-line errors naming ``name`` otherwise."""
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or len(t) != m:
+        raise ValueError(f"{name}: expected {m} times (one per sample), got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name}: times must be finite")
+    if np.any(np.diff(t) <= 0):
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise ValueError(f"{name}: times must be strictly increasing; t[{i + 1}] = {t[i + 1]} after t[{i}] = {t[i]}")
+    return t
 
 
 def _check_states(xs) -> list[np.ndarray]:
@@ -698,13 +704,5 @@ def _check_times_list(ts, xs) -> list:
         if np.ndim(ti) == 0:
             out.append(_check_positive(f"ts[{k}] (time step)", ti))
         else:
-            ti = np.asarray(ti, dtype=float)
-            if ti.ndim != 1 or len(ti) != len(xi):
-                raise ValueError(f"ts[{k}]: expected {len(xi)} times (one per sample), got shape {ti.shape}")
-            if not np.all(np.isfinite(ti)):
-                raise ValueError(f"ts[{k}]: times must be finite")
-            if np.any(np.diff(ti) <= 0):
-                i = int(np.argmax(np.diff(ti) <= 0))
-                raise ValueError(f"ts[{k}]: times must be strictly increasing; t[{i + 1}] = {ti[i + 1]} after t[{i}] = {ti[i]}")
-            out.append(ti)
+            out.append(_check_time_array(ti, len(xi), f"ts[{k}]"))
     return out
