@@ -90,7 +90,9 @@ def fmt_ratio(a, b, top) -> str:
         return f"< {a / top:.2f}"
     if a is None:
         return f"> {top / b:.2f}"
-    return f"{a / b:.2f}"
+    r = a / b
+    # three decimals where two would hide which side of the 0.5 target it is on
+    return f"{r:.3f}" if f"{r:.2f}" == "0.50" and r != 0.5 else f"{r:.2f}"
 
 
 def platform_line() -> str:

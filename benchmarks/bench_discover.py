@@ -139,19 +139,11 @@ def signed_permutations(n):
 
 def prepare(system, control, check_rng):
     """Pool, truth, threshold and symmetry checks of one system (bench_enforce's recipe)."""
-    pool = be.trajectory_pool(system, 100_000)
-    dpool = system.rhs(pool)
-    lib = be.fitted_library(system, pool)
-    truth = be.true_coefficients(system, lib, check_rng)
-    nonzero = np.abs(truth[truth != 0])
-    threshold = 0.5 * float(nonzero.min())
-    terms = list(lib.get_feature_names(list(system.variables)))
+    lib, info = be.system_data(system, check_rng)
+    info["known_constraints"] = None
+    pool, truth, threshold, terms = info["pool"], info["truth"], info["threshold"], info["terms"]
     names = list(system.variables)
     states = pool[::1000]
-    info = dict(
-        pool=pool, dpool=dpool, rms=np.sqrt((pool**2).mean(0)), drms=np.sqrt((dpool**2).mean(0)),
-        truth=truth, threshold=threshold, terms=terms, known_constraints=None,
-    )
     # what an ideal discovery sees: the exact model
     cont = discover_continuous(truth, lib, names, "gl", x_samples=states)
     disc = discover_discrete(truth, lib, names, x_samples=states)
@@ -160,7 +152,7 @@ def prepare(system, control, check_rng):
         "symmetry": system.symmetry or None,
         "degree": system.degree,
         "threshold": threshold,
-        "smallest_true_coefficient": float(nonzero.min()),
+        "smallest_true_coefficient": float(np.abs(truth[truth != 0]).min()),
         "terms": terms,
         "true_coefficients": truth.tolist(),
         "n_true_terms": int(np.count_nonzero(truth)),

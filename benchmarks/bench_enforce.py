@@ -194,6 +194,22 @@ def trajectory_pool(system: System, n_pool: int) -> np.ndarray:
     return sol.sol(t).T
 
 
+def system_data(system: System, check_rng, n_pool: int = 100_000):
+    """The fitted library and the data every recovery benchmark draws from: the pool of states, its
+    exact derivatives and RMS, the true coefficients, the oracle threshold (half the smallest true
+    |coefficient|) and the term names."""
+    pool = trajectory_pool(system, n_pool)
+    dpool = system.rhs(pool)
+    lib = fitted_library(system, pool)
+    truth = true_coefficients(system, lib, check_rng)
+    threshold = 0.5 * float(np.abs(truth[truth != 0]).min())
+    info = dict(
+        pool=pool, dpool=dpool, rms=np.sqrt((pool**2).mean(0)), drms=np.sqrt((dpool**2).mean(0)),
+        truth=truth, threshold=threshold, terms=list(lib.get_feature_names(list(system.variables))),
+    )
+    return lib, info
+
+
 def fitted_library(system: System, X: np.ndarray):
     lib = ps.PolynomialLibrary(degree=system.degree)
     lib.fit(X)
@@ -471,16 +487,7 @@ def ratio_le_half(a_sym, b_py, grid) -> bool:
 
 
 def fmt_ratio(a_sym, b_py, grid):
-    top = int(grid[-1])
-    if a_sym is None and b_py is None:
-        return "—"
-    if b_py is None:
-        return f"< {a_sym / top:.2f}"
-    if a_sym is None:
-        return f"> {top / b_py:.2f}"
-    r = a_sym / b_py
-    # three decimals where two would hide which side of the 0.5 target it is on
-    return f"{r:.3f}" if f"{r:.2f}" == "0.50" and r != 0.5 else f"{r:.2f}"
+    return common.fmt_ratio(a_sym, b_py, int(grid[-1]))
 
 
 def _wrong_summary(entry, method, k, allowed_terms):
@@ -698,31 +705,23 @@ def main(argv=None) -> int:
     check_rng = np.random.default_rng(BASE_SEED)
     sys_json = {}
     for system in SYSTEMS:
-        pool = trajectory_pool(system, 100_000)
-        dpool = system.rhs(pool)
-        lib = fitted_library(system, pool)
-        truth = true_coefficients(system, lib, check_rng)
+        lib, info = system_data(system, check_rng)
+        pool, truth, threshold = info["pool"], info["truth"], info["threshold"]
         err = symmetry_error(system, system.symmetry, pool[:: 1000], seed=1)
         err_control = symmetry_error(system, system.not_symmetry, pool[:: 1000], seed=1)
         if err > 1e-12 or err_control < 1e-3:
             raise RuntimeError(
                 f"{system.name}: symmetry check failed ({system.symmetry}: {err:.2g}, {system.not_symmetry}: {err_control:.2g})"
             )
-        nonzero = np.abs(truth[truth != 0])
-        threshold = 0.5 * float(nonzero.min())
         action = induced_action(lib, Symmetry(system.variables, system.symmetry))
         sub = equivariant_subspace(action)
-        info = dict(
-            pool=pool, dpool=dpool, rms=np.sqrt((pool**2).mean(0)), drms=np.sqrt((dpool**2).mean(0)),
-            truth=truth, threshold=threshold, terms=list(lib.get_feature_names(list(system.variables))),
-        )
         systems_info.append((system, info))
         sys_json[system.name] = {
             "variables": list(system.variables),
             "symmetry": system.symmetry,
             "degree": system.degree,
             "threshold": threshold,
-            "smallest_true_coefficient": float(nonzero.min()),
+            "smallest_true_coefficient": float(np.abs(truth[truth != 0]).min()),
             "terms": list(lib.get_feature_names(list(system.variables))),
             "true_coefficients": truth.tolist(),
             "n_true_terms": int(np.count_nonzero(truth)),

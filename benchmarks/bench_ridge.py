@@ -184,23 +184,15 @@ def _memoise_subspace():
 
 def prepare(system, check_rng):
     """Pool, truth, thresholds and subspace of one system, as bench_enforce builds them."""
-    pool = be.trajectory_pool(system, 100_000)
-    dpool = system.rhs(pool)
-    lib = be.fitted_library(system, pool)
-    truth = be.true_coefficients(system, lib, check_rng)
-    nonzero = np.abs(truth[truth != 0])
-    threshold = 0.5 * float(nonzero.min())
+    lib, info = be.system_data(system, check_rng)
+    pool, truth, threshold = info["pool"], info["truth"], info["threshold"]
     sub = equivariant_subspace(induced_action(lib, Symmetry(system.variables, system.symmetry)))
     n = len(system.variables)
     # column RMS over the pool: the "typical column norm" diagnostic (norms scale as sqrt(N))
     col_rms = np.sqrt((lib.transform(pool) ** 2).mean(0))
     weakest_norm = float((np.abs(truth) * col_rms[None, :])[truth != 0].min())
     typical_ratio = weakest_norm / (threshold * float(np.median(col_rms)))
-    info = dict(
-        pool=pool, dpool=dpool, rms=np.sqrt((pool**2).mean(0)), drms=np.sqrt((dpool**2).mean(0)),
-        truth=truth, threshold=threshold, lib=lib, terms=list(lib.get_feature_names(list(system.variables))),
-        min_n=int(math.ceil(sub.dim / n)),
-    )
+    info.update(lib=lib, min_n=int(math.ceil(sub.dim / n)))
     summary = {
         "variables": list(system.variables),
         "symmetry": system.symmetry,

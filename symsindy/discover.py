@@ -821,30 +821,15 @@ def discover_symmetries(
     ``min_gap``).  In the weak formulation the refits and the bootstrap work on the
     test-function rows, as the strong form's work on the samples.
     """
-    from .model import SymmetricSINDy, _as_trajectories
+    from .model import SymmetricSINDy
 
-    xs = _as_trajectories(x, "x")
-    dxs = _as_trajectories(x_dot, "x_dot")
-    n = xs[0].shape[1]
-    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(n)]
     kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation,
               formulation=formulation, weak=weak)
-    if dxs is None:
-        if t is None:
-            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
-        ts = SymmetricSINDy._check_times(t, xs)
-    else:
-        ts = None
-    model = SymmetricSINDy(**kw).fit(xs, t=ts, x_dot=dxs, feature_names=names)
-    lib = model.library_
-    if model.weak_system_ is not None:
-        theta, target = model.weak_system_.G, model.weak_system_.b
-        X_all = np.vstack(xs)
-    else:
-        # differentiate once: the plain fit, the analysis and every refit use these samples
-        sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=differentiation)
-        X_all, target = np.vstack(sx), np.vstack(sd)
-        theta = np.asarray(lib.transform(X_all), float)
+    model = SymmetricSINDy(**kw)
+    xs, ts, dxs, names, sym = model._validate(x, t, x_dot, feature_names)
+    # differentiate (or integrate) once: the plain fit, the analysis and every refit use these rows
+    rows = model._fit_data(xs, ts, dxs, names, sym)
+    lib, theta, target, X_all = model.library_, rows.theta, rows.target, rows.states
     if not np.any(model.coef_):
         raise ValueError(
             f"the unconstrained fit (threshold {model.threshold_:.3g}) is the zero model, which every transformation "

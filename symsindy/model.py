@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Sequence
 
 import numpy as np
@@ -140,6 +141,23 @@ def _as_trajectories(x, name: str) -> list[np.ndarray]:
     return trajs
 
 
+@dataclasses.dataclass
+class _Rows:
+    """What a fit regresses: ``target ~ theta @ coef.T`` (samples and derivatives, or the weak
+    form's test-function rows), the states behind them, and the library and symmetry set up."""
+
+    theta: np.ndarray
+    target: np.ndarray
+    states: np.ndarray
+    library: object
+    symmetry: Symmetry
+    action: object
+    subspace: object
+    formulation: str
+    reason: str
+    weak: object
+
+
 class SymmetricSINDy(BaseEstimator):
     """Sparse identification of nonlinear dynamics with exactly enforced symmetry.
 
@@ -262,6 +280,22 @@ class SymmetricSINDy(BaseEstimator):
         feature_names : list of str, optional
             Variable names (default: the symmetry's variables, else ``x0, x1, ...``).
         """
+        self._fit_data(*self._validate(x, t, x_dot, feature_names))
+        return self
+
+    def _fit_data(self, xs, ts, dxs, feature_names, sym) -> "_Rows":
+        """Fit validated data (see :meth:`_validate`); returns the rows regressed, for callers
+        (discovery) that go on working with the same samples or test functions."""
+        rows = self._rows(xs, ts, dxs, feature_names, sym)
+        self._fit_rows(rows.theta, rows.target, rows.library, feature_names, rows.symmetry, rows.action,
+                       rows.subspace, unit="samples" if rows.weak is None else "test functions")
+        self.formulation_ = rows.formulation
+        self.formulation_reason_ = rows.reason
+        self.weak_system_ = rows.weak
+        return rows
+
+    def _validate(self, x, t, x_dot, feature_names):
+        """Trajectories, times (a step or an array each), derivatives or None, names and symmetry."""
         xs = _as_trajectories(x, "x")
         dxs = _as_trajectories(x_dot, "x_dot")
         n = xs[0].shape[1]
@@ -282,25 +316,26 @@ class SymmetricSINDy(BaseEstimator):
         for k, xi in enumerate(xs):
             if dxs is None and len(xi) < 3:
                 raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
+        return xs, ts, dxs, feature_names, sym
 
+    def _rows(self, xs, ts, dxs, feature_names, sym) -> "_Rows":
+        """The regression rows of a fit: the library and symmetry set up, then either the weak
+        system or (smoothed) samples with their derivatives."""
         formulation, reason = self._choose_formulation(dxs)
+        X_all = np.vstack(xs)
         library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
-        library.fit(np.vstack(xs))
-        sym, action, subspace = self._subspace(library, sym, np.vstack(xs))
+        library.fit(X_all)
+        sym, action, subspace = self._subspace(library, sym, X_all)
         weak_sys = None
         if formulation == "weak":
-            weak_sys, formulation, reason = self._weak_system(xs, ts, library, subspace.dim, n, reason)
+            weak_sys, formulation, reason = self._weak_system(xs, ts, library, subspace.dim, len(feature_names), reason)
         if weak_sys is not None:
-            theta, target = weak_sys.G, weak_sys.b
+            theta, target, states = weak_sys.G, weak_sys.b, X_all
         else:
             sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=self.differentiation)
-            theta, target = np.asarray(library.transform(np.vstack(sx)), float), np.vstack(sd)
-        self._fit_rows(theta, target, library, feature_names, sym, action, subspace,
-                       unit="samples" if weak_sys is None else "test functions")
-        self.formulation_ = formulation
-        self.formulation_reason_ = reason
-        self.weak_system_ = weak_sys
-        return self
+            states, target = np.vstack(sx), np.vstack(sd)
+            theta = np.asarray(library.transform(states), float)
+        return _Rows(theta, target, states, library, sym, action, subspace, formulation, reason, weak_sys)
 
     def _subspace(self, library, sym, x_samples):
         action = induced_action(library, sym, method=self.action_method, x_samples=x_samples)

@@ -14,6 +14,7 @@ by a data criterion (see :func:`select_support`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,10 +187,10 @@ class ConstrainedSTLSQ(BaseOptimizer):
             path = []
             active = np.ones(p * n, dtype=bool)
             for thr in thresholds:
-                w, active, _, _ = problem.stlsq(thr, self.alpha, self.max_iter, self.unbias, start=active)
+                w, active, _, _, dof = problem.stlsq(thr, self.alpha, self.max_iter, self.unbias, start=active)
                 if path and np.array_equal(path[-1].support, active.reshape(p, n).T):
                     continue
-                path.append(PathPoint(float(thr), int(active.sum()), problem.dof(active), problem.residual(w), np.nan,
+                path.append(PathPoint(float(thr), int(active.sum()), dof, problem.residual(w), np.nan,
                                       active.reshape(p, n).T.copy(), w.reshape(p, n).T.copy()))
                 if not active.any():
                     break
@@ -201,14 +202,13 @@ class ConstrainedSTLSQ(BaseOptimizer):
             self.path_index_ = best
             # the middle (geometric) of the thresholds that reach the chosen support
             self.threshold_ = float(np.sqrt(path[best].threshold * max(path[best].threshold_max, path[best].threshold)))
-            w, active, history, iters = problem.stlsq(self.threshold_, self.alpha, self.max_iter, self.unbias)
-            if not np.array_equal(active.reshape(p, n).T, path[best].support):
-                # warm starts along the path can reach a support a cold start does not: keep the scored one
-                w, active = path[best].coef.T.ravel().copy(), path[best].support.T.ravel().copy()
-                history = [w.reshape(p, n).T.copy()]
+            # the scored fit itself (warm starts along the path can reach a support a cold start
+            # at threshold_ would not)
+            w, active = path[best].coef.T.ravel().copy(), path[best].support.T.ravel().copy()
+            history, iters = [pt.coef.copy() for pt in path[: best + 1]], len(path)
         else:
             self.threshold_ = float(self.threshold)
-            w, active, history, iters = problem.stlsq(self.threshold_, self.alpha, self.max_iter, self.unbias)
+            w, active, history, iters, _ = problem.stlsq(self.threshold_, self.alpha, self.max_iter, self.unbias)
         self.iters = iters
         self.history_ = history + [w.reshape(p, n).T.copy()]
         self.support_ = active.reshape(p, n).T.copy()
@@ -244,16 +244,17 @@ class _Problem:
             return self.Q
         return self.Q @ _nullspace(self.Q[~active])
 
-    def dof(self, active) -> int:
-        return int(self.basis(active).shape[1])
-
     def solve(self, Qa, alpha, G=None, B=None):
         return _solve(Qa, self.G if G is None else G, self.B if B is None else B, self.p, self.n, alpha)
 
     def residual(self, w) -> float:
-        W = w.reshape(self.p, self.n)
-        r = self.y - self.x @ W
-        return float(np.sqrt(np.sum(r * r) / max(self.yy, 1e-300)))
+        """Relative residual ``|y - x W| / |y|``."""
+        return float(np.sqrt(self.rss(w) / max(self.yy, 1e-300)))
+
+    @functools.cached_property
+    def full(self) -> np.ndarray:
+        """The least-squares solution on every allowed coefficient (no ridge)."""
+        return self.solve(self.basis(np.ones(self.p * self.n, bool)), 0.0)
 
     def rss(self, w) -> float:
         W = w.reshape(self.p, self.n)
@@ -261,7 +262,7 @@ class _Problem:
         return float(np.sum(r * r))
 
     def threshold_grid(self, k):
-        w0 = self.solve(self.basis(np.ones(self.p * self.n, bool)), 0.0)
+        w0 = self.full
         mags = np.abs(w0[np.abs(w0) > 1e-12 * max(np.abs(w0).max(initial=0.0), 1e-300)])
         if mags.size == 0:
             return np.array([1.0])
@@ -275,7 +276,9 @@ class _Problem:
         threshold again until the unbiased refit keeps every coefficient >= ``threshold``.
 
         After ``max_iter`` ridge passes the remaining passes are unbiased (with ``unbias``);
-        the support shrinks at every pass that does not stop, so this ends.
+        the support shrinks at every pass that does not stop, so this ends.  Returns the
+        coefficients, the support, the passes' coefficients, the number of passes and the
+        free coordinates left on the support.
         """
         N = self.p * self.n
         active = np.ones(N, dtype=bool) if start is None else start.copy()
@@ -302,7 +305,7 @@ class _Problem:
             Qa = self.basis(active)
             if iters >= max_iter and unbias:
                 ridge = 0.0
-        return w, active, history, iters
+        return w, active, history, iters, int(Qa.shape[1])
 
 
 def _solve(Q, G, B, p, n, alpha):
@@ -348,7 +351,7 @@ def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_f
     N = problem.p * problem.n
     m = x.shape[0] * problem.n
     if criterion == "mstls":
-        full = problem.solve(problem.basis(np.ones(N, bool)), 0.0)
+        full = problem.full
         ref = np.linalg.norm(x @ full.reshape(problem.p, problem.n))
         for pt in path:
             d = pt.coef.T.ravel() - full
