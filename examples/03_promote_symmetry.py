@@ -26,10 +26,14 @@
 # promoted model has, enforces it exactly, and refits without the penalty (which would otherwise
 # shrink the coefficients).
 #
-# The weight is in units where 0 is plain SINDy and 1 is "as symmetric as the candidates allow";
-# `weight="auto"` (the default) chooses it by 5-fold cross-validation, taking the largest weight
-# whose held-out error is within one standard error of the best: as much symmetry as the data
-# support.
+# The weight is in units where 0 is plain SINDy and 1 is "as symmetric as the candidates allow".
+# `weight="auto"` (the default) solves the promotion along a grid of weights and collects every
+# symmetry the path reveals: the exact symmetry of each promoted model, and the directions it
+# breaks least, rounded to simple generators (with few data the penalty seldom makes a direction
+# exactly symmetric, but it points to it). Each candidate is enforced in a refit and scored by
+# its leave-one-out error; a candidate the data reject (discovery's refit check) is not eligible,
+# and more symmetry is added while the F test of that check says it costs no more fit than
+# chance.
 
 # %%
 import matplotlib.pyplot as plt
@@ -56,16 +60,16 @@ t, x = sim.t, sim.x[0]
 promoted = PromotedSINDy(library=ps.PolynomialLibrary(degree=3), candidates="gl")
 promoted.fit(x, t=t, feature_names=["x", "y"])
 print("\n".join(promoted.equations()))
-print(f"weight chosen by cross-validation: {promoted.weight_:.3g}")
+print(f"weight: {promoted.weight_:.3g} ({promoted.weight_selection()}, {len(promoted.candidates_)} candidates)")
 print("symmetry of the promoted model:", promoted.symmetry_summary())
 print("enforced in the refit:", promoted.symmetry_.specs,
       f"  equivariance residual {promoted.equivariance_residual_:.1e}")
 
 # %% [markdown]
-# The promoted model has two symmetries: the rotation, and `scaling(x=1,y=1)`, the uniform
-# scaling $x \mapsto e^s x$, which every model whose terms all have the same degree (here: a
-# linear model) has. Both are enforced in the refit. Plain pysindy on the same data, with the
-# same threshold and derivatives:
+# The rotation is found, and with it, usually, `scaling(x=1,y=1)`, the uniform scaling
+# $x \mapsto e^s x$, which every model whose terms all have the same degree (here: a linear
+# model) has. What was found is enforced in the refit. Plain pysindy on the same data, with a
+# threshold of 0.05 and the same derivatives:
 
 # %%
 plain = ps.SINDy(optimizer=ps.STLSQ(threshold=0.05, alpha=0.05), feature_library=ps.PolynomialLibrary(degree=3),
@@ -74,12 +78,11 @@ plain.fit(x, t=t, feature_names=["x", "y"])
 plain.print()
 
 # %% [markdown]
-# The singular values of the promoted model's Lie-derivative operator over $\mathfrak{gl}(2)$
-# show the two-dimensional algebra it found (rotation and uniform scaling), far below the rest:
+# The singular values of the promoted model's Lie-derivative operator over $\mathfrak{gl}(2)$, at
+# the chosen weight: the directions it breaks least are the ones the candidates were read from.
 
 # %%
-fig = plot_singular_values(promoted.discovered_, title="Symmetry algebra of the promoted model")
-fig.axes[0].set_ylim(1e-17, 10)
+fig = plot_singular_values(promoted.discovered_, title="Lie-derivative spectrum of the promoted model")
 fig.set_size_inches(6, 3.8)
 fig.tight_layout()
 
@@ -154,49 +157,37 @@ enforced_b.print()
 # Promotion keeps $0.3\,x^2$ and reports no symmetry; the enforced model has no way to express
 # that term and invents cubic ones instead.
 #
-# ## How the weight was chosen
+# ## How the symmetry was chosen
 #
-# `weight_path_` records, for each weight tried, the cross-validated error and the symmetry the
-# promoted model had in most folds (error bars: one standard error over the folds). For the
-# symmetric oscillator the error does not grow when the rotation appears, so the largest such
-# weight is chosen; only weight 1, which forces every candidate direction (and leaves little of
-# the model), is too much. For the broken system every weight large enough to impose the rotation
-# costs held-out error, so the chosen weight stays below it.
+# `candidates_` lists every candidate symmetry with its leave-one-out error, the refit check
+# and, when it was not eligible, why. For the symmetric oscillator the rotation predicts left-out
+# samples as well as anything; for the broken system every candidate with a rotation is rejected
+# by the refit check (the residual grows far more than chance allows once $x^2$ is forbidden).
 
 # %%
-def plot_weight_path(est, ax, title):
-    """Cross-validated error against the weight; markers coloured by the symmetry found."""
-    path = est.weight_path_
-    w = np.array([p["weight"] for p in path])
-    err = np.array([p["cv_error"] for p in path])
-    se = np.array([p["cv_se"] for p in path])
-    shown = np.where(w > 0, w, 3e-4)  # weight 0 (plain SINDy) drawn at the left edge
-    ax.errorbar(shown, err, yerr=se, fmt="-", color="0.6", capsize=3, zorder=1)
-    groups = {}
-    for k, p in enumerate(path):
-        groups.setdefault("; ".join(p["specs"]) or "no symmetry", []).append(k)
-    for c, (label, idx) in enumerate(groups.items()):
-        if len(label) > 60:
-            label = label[:57] + "..."
-        ax.plot(shown[idx], err[idx], "o", ms=6, color=f"C{c}", zorder=2, label=label)
-    chosen = np.argmin(np.abs(w - est.weight_))
-    ax.plot(shown[chosen], err[chosen], "o", ms=14, mfc="none", mec="black", mew=1.5, zorder=3,
-            label=f"chosen weight ({est.weight_:.2g})")
+def plot_candidates(est, ax, title, k=8):
+    """Leave-one-out error of the candidates (best first); hatched: not eligible."""
+    cands = [c for c in est.candidates_ if np.isfinite(c["loo_error"])][:k]
+    labels = [c["description"] if len(c["description"]) < 45 else c["description"][:42] + "..." for c in cands]
+    err = [c["loo_error"] for c in cands]
+    colors = ["C2" if c["chosen"] else ("C0" if c["eligible"] else "0.75") for c in cands]
+    bars = ax.barh(range(len(cands)), err, color=colors)
+    for bar, c in zip(bars, cands):
+        if not c["eligible"]:
+            bar.set_hatch("//")
+    ax.set_yticks(range(len(cands)), labels, fontsize="x-small")
+    ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks([3e-4, 1e-3, 1e-2, 1e-1, 1], ["0", "$10^{-3}$", "$10^{-2}$", "$10^{-1}$", "1"])
-    ax.set_xlabel("penalty weight (0: plain SINDy, 1: as symmetric as possible)")
-    ax.set_ylabel("relative squared error, held-out samples")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small", loc="upper left", title="symmetry of the promoted model",
-              title_fontsize="x-small")
+    ax.set_xlabel("leave-one-out relative error of the refit")
+    ax.set_title(title, fontsize="small")
 
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-plot_weight_path(promoted, ax1, "Damped oscillator (rotation symmetric)")
-plot_weight_path(promoted_b, ax2, "With $0.3\\,x^2$ added to $\\dot y$ (symmetry broken)")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+plot_candidates(promoted, ax1, "Damped oscillator (green: chosen; grey: not eligible)")
+plot_candidates(promoted_b, ax2, "With $0.3\\,x^2$ added to $\\dot y$")
 fig.tight_layout()
+for c in promoted_b.candidates_[:4]:
+    print(f"{c['description']:45s} eligible={c['eligible']}  {c['reason'] or ''}")
 
 # %% [markdown]
 # Notes:
@@ -204,7 +195,9 @@ fig.tight_layout()
 # * `candidates` can be `"so"` (rotations only: fewer, cheaper candidates), `"gl"` (all linear
 #   maps: rotations, scalings, shears) or `"affine"` (with translations), or your own list of
 #   generators.
-# * A fixed `weight=` skips the cross-validation; `refit=False` returns the thresholded promoted
-#   coefficients without the debiasing refit (`promoted_coef_` always holds them).
+# * A fixed `weight=` skips the selection (the refit check still vetoes a symmetry the data
+#   reject); `selection="cv"` uses k-fold cross-validation instead of leave-one-out;
+#   `refit=False` with a numeric `threshold` returns the thresholded promoted coefficients
+#   without the debiasing refit (`promoted_coef_` always holds them).
 # * The default solver is a fast ADMM; `solver="cvxpy"` solves the same convex problem with a
 #   conic solver as a reference. `solver_info_` says what ran and whether it converged.

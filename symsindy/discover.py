@@ -745,37 +745,60 @@ def _fit_rows(kw: dict, sym, theta, target, library, names, x_samples=None):
 _FIT_KEYS = ("library", "threshold", "alpha", "differentiation", "formulation", "weak", "criterion")
 
 
+def free_refit(kw: dict, theta, target, library, names):
+    """The unconstrained full-library least-squares fit the refit check compares against, and its RSS."""
+    free = _fit_rows({**kw, "threshold": 0.0}, None, theta, target, library, names)
+    return free, _rss(free, theta, target)
+
+
+def refit_check(kw: dict, sym, theta, target, library, names, x_samples=None, tol: float = 0.1, free=None) -> dict:
+    """The data's verdict on a symmetry: refit the full library with it enforced.
+
+    Full-library least squares on both sides (no thresholding: a sparse free model may already
+    have dropped the very term that breaks the symmetry).  ``cost`` is the relative growth of
+    the residual sum of squares, measured against at least 1e-6 of ``|target|^2`` (below a
+    residual of 0.1 % RMS the fit is as good as the differentiation allows); it is allowed to
+    reach ``tol`` plus what chance alone adds when ``q`` coefficients are tied or removed, the
+    99 % point of the nested least-squares F statistic, ``q F_0.99(q, dof) / dof``.
+
+    Returns a dict: ``cost``, ``allowed``, ``passed``, ``q`` (coefficients the symmetry ties or
+    removes), ``dof`` (residual degrees of freedom of the free fit) and ``testable``: False when
+    the free fit has no residual degrees of freedom (as many coefficients as equations, or
+    more), where a growth of the residual says nothing.  ``free``: ``(model, rss)`` from
+    :func:`free_refit`, to reuse over several symmetries, or the least-squares fit inside a
+    larger symmetric subspace that contains ``sym``'s (the nested test then asks whether the
+    additional symmetry costs fit).
+    """
+    from scipy.stats import f as f_dist
+
+    free_model, rss_free = free_refit(kw, theta, target, library, names) if free is None else free
+    floor = 1e-6 * float(np.sum(target**2))
+    k_free = int(free_model.subspace_.dim)
+    dof = int(target.size - k_free)
+    allowed, q = float(tol), 0
+    try:
+        enforced = _fit_rows({**kw, "threshold": 0.0}, sym, theta, target, library, names, x_samples)
+        cost = (_rss(enforced, theta, target) - rss_free) / max(rss_free, floor)
+        q = k_free - enforced.subspace_.dim
+        if q > 0 and dof > 0:
+            allowed += q * float(f_dist.ppf(0.99, q, dof)) / dof
+    except ValueError:
+        cost = float("inf")
+    cost = float(max(cost, 0.0))
+    return {"cost": cost, "allowed": float(allowed), "passed": bool(cost <= allowed), "q": int(q), "dof": dof,
+            "testable": dof > 0}
+
+
 def _verify_by_refit(report: SymmetryReport, kw: dict, theta: np.ndarray, target: np.ndarray, library, x_samples, tol: float) -> None:
     names = report.variables
-    # Full-library least squares on both sides (no thresholding): a sparse free model may
-    # already have dropped the very term that breaks the symmetry.
-    fit_kw = {**kw, "threshold": 0.0}
-    free = _fit_rows(fit_kw, None, theta, target, library, names)
-    rss_free = _rss(free, theta, target)
-    # Below a residual of 0.1% RMS of the derivatives the fit is as good as the
-    # differentiation allows: relative growth there says nothing about symmetry.
-    floor = 1e-6 * float(np.sum(target**2))
+    free = free_refit(kw, theta, target, library, names)
     candidates = [(spec, Symmetry(names, spec)) for spec in report.continuous.specs]
     candidates += [(f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)]
     candidates += [(e.spec, Symmetry(names, elements=[e.matrix])) for e in report.discrete_generators]
-    from scipy.stats import f as f_dist
-
-    k_free = int(free.coef_.size)
-    dof = target.size - k_free
     for label, sym in candidates:
-        allowed = tol
-        try:
-            enforced = _fit_rows(fit_kw, sym, theta, target, library, names, x_samples)
-            cost = (_rss(enforced, theta, target) - rss_free) / max(rss_free, floor)
-            # What chance alone adds when q coefficients are tied or removed: the 99% point
-            # of the nested least-squares F statistic, q F / dof.  It fades as the data grow.
-            q = k_free - enforced.subspace_.dim
-            if q > 0 and dof > 0:
-                allowed += q * float(f_dist.ppf(0.99, q, dof)) / dof
-        except ValueError:
-            cost = float("inf")
-        report.refit_cost[label] = float(max(cost, 0.0))
-        if not cost <= allowed:
+        check = refit_check(kw, sym, theta, target, library, names, x_samples, tol, free=free)
+        report.refit_cost[label] = check["cost"]
+        if not check["passed"]:
             report.rejected.append(label)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.linalg as sla
 from pysindy.optimizers import BaseOptimizer
 
-__all__ = ["ConstrainedSTLSQ", "CRITERIA", "PathPoint", "select_support"]
+__all__ = ["ConstrainedSTLSQ", "CRITERIA", "PathPoint", "loo_error", "select_support"]
 
 #: the data criteria ``threshold="auto"`` can score a support with
 CRITERIA = ("mstls", "cv", "aicc", "bic")
@@ -388,3 +388,54 @@ def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_f
         return max(ok, key=lambda i: (-path[i].n_terms, -i)) if ok else best
     scores = np.array([pt.score for pt in path])
     return int(np.argmin(scores))
+
+
+def loo_error(theta, target, coef, basis=None) -> float:
+    """Leave-one-row-out error of a model's support, relative to ``|target|^2``.
+
+    The least-squares refit on the nonzero pattern of ``coef`` (``(n_targets, n_features)``),
+    inside ``span(basis)`` (feature ordering, as :class:`ConstrainedSTLSQ`; ``None``: no
+    constraint), is refitted without each row in turn (all ``n_targets`` equations of a sample
+    or test function) and scored on that row; closed form through the block leverages
+    ``e_(i) = (I - H_ii)^-1 e_i``, so it costs one fit.  ``inf`` when the support is not
+    determined by the data or a row has leverage 1 (the model can only interpolate it); 1 for
+    the zero model.  The support itself was chosen on all rows, so the figure is a comparison
+    between models, not an unbiased error estimate.
+    """
+    theta = np.asarray(theta, float)
+    target = np.asarray(target, float)
+    coef = np.asarray(coef, float)
+    n, p = coef.shape
+    m = theta.shape[0]
+    if theta.shape[1] != p or target.shape != (m, n):
+        raise ValueError(f"loo_error: theta {theta.shape}, target {target.shape} and coef {coef.shape} do not match")
+    yy = float(np.sum(target**2))
+    active = (coef != 0).T.ravel()
+    if basis is None:
+        Qa = np.eye(p * n)[:, active]
+    else:
+        Q = np.asarray(basis, float)
+        Qa = Q if active.all() else Q @ _nullspace(Q[~active])
+    k = Qa.shape[1]
+    if k == 0 or yy == 0:
+        return 1.0
+    Z = np.einsum("mf,fjk->mjk", theta, Qa.reshape(p, n, k))
+    Zf = Z.reshape(m * n, k)
+    G = Zf.T @ Zf
+    try:
+        factor = sla.cho_factor(G, check_finite=False)
+        W = sla.cho_solve(factor, Zf.T, check_finite=False)  # (k, m n)
+    except (np.linalg.LinAlgError, sla.LinAlgError):
+        return float("inf")
+    if not np.all(np.isfinite(W)):
+        return float("inf")
+    ev = np.linalg.eigvalsh(G)
+    if ev[0] <= 1e-12 * ev[-1]:
+        return float("inf")
+    resid = target - (Zf @ (W @ target.ravel())).reshape(m, n)
+    H = np.einsum("mjk,kmi->mji", Z, W.reshape(k, m, n))
+    A = np.eye(n)[None] - H
+    if np.linalg.svd(A, compute_uv=False).min(axis=1).min() <= 1e-10:
+        return float("inf")
+    e = np.linalg.solve(A, resid[..., None])[..., 0]
+    return float(np.sum(e * e) / yy)

@@ -26,22 +26,46 @@ Normalisation (the nuclear norm is homogeneous, so left alone it mostly shrinks 
   solution is the least-squares fit inside the fully symmetric subspace: weight 1 means "as
   symmetric as the candidates allow", not "zero", whatever the data size or scale;
 * the returned coefficients come from a debiasing refit: promote -> discover (the algebra of
-  the promoted model, singular values below ``null_tol``) -> enforce it exactly with
-  :class:`~symsindy.model.SymmetricSINDy` (thresholded least squares) -> refit.  Generators
+  the promoted model) -> enforce it exactly with :class:`~symsindy.model.SymmetricSINDy`
+  (thresholded least squares, automatic threshold by default) -> refit.  Generators
   with simple rational entries are enforced; noisy ones (``scaling(x=1,y=1.00127)``, or a
   model's own linear part, which every linear model commutes with) are reported in
   ``discovered_`` but not enforced.
 
-Weight selection (``weight="auto"``): k-fold cross-validation (folds shuffled with
+Weight selection (``weight="auto"``, ``selection="loo"``, the default): the promotion is solved
+on all the data along ``weight_grid`` (warm-started), and every symmetry the path reveals is a
+candidate: the exact symmetry of each promoted model (singular values below ``null_tol``) and,
+because with few data the penalty rarely makes a direction exactly symmetric, the directions it
+breaks least, rounded to simple generators (:func:`_snapped_candidates`).  Each candidate, and
+no symmetry at all, is enforced in a refit (:class:`~symsindy.model.SymmetricSINDy`, same
+threshold and ridge) and scored by the leave-one-out error of that refit
+(:func:`symsindy.optimizers.loo_error`, closed form).  A candidate is not eligible when the data
+reject it, by discovery's refit check (:func:`symsindy.discover.refit_check`: full-library least
+squares with and without it, the residual growth against ``refit_tol`` plus the F statistic's
+99 % point), or when its refit keeps fewer than half the terms of the unconstrained refit and the
+check cannot test it (the unconstrained fit has no residual degrees of freedom).  The eligible
+refit with the smallest leave-one-out error is the answer (ties: the smaller subspace);
+``weight_`` is the smallest weight that revealed it, ``candidates_`` lists every candidate with
+its figures.  Why not k-fold cross-validation: with 12-36 samples five folds of 3-7 samples
+measure noise, and the one-standard-error rule then picked weight 1 (all of gl(n), which leaves
+``x' = c x``) on Langford's system at 18 samples in each of the 3 seeds tried; leave-one-out keeps all
+but one sample in every fit and needs no random folds.
+
+``selection="cv"`` keeps the k-fold rule: cross-validation (folds shuffled with
 ``random_state``) of the whole pipeline over ``weight_grid`` (default 0 and 10 weights
 log-spaced from 1e-3 to 1); the error is the held-out relative squared error of the refitted
 model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule
-picks the largest weight whose mean error is within one standard error of the best: as much
-symmetry as the data support.  Each fold measures the weight against its own ``lam_ref``.
-The fit on all the data at that weight can reveal more symmetry than the folds did (a
-dilation that would wipe out a cubic term, say); what it reveals is enforced only if enforcing
-it on the same folds keeps the held-out error within that one-standard-error bound, else the
-next smaller accepted weight is tried (and, if none passes, nothing is enforced).
+picks the largest weight whose mean error is within one standard error of the best.  Each fold
+measures the weight against its own ``lam_ref``.  The fit on all the data at that weight can
+reveal more symmetry than the folds did; what it reveals is enforced only if enforcing it on the
+same folds keeps the held-out error within that bound, else the next smaller accepted weight is
+tried (and, if none passes, nothing is enforced).  With a given weight or ``"cv"``, the symmetry
+is also put to the refit check and not enforced when the data reject it
+(:class:`PromotionWarning`).
+
+The rows are those of :class:`~symsindy.model.SymmetricSINDy`: samples with measured or
+smoothed derivatives (strong form) or the weak form's test-function integrals
+(``formulation``), so promotion works on time series as the other estimators do.
 
 Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerated) with
 singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
@@ -58,7 +82,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -83,6 +107,8 @@ __all__ = [
 ]
 
 SOLVERS = ("fast", "cvxpy")
+#: rules for ``weight="auto"``: leave-one-out over candidate symmetries, or k-fold cross-validation
+SELECTIONS = ("loo", "cv")
 
 
 class PromotionWarning(UserWarning):
@@ -578,9 +604,9 @@ def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
 class _Setup:
     names: list
     library: object
-    X: np.ndarray  # smoothed states (m, n)
-    D: np.ndarray  # derivatives (m, n)
-    theta: np.ndarray  # normalised library (m, p)
+    X: np.ndarray  # states the library and the Lie derivatives are measured on
+    D: np.ndarray  # regression targets (m, n): derivatives, or their weak-form counterparts
+    theta: np.ndarray  # normalised library rows (m, p)
     colscale: np.ndarray
     yscale: float
     cands: list  # orthonormal candidate basis (full family)
@@ -593,6 +619,9 @@ class _Setup:
     lam_ref: float
     dropped: dict
     direction_weights: np.ndarray
+    theta_raw: np.ndarray = None  # the library rows in data units (m, p)
+    subspaces: dict = field(default_factory=dict)  # symmetry key -> (symmetry, action, subspace)
+    free: object = None  # the refit check's free fit, once computed (False: not possible)
 
     def problem(self, rows=None) -> PromotionProblem:
         th = self.theta if rows is None else self.theta[rows]
@@ -624,18 +653,28 @@ class PromotedSINDy(BaseEstimator):
     candidates : {"so", "gl", "affine"} or list of (A, b), default "gl"
         The candidate algebra (user generators are orthonormalised).
     weight : float or "auto", default "auto"
-        Penalty weight in units of ``lam_ref`` (1: as symmetric as the candidates allow);
-        cross-validation folds use their own ``lam_ref``.
-        ``"auto"``: k-fold cross-validation with the one-standard-error rule.
+        Penalty weight in units of ``lam_ref`` (1: as symmetric as the candidates allow).
+        ``"auto"``: chosen by ``selection`` (module docstring).
     weight_grid : sequence of float, optional
         Weights tried by ``"auto"``; default 0 and 10 values log-spaced from 1e-3 to 1.
+    selection : {"loo", "cv"}, default "loo"
+        ``"loo"``: leave-one-out over the candidate symmetries the path reveals;
+        ``"cv"``: ``n_folds``-fold cross-validation with the one-standard-error rule.
     n_folds : int, default 5
+        Folds of ``selection="cv"``.
     l1 : float, default 0.0
         l1 weight on the normalised coefficients (unit-RMS terms and derivatives).
-    threshold : float, default 0.05
-        Sequential thresholding in the refit (and of ``promoted_coef_`` when ``refit=False``).
-    alpha : float, default 0.05
+    threshold : float or "auto", default "auto"
+        Sequential thresholding in the refit (automatic: as :class:`~symsindy.model.SymmetricSINDy`);
+        a number also thresholds ``promoted_coef_`` when ``refit=False``, which needs one.
+    alpha : float, default 0.0
         Ridge weight during thresholding in the refit.
+    formulation : {"auto", "strong", "weak"}, default "auto"
+        The regression rows, as :class:`~symsindy.model.SymmetricSINDy`.
+    weak : WeakForm, optional
+        Test-function settings of the weak form.
+    refit_tol : float, default 0.1
+        Tolerance of the refit check (:func:`symsindy.discover.refit_check`).
     solver : {"fast", "cvxpy"}, default "fast"
         ADMM (:func:`solve_fast`) or cvxpy (:func:`solve_cvxpy`); the other is the fallback.
     cvxpy_solver : str, default "CLARABEL"
@@ -673,10 +712,25 @@ class PromotedSINDy(BaseEstimator):
     problem_ : PromotionProblem
         The convex problem on all the data (normalised units; ``lam = weight_ * lam_ref_``).
     weight_path_ : list of dict
-        Per weight of the grid: ``weight``, ``cv_error`` (mean held-out relative squared error),
-        ``cv_se``, ``fold_errors``, ``specs`` (the symmetry found in most folds), ``chosen``
-        (the weight used) and, where the fit on all the data was checked, ``final_check``
-        (``specs``, ``cv_error``, ``accepted``); empty when ``weight`` is given.
+        Per weight of the grid.  ``"loo"``: ``weight``, ``specs`` (the exact symmetry of the
+        promoted model), ``proposed`` (the candidates it gave) and ``chosen``.  ``"cv"``:
+        ``weight``, ``cv_error`` (mean held-out relative squared error), ``cv_se``,
+        ``fold_errors``, ``specs`` (the symmetry found in most folds), ``chosen`` and, where the
+        fit on all the data was checked, ``final_check`` (``specs``, ``cv_error``,
+        ``accepted``).  Empty when ``weight`` is given.
+    candidates_ : list of dict
+        ``"loo"`` only (else empty): every candidate symmetry, best first, with ``symmetry``
+        (named specs), ``unnamed_generators``, ``description``, ``source`` (``"none"``,
+        ``"exact"`` or ``"snapped"``), ``weights`` (that revealed it), ``loo_error``,
+        ``n_terms``, ``free_coefficients``, ``refit_check``, ``eligible``, ``reason`` (why not)
+        and ``chosen``.
+    refit_check_ : dict or None
+        The refit check of what was enforced (:func:`symsindy.discover.refit_check`:
+        ``cost``, ``allowed``, ``passed``, ``q``, ``dof``, ``testable``; ``passed`` None when
+        the data are too few to test); None when nothing was.
+    threshold_ : float
+        The refit's threshold.
+    formulation_, formulation_reason_ : str
     discovered_ : ContinuousSymmetries
         The algebra of the promoted model.
     symmetry_ : Symmetry
@@ -708,8 +762,12 @@ class PromotedSINDy(BaseEstimator):
         weight_grid=None,
         n_folds=5,
         l1=0.0,
-        threshold=0.05,
-        alpha=0.05,
+        threshold="auto",
+        alpha=0.0,
+        selection="loo",
+        formulation="auto",
+        weak=None,
+        refit_tol=0.1,
         solver="fast",
         cvxpy_solver="CLARABEL",
         cvxpy_options=None,
@@ -730,6 +788,10 @@ class PromotedSINDy(BaseEstimator):
         self.l1 = l1
         self.threshold = threshold
         self.alpha = alpha
+        self.selection = selection
+        self.formulation = formulation
+        self.weak = weak
+        self.refit_tol = refit_tol
         self.solver = solver
         self.cvxpy_solver = cvxpy_solver
         self.cvxpy_options = cvxpy_options
@@ -757,8 +819,18 @@ class PromotedSINDy(BaseEstimator):
         else:
             number("weight")
         number("l1")
-        number("threshold")
+        if isinstance(self.threshold, str):
+            if self.threshold != "auto":
+                raise ValueError(f"threshold {self.threshold!r}: expected a number >= 0 or 'auto'")
+            if not self.refit:
+                raise ValueError("threshold 'auto' needs refit=True: the automatic threshold is chosen in the refit; "
+                                 "give a number to threshold the promoted coefficients")
+        else:
+            number("threshold")
         number("alpha")
+        number("refit_tol")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection {self.selection!r}: expected one of {', '.join(SELECTIONS)}")
         number("tol", strict=True)
         number("null_tol", strict=True)
         number("adaptive_floor", strict=True)
@@ -791,82 +863,70 @@ class PromotedSINDy(BaseEstimator):
         feature_names : list of str, optional
             Variable names (default ``x0, x1, ...``).
         """
-        from .model import SymmetricSINDy, _as_trajectories, estimate_derivatives
+        from .model import SymmetricSINDy
 
         self._check_params()
-        xs = _as_trajectories(x, "x")
-        dxs = _as_trajectories(x_dot, "x_dot")
-        n = xs[0].shape[1]
-        if dxs is not None:
-            if len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
-                raise ValueError(f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}")
-        elif t is None:
-            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
-        names = [f"x{i}" for i in range(n)] if feature_names is None else list(feature_names)
-        if len(names) != n:
-            raise ValueError(f"feature_names: {len(names)} names for {n} variables")
-        ts = SymmetricSINDy._check_times(t, xs) if dxs is None else [1.0] * len(xs)
-        sx, sd = estimate_derivatives(xs, ts, dxs, differentiation=self.differentiation)
-        X_all, D_all = np.vstack(sx), np.vstack(sd)
-
+        base = SymmetricSINDy(
+            library=self.library, threshold=self.threshold, alpha=self.alpha, differentiation=self.differentiation,
+            formulation=self.formulation, weak=self.weak,
+        )
+        xs, ts, dxs, names, _ = base._validate(x, t, x_dot, feature_names)
+        # the same regression rows as SymmetricSINDy: samples with (smoothed) derivatives, or the
+        # weak form's test-function integrals
+        rows = base._rows(xs, ts, dxs, names, Symmetry(names))
         self._events = {"n_solves": 0, "n_fallbacks": 0, "messages": []}
         try:
-            self._fit(X_all, D_all, names)
+            self._fit(rows, names)
         finally:
             del self._events
+        self.formulation_ = rows.formulation
+        self.formulation_reason_ = rows.reason
+        if self.model_ is not None:
+            self.model_.formulation_ = rows.formulation
+            self.model_.formulation_reason_ = rows.reason
+            self.model_.weak_system_ = rows.weak
         return self
 
-    def _fit(self, X_all, D_all, names):
+    def _fit(self, rows, names):
         from threadpoolctl import threadpool_limits
 
         n = len(names)
-        setup = self._setup(X_all, D_all, names)
+        setup = self._setup(rows, names)
+        candidates, model = [], None
         # the solves work on small dense matrices: BLAS threads cost more than they save
         with threadpool_limits(limits=1, user_api="blas"):
-            if self.weight == "auto":
-                weight, path, validation = self._select_weight(setup)
-                tries = validation["weights"] if validation else [weight]
+            if self.weight == "auto" and self.selection == "loo":
+                weight, path, candidates, chosen, (xt, info) = self._select_loo(setup)
+                sym = named = chosen["symmetry"]
+                model = chosen["model"]
+                check = chosen["check"]
+                disc = self._discover(setup, xt, setup.coef(xt), setup.X, info["solver"])
             else:
-                weight, path, validation = float(self.weight), [], None
-                tries = [weight]
-            for k, weight in enumerate(tries):
-                xt, info = self._solve(setup.problem(), weight, None)
-                promoted = setup.coef(xt)
-                disc = self._discover(setup, xt, promoted, setup.X, info["solver"])
-                sym, named = _enforceable(names, disc)
-                if validation is None or sym.is_trivial:
-                    break
-                # the fit on all the data can reveal a larger symmetry than the folds did at
-                # this weight: enforce it only if it predicts held-out data as well as the
-                # weights the cross-validation accepted, else try the next smaller accepted weight
-                error = validation["check"](sym, named)
-                path[validation["index"][k]]["final_check"] = {
-                    "specs": _describe(sym), "cv_error": error, "accepted": bool(error <= validation["bound"])
-                }
-                if error <= validation["bound"]:
-                    break
-            else:
-                warnings.warn(
-                    "promotion: at every weight the cross-validation accepted, the symmetry the fit on all the data "
-                    "revealed predicts held-out data worse than that; nothing is enforced",
-                    PromotionWarning,
-                    stacklevel=3,
-                )
-                sym, named = Symmetry(names), Symmetry(names)
-            if validation is not None:
-                for i, e in enumerate(path):
-                    e["chosen"] = float(e["weight"]) == weight
-        model, refit_note = None, None
+                weight, path, sym, named, xt, info, disc = self._weight_rule(setup)
+                # the data veto: a symmetry the refit check rejects is not enforced
+                check = self._check(setup, sym)
+                if check is not None and check["passed"] is False:
+                    warnings.warn(
+                        f"promotion: the data reject the promoted symmetry {_describe(sym)} (refit cost "
+                        f"{check['cost']:.3g} > allowed {check['allowed']:.3g}); nothing is enforced",
+                        PromotionWarning,
+                        stacklevel=3,
+                    )
+                    sym = named = Symmetry(names)
+            promoted = setup.coef(xt)
+        refit_note = None
         if self.refit:
-            model, sym, refit_note = self._enforce(setup, sym, named, setup.X, setup.D, final=True)
+            if model is None:
+                model, sym, refit_note = self._enforce(setup, sym, named, final=True)
             coef = np.array(model.coef_, float)
             residual = float(model.equivariance_residual_)
         else:
+            model = None
             coef = np.where(np.abs(promoted) < self.threshold, 0.0, promoted)
             residual = self._residual(setup, coef, sym)
         if not np.any(coef) and np.any(setup.D):
             raise PromotionError(
-                f"promoted fit: every route gave the zero model (weight {weight:.3g}, threshold {self.threshold:g}); "
+                f"promoted fit: every route gave the zero model (weight {weight:.3g}, threshold {self.threshold}); "
                 "lower the threshold or the weight"
             )
 
@@ -879,12 +939,15 @@ class PromotedSINDy(BaseEstimator):
         self.problem_ = setup.problem()
         self.weight_ = weight
         self.weight_path_ = path
+        self.candidates_ = candidates
+        self.refit_check_ = check
         self.promoted_coef_ = promoted
         self.discovered_ = disc
-        self.symmetry_specs_ = list(disc.specs)
+        self.symmetry_specs_ = list(disc.specs) if not candidates else _named_specs(sym)
         self.symmetry_ = sym
         self.model_ = model
         self.coef_ = coef
+        self.threshold_ = float(model.threshold_) if model is not None else float(self.threshold)
         self.equivariance_residual_ = residual
         self.penalised_directions_ = int(setup.shape[1])
         self.dropped_directions_ = dict(setup.dropped)
@@ -912,15 +975,49 @@ class PromotedSINDy(BaseEstimator):
                 stacklevel=3,
             )
 
-    def _setup(self, X, D, names) -> _Setup:
-        import pysindy as ps
+    def _weight_rule(self, setup):
+        """A given weight, or k-fold cross-validation (``selection="cv"``): the symmetry the promoted
+        model on all the data has at that weight."""
+        names = setup.names
+        if self.weight == "auto":
+            weight, path, validation = self._select_weight(setup)
+            tries = validation["weights"] if validation else [weight]
+        else:
+            weight, path, validation = float(self.weight), [], None
+            tries = [weight]
+        for k, weight in enumerate(tries):
+            xt, info = self._solve(setup.problem(), weight, None)
+            disc = self._discover(setup, xt, setup.coef(xt), setup.X, info["solver"])
+            sym, named = _enforceable(names, disc)
+            if validation is None or sym.is_trivial:
+                break
+            # the fit on all the data can reveal a larger symmetry than the folds did at
+            # this weight: enforce it only if it predicts held-out data as well as the
+            # weights the cross-validation accepted, else try the next smaller accepted weight
+            error = validation["check"](sym, named)
+            path[validation["index"][k]]["final_check"] = {
+                "specs": _describe(sym), "cv_error": error, "accepted": bool(error <= validation["bound"])
+            }
+            if error <= validation["bound"]:
+                break
+        else:
+            warnings.warn(
+                "promotion: at every weight the cross-validation accepted, the symmetry the fit on all the data "
+                "revealed predicts held-out data worse than that; nothing is enforced",
+                PromotionWarning,
+                stacklevel=4,
+            )
+            sym, named = Symmetry(names), Symmetry(names)
+        if validation is not None:
+            for e in path:
+                e["chosen"] = float(e["weight"]) == weight
+        return weight, path, sym, named, xt, info, disc
 
-        from .model import _clone_library
-
-        n = X.shape[1]
-        library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
-        library.fit(X)
-        theta = np.asarray(library.transform(X), float)
+    def _setup(self, rows, names) -> _Setup:
+        n = len(names)
+        library = rows.library
+        X, D = rows.states, np.asarray(rows.target, float)
+        theta = np.asarray(rows.theta, float)
         terms = list(library.get_feature_names(names))
         colscale = np.sqrt(np.mean(theta**2, axis=0))
         if np.any(colscale == 0):
@@ -967,7 +1064,8 @@ class PromotedSINDy(BaseEstimator):
         else:
             L = np.zeros((0, N))
         setup = _Setup(
-            names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights
+            names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights,
+            theta,
         )
         if qp:
             setup.lam_ref = _lam_ref(setup.problem())
@@ -1033,12 +1131,25 @@ class PromotedSINDy(BaseEstimator):
             disc.family = self.candidates
         return disc
 
-    def _enforce(self, setup: _Setup, sym: Symmetry, named: Symmetry, X, D, final: bool = False):
-        """Fit SymmetricSINDy with ``sym`` (from :func:`_enforceable`); if that fails, with its
-        named part, then with nothing.  Returns ``(model, enforced, note)``."""
-        from .constraints import NoSymmetricModelError
+    def _fit_symmetric(self, setup: _Setup, sym: Symmetry, idx=None):
+        """:class:`~symsindy.model.SymmetricSINDy` with ``sym`` enforced, fitted to the rows ``idx``
+        (all by default) with the estimator's threshold and ridge; raises ValueError (or
+        NoSymmetricModelError) when no model can be fitted."""
         from .model import SymmetricSINDy
 
+        key = _algebra_key(sym)
+        if key not in setup.subspaces:
+            est = SymmetricSINDy(symmetry=sym)
+            setup.subspaces[key] = est._subspace(setup.library, sym, setup.X)
+        sym_r, action, subspace = setup.subspaces[key]
+        model = SymmetricSINDy(library=self.library, symmetry=sym_r, threshold=self.threshold, alpha=self.alpha)
+        th = setup.theta_raw if idx is None else setup.theta_raw[idx]
+        tg = setup.D if idx is None else setup.D[idx]
+        return model._fit_rows(th, tg, setup.library, setup.names, sym_r, action, subspace)
+
+    def _enforce(self, setup: _Setup, sym: Symmetry, named: Symmetry, idx=None, final: bool = False):
+        """Fit SymmetricSINDy with ``sym`` (from :func:`_enforceable`); if that fails, with its
+        named part, then with nothing.  Returns ``(model, enforced, note)``."""
         names = setup.names
         routes = [sym]
         if len(named.generators) != len(sym.generators):
@@ -1047,12 +1158,9 @@ class PromotedSINDy(BaseEstimator):
             routes.append(Symmetry(names))
         note, last = None, None
         for k, s in enumerate(routes):
-            model = SymmetricSINDy(
-                library=self.library, symmetry=s, threshold=self.threshold, alpha=self.alpha, differentiation=None,
-            )
             try:
-                model.fit(X, x_dot=D, feature_names=names)
-            except (NoSymmetricModelError, ValueError) as exc:
+                model = self._fit_symmetric(setup, s, idx)
+            except ValueError as exc:  # NoSymmetricModelError is a ValueError
                 last = str(exc).splitlines()[0]
                 continue
             if final and not np.any(model.coef_) and not s.is_trivial:
@@ -1062,6 +1170,205 @@ class PromotedSINDy(BaseEstimator):
                 note = f"enforcing {_describe(sym)} failed ({last}); enforced {_describe(s)}"
             return model, s, note
         raise PromotionError(f"promoted fit: the refit failed for every symmetry tried ({last})")
+
+    def _check(self, setup: _Setup, sym: Symmetry):
+        """Discovery's refit check of ``sym`` on the rows (:func:`symsindy.discover.refit_check`);
+        None for no symmetry.  ``passed`` is None when the data are too few to test it."""
+        from .discover import free_refit, refit_check
+
+        if sym.is_trivial:
+            return None
+        kw = {"alpha": self.alpha}
+        if setup.free is None:
+            try:
+                setup.free = free_refit(kw, setup.theta_raw, setup.D, setup.library, setup.names)
+            except ValueError:
+                setup.free = False
+        if setup.free is False:
+            k_free = setup.theta_raw.shape[1] * setup.D.shape[1]
+            return {"cost": None, "allowed": None, "passed": None, "q": None, "dof": int(setup.D.size - k_free),
+                    "testable": False}
+        check = refit_check(kw, sym, setup.theta_raw, setup.D, setup.library, setup.names, setup.X,
+                            self.refit_tol, free=setup.free)
+        if not check["testable"]:
+            check["passed"] = None
+        return check
+
+    def _evaluate(self, setup: _Setup, e: dict, plain_terms) -> None:
+        """Refit with ``e["symmetry"]`` enforced; fill ``model``, ``loo``, ``n_terms``, ``check``,
+        ``eligible`` and ``reason`` (why not)."""
+        from .optimizers import loo_error
+
+        sym = e["symmetry"]
+        e["model"], e["loo"], e["reason"] = None, float("inf"), None
+        try:
+            model = self._fit_symmetric(setup, sym)
+        except ValueError as exc:
+            e["reason"] = str(exc).splitlines()[0]
+        else:
+            if np.any(model.coef_) or not np.any(setup.D):
+                e["model"] = model
+                basis = None if sym.is_trivial else model.subspace_.basis
+                e["loo"] = loo_error(setup.theta_raw, setup.D, model.coef_, basis)
+                if not np.isfinite(e["loo"]):
+                    e["reason"] = "the model's support is not determined without each sample in turn"
+            else:
+                e["reason"] = "the refit is the zero model"
+        e["n_terms"] = int(np.count_nonzero(e["model"].coef_)) if e["model"] is not None else 0
+        e["check"] = self._check(setup, sym)
+        ok = e["model"] is not None and np.isfinite(e["loo"])
+        if ok and e["check"] is not None and e["check"]["passed"] is False:
+            ok, e["reason"] = False, (
+                f"the data reject it (refit cost {e['check']['cost']:.3g} > allowed {e['check']['allowed']:.3g})")
+        if (ok and plain_terms and e["n_terms"] < 0.5 * plain_terms and e["check"] is not None
+                and e["check"]["passed"] is not True):
+            # a model that loses most of its terms to the enforcement needs a test it passed
+            ok, e["reason"] = False, (
+                f"it keeps {e['n_terms']} of the unconstrained model's {plain_terms} terms and the refit check "
+                "cannot test it")
+        e["eligible"] = bool(ok)
+
+    def _most_symmetric(self, setup: _Setup, best: dict, eligible: list, found: dict, plain_terms) -> dict:
+        """Add symmetry to ``best`` while the data allow it.
+
+        Leave-one-out error prefers a few spurious terms that soak up noise over a symmetry
+        that forbids them.  So, from ``best``, every eligible candidate nested in it (its
+        subspace inside ``best``'s) and ``best`` joined with each simple generator of the
+        family (a rotation of two variables, a scaling of one, of two or of all) is refitted
+        and put to the nested refit check against the least-squares fit in the current
+        subspace (the F test of :func:`symsindy.discover.refit_check`: does the extra symmetry
+        cost more fit than chance?); the most symmetric that passes (then the smaller
+        leave-one-out error) becomes current, up to three times.
+        """
+        from .discover import _fit_rows, _rss, refit_check
+
+        kw = {"alpha": self.alpha}
+        names = setup.names
+        affine = any(np.any(b) for _, b in setup.cands)
+        current = best
+        for _ in range(3):
+            Qb = current["model"].subspace_.basis
+            options = []
+            for e in eligible:
+                if e is current or e["model"] is None:
+                    continue
+                Qa = e["model"].subspace_.basis
+                if Qa.shape[1] < Qb.shape[1] and np.linalg.norm(Qa - Qb @ (Qb.T @ Qa)) <= 1e-8 * max(1.0, np.linalg.norm(Qa)):
+                    options.append(e)
+            for gen in _simple_generators(setup, names, affine):
+                sym = _as_symmetry(names, [(g.matrix, g.translation) for g in current["symmetry"].generators] + [gen],
+                                   affine)
+                key = _algebra_key(sym)
+                if key == _algebra_key(current["symmetry"]):
+                    continue
+                if key not in found:
+                    found[key] = {"symmetry": sym, "weights": list(current["weights"]), "source": "extended"}
+                    self._evaluate(setup, found[key], plain_terms)
+                e = found[key]
+                if e["eligible"] and e not in options and e["model"].subspace_.dim < Qb.shape[1]:
+                    options.append(e)
+            if not options:
+                break
+            if current["symmetry"].is_trivial and setup.free not in (None, False):
+                ref = setup.free
+            else:
+                try:
+                    model = _fit_rows({**kw, "threshold": 0.0}, current["symmetry"], setup.theta_raw, setup.D,
+                                      setup.library, names, setup.X)
+                except ValueError:
+                    break
+                ref = (model, _rss(model, setup.theta_raw, setup.D))
+            passed = []
+            for e in options:
+                check = refit_check(kw, e["symmetry"], setup.theta_raw, setup.D, setup.library, names, setup.X,
+                                    self.refit_tol, free=ref)
+                e["nested_check"] = check
+                if check["testable"] and check["passed"]:
+                    passed.append(e)
+            if not passed:
+                break
+            current = min(passed, key=lambda e: (e["model"].subspace_.dim, len(_unnamed(e["symmetry"])), e["loo"]))
+        return current
+
+    def _select_loo(self, setup: _Setup):
+        """``weight="auto"`` by leave-one-out over the candidate symmetries the promotion path reveals.
+
+        Returns ``(weight, path, candidates, chosen, (x, info))``.
+        """
+        names = setup.names
+        grid = self._grid()
+        if grid[0] != 0.0:
+            grid = np.concatenate([[0.0], grid])
+        affine = any(np.any(b) for _, b in setup.cands)
+        found: dict = {}
+
+        def add(sym, w, source):
+            key = _algebra_key(sym)
+            if key not in found:
+                found[key] = {"symmetry": sym, "weights": [], "source": source}
+            if float(w) not in found[key]["weights"]:
+                found[key]["weights"].append(float(w))
+
+        add(Symmetry(names), 0.0, "none")
+        path, solutions = [], {}
+        if setup.shape[1]:
+            prob, warm = setup.problem(), None
+            for w in grid:
+                xt, info = self._solve(prob, w, warm)
+                warm = info.get("state") if info["solver"] == "fast" else None
+                solutions[float(w)] = (xt, info)
+                disc = self._discover(setup, xt, setup.coef(xt), setup.X, info["solver"])
+                sym, _ = _enforceable(names, disc)
+                proposed = [] if sym.is_trivial else [(sym, "exact")]
+                proposed += [(c, "snapped") for c in _snapped_candidates(setup, xt, names, affine)]
+                for c, src in proposed:
+                    add(c, w, src)
+                path.append({"weight": float(w), "specs": list(disc.specs) + (
+                    [f"{len(disc.unnamed)} unnamed"] if disc.unnamed else []),
+                    "proposed": sorted({_describe(c) for c, _ in proposed})})
+        else:
+            solutions[0.0] = self._solve(setup.problem(), 0.0, None)
+        entries = list(found.values())
+        plain = found[b""]
+        self._evaluate(setup, plain, None)
+        plain_terms = plain["n_terms"] if plain["model"] is not None else None
+        for e in entries:
+            if e is not plain:
+                self._evaluate(setup, e, plain_terms)
+        eligible = [e for e in entries if e["eligible"]]
+        if not eligible:
+            reasons = "; ".join(f"{_describe(e['symmetry'])}: {e['reason']}" for e in entries[:3])
+            raise PromotionError(f"weight 'auto': no candidate symmetry gives a model that can be checked ({reasons})")
+
+        def rank(e):
+            # equal errors: the smaller subspace, then named generators over unnamed ones (the
+            # same subspace can come from a rotation plus a scaling or from their sum)
+            return (e["loo"], e["model"].subspace_.dim, len(_unnamed(e["symmetry"])), min(e["weights"]))
+
+        best = min(eligible, key=rank)
+        chosen = self._most_symmetric(setup, best, eligible, found, plain_terms)
+        entries = list(found.values())
+        weight = min(chosen["weights"])
+        candidates = []
+        for e in sorted(entries, key=lambda e: (not e["eligible"], e["loo"])):
+            candidates.append({
+                "symmetry": _named_specs(e["symmetry"]),
+                "unnamed_generators": _unnamed(e["symmetry"]),
+                "description": _describe(e["symmetry"]) if not e["symmetry"].is_trivial else "none",
+                "source": e["source"],
+                "weights": list(e["weights"]),
+                "loo_error": e["loo"],
+                "n_terms": e["n_terms"],
+                "free_coefficients": int(e["model"].subspace_.dim) if e["model"] is not None else None,
+                "refit_check": e["check"],
+                "nested_check": e.get("nested_check"),
+                "eligible": e["eligible"],
+                "reason": e["reason"],
+                "chosen": e is chosen,
+            })
+        for pt in path:
+            pt["chosen"] = pt["weight"] == weight
+        return weight, path, candidates, chosen, solutions[weight]
 
     def _residual(self, setup, coef, sym) -> float:
         if sym.is_trivial:
@@ -1075,7 +1382,7 @@ class PromotedSINDy(BaseEstimator):
         grid = self._grid()
         if setup.shape[1] == 0:
             return 0.0, [], None
-        m = len(setup.X)
+        m = len(setup.D)
         k = int(min(self.n_folds, m))
         if k < 2:
             raise ValueError(f"weight 'auto': {m} samples are too few for {self.n_folds}-fold cross-validation")
@@ -1084,19 +1391,19 @@ class PromotedSINDy(BaseEstimator):
         found = [[() for _ in range(k)] for _ in grid]
         for f, (train, test) in enumerate(folds):
             prob = setup.problem(train)
-            Xtr, Dtr, Xte, Dte = setup.X[train], setup.D[train], setup.X[test], setup.D[test]
+            Dte = setup.D[test]
             warm, cache = None, {}
             denom = max(float(np.sum(Dte**2)), 1e-300)
             for i, w in enumerate(grid):
                 xt, info = self._solve(prob, w, warm, tol=max(self.tol, 1e-8))
                 warm = info.get("state") if info["solver"] == "fast" else None
-                disc = self._discover(setup, xt, setup.coef(xt), Xtr, info["solver"])
+                disc = self._discover(setup, xt, setup.coef(xt), setup.X, info["solver"])
                 sym, named = _enforceable(setup.names, disc)
                 key = _symmetry_key(sym)
                 if key not in cache:
                     try:
-                        model, _, _ = self._enforce(setup, sym, named, Xtr, Dtr)
-                        pred = np.asarray(model.library_.transform(Xte), float) @ model.coef_.T
+                        model, _, _ = self._enforce(setup, sym, named, train)
+                        pred = setup.theta_raw[test] @ model.coef_.T
                         cache[key] = float(np.sum((Dte - pred) ** 2)) / denom
                     except PromotionError:
                         # no model could be fitted (e.g. too few samples): it predicts nothing
@@ -1131,8 +1438,8 @@ class PromotedSINDy(BaseEstimator):
             for train, test in folds:
                 Dte = setup.D[test]
                 try:
-                    model, _, _ = self._enforce(setup, sym, named, setup.X[train], setup.D[train])
-                    pred = np.asarray(model.library_.transform(setup.X[test]), float) @ model.coef_.T
+                    model, _, _ = self._enforce(setup, sym, named, train)
+                    pred = setup.theta_raw[test] @ model.coef_.T
                     errs.append(float(np.sum((Dte - pred) ** 2)) / max(float(np.sum(Dte**2)), 1e-300))
                 except PromotionError:
                     errs.append(1.0)
@@ -1165,7 +1472,8 @@ class PromotedSINDy(BaseEstimator):
         """E.g. ``"rotation(x,y); scaling(x=1,y=1)"``, ``"2 unnamed generators"`` or ``"none"``."""
         check_is_fitted(self, "coef_")
         parts = list(self.symmetry_specs_)
-        k = len(self.discovered_.unnamed)
+        # leave-one-out: the candidate chosen; otherwise: what the promoted model has
+        k = len(_unnamed(self.symmetry_)) if self.candidates_ else len(self.discovered_.unnamed)
         if k:
             parts.append(f"{k} unnamed generator{'s' if k > 1 else ''}")
         return "; ".join(parts) if parts else "none"
@@ -1187,11 +1495,22 @@ class PromotedSINDy(BaseEstimator):
             "singular_values": self.discovered_.singular_values.tolist(),
             "equivariance_residual": self.equivariance_residual_,
             "weight": self.weight_,
-            "weight_selection": "cross-validation" if self.weight == "auto" else "given",
+            "weight_selection": self.weight_selection(),
             "lam_ref": self.lam_ref_,
             "weight_path": [{k: v for k, v in e.items()} for e in self.weight_path_],
+            "candidate_symmetries": [dict(c) for c in self.candidates_],
+            "refit_check": None if self.refit_check_ is None else dict(self.refit_check_),
+            "threshold": self.threshold_,
+            "formulation": self.formulation_,
+            "formulation_reason": self.formulation_reason_,
             "solver": info,
         }
+
+    def weight_selection(self) -> str:
+        """``"leave-one-out"``, ``"cross-validation"`` or ``"given"``."""
+        if self.weight != "auto":
+            return "given"
+        return "leave-one-out" if self.selection == "loo" else "cross-validation"
 
     def save(self, path) -> None:
         """Write :meth:`to_dict` as JSON."""
@@ -1220,6 +1539,146 @@ def _symmetry_key(sym: Symmetry) -> bytes:
     if not sym.generators:
         return b""
     return np.round(np.array([np.concatenate([g.matrix.ravel(), g.translation]) for g in sym.generators]), 8).tobytes()
+
+
+def _algebra_key(sym: Symmetry) -> bytes:
+    """The same bytes for symmetries with the same generators' span (and discrete elements)."""
+    if sym.is_trivial:
+        return b""
+    parts = []
+    if sym.generators:
+        V = np.array([np.concatenate([g.matrix.ravel(), g.translation]) for g in sym.generators]).T
+        U, sv, _ = np.linalg.svd(V, full_matrices=False)
+        U = U[:, sv > 1e-10 * sv[0]]
+        parts.append(np.round(U @ U.T, 8) + 0.0)
+    for e in getattr(sym, "elements", ()):
+        parts.append(np.round(np.asarray(getattr(e, "matrix", e), float), 8) + 0.0)
+    return b"|".join(p.tobytes() for p in parts)
+
+
+def _rref_snap(W: np.ndarray, zero: float, step: float) -> np.ndarray:
+    """Rows spanning the row space of ``W`` in reduced row echelon form (pivots on the largest
+    entries), each entry below ``zero`` (relative to its pivot, 1) set to 0 and the rest rounded to
+    multiples of ``step``: a sparse, rational basis of a nearby subspace."""
+    R = np.array(W, float)
+    k = R.shape[0]
+    pivots: list[int] = []
+    for r in range(k):
+        sub = np.abs(R[r:])
+        sub[:, pivots] = 0.0
+        i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        if sub[i, j] <= 1e-12:
+            R = R[:r]
+            break
+        i += r
+        R[[r, i]] = R[[i, r]]
+        R[r] /= R[r, j]
+        for rr in range(k):
+            if rr != r:
+                R[rr] -= R[rr, j] * R[r]
+        pivots.append(int(j))
+    S = np.round(R / step) * step
+    S[np.abs(R) < zero] = 0.0
+    return S + 0.0
+
+
+#: near-symmetries of a promoted model turned into candidates: up to this many directions, while
+#: their singular value is at most this fraction of the largest
+SNAP_MAX_DIM, SNAP_MAX_RATIO = 3, 0.5
+#: (zero below, rounding step) of the two snapping grids: integers, then halves
+SNAP_GRIDS = ((0.5, 1.0), (0.25, 0.5))
+
+
+def _snapped_candidates(setup, xt, names, affine: bool) -> list[Symmetry]:
+    """Candidate symmetries read off the least-broken directions of a promoted model.
+
+    With few data the penalty rarely makes a direction exactly symmetric, but the directions the
+    model breaks least point to the symmetry (on Langford's system at 18 samples, the least-broken
+    direction of gl(3) is within 0.93 cosine of the rotation about z).  For k = 1, 2, 3 the k
+    least-broken directions (right singular vectors of the Lie-derivative matrix over the
+    candidates, while the k-th singular value is at most half the largest) are put in reduced
+    row echelon form and rounded to integers and to halves; each result is a candidate, named
+    when the named generators span it.  Whether the data support it is decided by the
+    leave-one-out comparison and the refit check, not here.
+    """
+    n = len(names)
+    Z = np.einsum("kab,b->ak", setup.T, xt)
+    q = Z.shape[1]
+    if q < 2:
+        return []
+    _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
+    sv = np.concatenate([sv, np.zeros(q - len(sv))])
+    if sv[0] <= 0:
+        return []
+    C = np.array([np.concatenate([A.ravel(), b]) for A, b in setup.cands])
+    out = []
+    for k in range(1, min(SNAP_MAX_DIM, q - 1) + 1):
+        if sv[q - k] > SNAP_MAX_RATIO * sv[0]:
+            break
+        W = Vt[q - k:] @ C
+        for zero, step in SNAP_GRIDS:
+            S = _rref_snap(W, zero, step)
+            gens = [(row[: n * n].reshape(n, n), row[n * n:]) for row in S if np.any(row)]
+            if gens:
+                out.append(_as_symmetry(names, gens, affine))
+    return out
+
+
+def _simple_generators(setup, names, affine: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rotations of two variables, scalings of one, of two and of all, and (affine) translations:
+    those inside the candidate family's span."""
+    import itertools
+
+    n = len(names)
+    gens = []
+    for i, j in itertools.combinations(range(n), 2):
+        A = np.zeros((n, n))
+        A[i, j], A[j, i] = -1.0, 1.0
+        gens.append((A, np.zeros(n)))
+    for i in range(n):
+        gens.append((np.diag(np.eye(n)[i]), np.zeros(n)))
+    for i, j in itertools.combinations(range(n), 2):
+        if n > 2:
+            gens.append((np.diag(np.eye(n)[i] + np.eye(n)[j]), np.zeros(n)))
+    gens.append((np.eye(n), np.zeros(n)))
+    if affine:
+        gens += [(np.zeros((n, n)), np.eye(n)[i]) for i in range(n)]
+    C = np.array([np.concatenate([A.ravel(), b]) for A, b in setup.cands]).T
+    Q, _ = np.linalg.qr(C)
+    out = []
+    for A, b in gens:
+        v = np.concatenate([A.ravel(), b])
+        if np.linalg.norm(v - Q @ (Q.T @ v)) <= 1e-9 * np.linalg.norm(v):
+            out.append((A, b))
+    return out
+
+
+def _as_symmetry(names, gens, affine: bool) -> Symmetry:
+    """The named specs when they span the generators exactly, else the generators themselves."""
+    from .discover import generator_specs
+
+    B = np.column_stack([np.concatenate([A.ravel(), b]) for A, b in gens])
+    try:
+        specs, rest = generator_specs(B, names, affine=affine, tol=1e-8)
+    except ValueError:
+        specs, rest = [], [None]
+    if specs and not rest:
+        named = Symmetry(names, specs)
+        if _algebra_key(named) == _algebra_key(Symmetry(names, generators=gens)):
+            return named
+    return Symmetry(names, generators=gens)
+
+
+def _named_specs(sym: Symmetry) -> list[str]:
+    """The named specs of a symmetry (unnamed generators left out: see :func:`_unnamed`)."""
+    return [s for s in sym.specs if not s.startswith("generator")]
+
+
+def _unnamed(sym: Symmetry) -> list[dict]:
+    """The generators of a symmetry given as matrices, ``{"A": .., "b": ..}`` each."""
+    k = sum(spec.startswith("generator") for spec in sym.specs)  # they come after the named ones
+    gens = list(sym.generators)[len(sym.generators) - k:] if k else []
+    return [{"A": g.matrix.tolist(), "b": g.translation.tolist()} for g in gens]
 
 
 def _spec_is_exact(names, spec: str) -> bool:
@@ -1271,22 +1730,26 @@ def parse_promote_weight(text: str):
 def promote_from_args(
     data,
     degree: int,
-    threshold: float,
+    threshold,
     family: str,
     weight="auto",
     *,
-    alpha: float = 0.05,
+    alpha: float = 0.0,
     include_bias: bool = True,
     differentiation=None,
+    formulation: str = "auto",
     precision: int = 3,
     seed: int = 0,
     json_out=None,
 ) -> tuple[PromotedSINDy, list[str]]:
     """Fit a :class:`PromotedSINDy` to a :class:`~symsindy.io.Dataset` for ``symsindy fit --promote``.
 
-    Returns ``(estimator, lines)``: one equation per variable, then the symmetry the promoted
-    model has, what was enforced, the weight and how it was chosen, the equivariance residual and
-    the solver (with any fallback).  ``json_out``: also write :meth:`PromotedSINDy.save` there.
+    ``threshold``: a number or ``"auto"``.  Returns ``(estimator, lines)``: one equation per
+    variable, then the symmetry the promoted model ended up with, what was enforced, the weight
+    and how it was chosen (with the leave-one-out errors of the chosen candidate and the
+    runner-up), the refit check of what was enforced, the equivariance residual, the threshold,
+    the formulation and the solver (with any fallback).  ``json_out``: also write
+    :meth:`PromotedSINDy.save` there.
     """
     import pysindy as ps
 
@@ -1301,6 +1764,7 @@ def promote_from_args(
         threshold=threshold,
         alpha=alpha,
         differentiation=differentiation,
+        formulation=formulation,
         random_state=seed,
     )
     with warnings.catch_warnings(record=True) as caught:
@@ -1310,9 +1774,36 @@ def promote_from_args(
     lines.append(f"promoted symmetry: {est.symmetry_summary()} ({family} candidates)")
     enforced = list(est.symmetry_.specs) if not est.symmetry_.is_trivial else []
     lines.append(f"enforced in the refit: {'; '.join(enforced) if enforced else 'none'}")
-    how = f"chosen by {est.n_folds}-fold cross-validation, seed {seed}" if est.weight == "auto" else "given"
+    rule = est.weight_selection()
+    if rule == "leave-one-out":
+        ranked = [c for c in est.candidates_ if c["eligible"]]
+        chosen = next(c for c in est.candidates_ if c["chosen"])
+        runner = next((c for c in ranked if not c["chosen"]), None)
+        how = (f"chosen by leave-one-out error among {len(est.candidates_)} candidate symmetries: "
+               f"{chosen['description']} {chosen['loo_error']:.3g}")
+        if runner is not None:
+            how += f", runner-up {runner['description']} {runner['loo_error']:.3g}"
+        rejected = sum(1 for c in est.candidates_ if not c["eligible"])
+        if rejected:
+            how += f"; {rejected} not eligible"
+    elif rule == "cross-validation":
+        how = f"chosen by {est.n_folds}-fold cross-validation, seed {seed}"
+    else:
+        how = "given"
     lines.append(f"promotion weight: {est.weight_:.3g} x lam_ref ({how})")
+    check = est.refit_check_
+    if check is not None:
+        if check["testable"]:
+            verdict = "passed" if check["passed"] else "failed"
+            lines.append(f"refit check: residual grows by {check['cost']:.3g} with the symmetry enforced, "
+                         f"allowed {check['allowed']:.3g} ({verdict})")
+        else:
+            k_free = len(est.term_names_) * len(est.feature_names_)
+            lines.append(f"refit check: not testable (the unconstrained fit has {k_free} coefficients for "
+                         f"{k_free + check['dof']} equations); the leave-one-out comparison decided")
     lines.append(f"equivariance residual: {est.equivariance_residual_:.1e}")
+    lines.append(f"threshold: {est.threshold_:.3g} ({'automatic' if threshold == 'auto' else 'given'})")
+    lines.append(f"formulation: {est.formulation_} ({est.formulation_reason_})")
     info = est.solver_info_
     solver = "fast (ADMM)" if info["solver"] == "fast" else info["solver"]
     line = f"solver: {solver}, {info['status']}"

@@ -506,9 +506,9 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
     thr = f["threshold"]
     thr_field = f"{field}.threshold"
     if isinstance(thr, str) and thr.strip() == "auto":
-        if "pysindy" in methods or "promote" in methods:
-            r.fail(thr_field, "'auto': only the methods enforce and discover have an automatic threshold; "
-                   "give a number or a rule such as '0.5 * smallest' for pysindy and promote")
+        if "pysindy" in methods:
+            r.fail(thr_field, "'auto': only the methods enforce, discover and promote have an automatic threshold; "
+                   "give a number or a rule such as '0.5 * smallest' for pysindy")
         threshold, rule = "auto", "automatic"
     elif isinstance(thr, str):
         m = _THRESHOLD_RULE.match(thr)

@@ -336,3 +336,28 @@ def test_bad_threshold_value_exits_2(capsys, value):
         main(["fit", str(SHIPPED), "--threshold", value])
     assert info.value.code == 2
     assert "expected 'auto' or a finite number >= 0" in capsys.readouterr().err
+
+
+def test_fit_promote_on_a_time_series_reports_the_choice(tmp_path, capsys):
+    """--promote with the automatic threshold on a time series: the weak form, the leave-one-out
+    choice with its runner-up, and the JSON keys that record them."""
+    import json as _json
+
+    from symsindy.cli import main as _main
+
+    out = tmp_path / "promoted.json"
+    shipped = Path(__file__).resolve().parent.parent / "examples" / "data" / "damped_oscillator.csv"
+    data = tmp_path / "series.csv"  # the example's time series without its measured derivatives
+    lines = shipped.read_text().splitlines()
+    data.write_text("\n".join(",".join(line.split(",")[:4]) for line in lines) + "\n")
+    assert _main(["fit", str(data), "--promote", "gl", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "rotation(x,y)" in text.split("promoted symmetry:")[1].splitlines()[0]
+    assert "chosen by leave-one-out error among" in text and "runner-up" in text
+    assert "threshold: " in text and "(automatic)" in text
+    assert "formulation: weak" in text
+    d = _json.loads(out.read_text())["promotion"]
+    assert d["weight_selection"] == "leave-one-out" and d["formulation"] == "weak"
+    chosen = [c for c in d["candidate_symmetries"] if c["chosen"]]
+    assert len(chosen) == 1 and "rotation(x,y)" in chosen[0]["symmetry"]
+    assert d["refit_check"]["testable"] and d["refit_check"]["passed"]

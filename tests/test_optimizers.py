@@ -127,3 +127,40 @@ def test_auto_keeps_the_weakest_true_term_on_noise_free_data(seed):
         opt = ConstrainedSTLSQ(basis=basis, threshold="auto").fit(np.asarray(lib.transform(X)), D)
         names = lib.get_feature_names(["x", "y"])
         assert {(i, names[j]) for i, j in zip(*np.nonzero(opt.coef_))} == {(0, "x"), (0, "y"), (1, "x"), (1, "y")}
+
+
+def _brute_loo(theta, Y, coef, basis=None):
+    """Leave-one-row-out by refitting without each row (the definition loo_error computes in closed form)."""
+    n, p = coef.shape
+    active = (coef != 0).T.ravel()
+    assert basis is None or active.all()  # the helper handles a support or a subspace, not both
+    Q = np.eye(n * p)[:, active] if basis is None else basis
+    total = 0.0
+    for i in range(len(theta)):
+        keep = np.arange(len(theta)) != i
+        A = np.einsum("mf,fjk->mjk", theta[keep], Q.reshape(p, n, -1)).reshape(-1, Q.shape[1])
+        c = np.linalg.lstsq(A, Y[keep].ravel(), rcond=None)[0]
+        pred = theta[i] @ (Q @ c).reshape(p, n)
+        total += float(np.sum((Y[i] - pred) ** 2))
+    return total / float(np.sum(Y**2))
+
+
+def test_loo_error_matches_refitting_without_each_row():
+    from symsindy.optimizers import loo_error
+
+    rng = np.random.default_rng(1)
+    theta = rng.standard_normal((25, 4))
+    Y = theta @ rng.standard_normal((4, 2)) + 0.1 * rng.standard_normal((25, 2))
+    coef = np.array([[1.0, 0.0, 2.0, 1.0], [0.5, 1.0, 0.0, 1.0]])
+    assert loo_error(theta, Y, coef) == pytest.approx(_brute_loo(theta, Y, coef), rel=1e-10)
+    # inside a subspace: both targets share their coefficients
+    B = np.zeros((8, 4))
+    for f in range(4):
+        B[2 * f, f] = B[2 * f + 1, f] = 1.0
+    full = np.ones((2, 4))
+    assert loo_error(theta, Y, full, B) == pytest.approx(_brute_loo(theta, Y, full, B), rel=1e-10)
+    # the zero model predicts nothing; a support the rows cannot determine gives inf
+    assert loo_error(theta, Y, np.zeros((2, 4))) == 1.0
+    assert loo_error(theta[:3], Y[:3], np.ones((2, 4))) == float("inf")
+    with pytest.raises(ValueError, match="do not match"):
+        loo_error(theta, Y[:, :1], coef)

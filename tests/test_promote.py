@@ -171,7 +171,7 @@ def test_fit_from_times_differentiates():
 
 def test_weight_selection_is_reproducible_with_a_seed():
     X, D = _oscillator(n=60, noise=0.05, seed=4)
-    kw = dict(library=_cubic(), candidates="gl", weight_grid=[0.0, 0.01, 0.1, 0.5, 1.0])
+    kw = dict(library=_cubic(), candidates="gl", weight_grid=[0.0, 0.01, 0.1, 0.5, 1.0], selection="cv")
     a = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
     b = PromotedSINDy(random_state=3, **kw).fit(X, x_dot=D, feature_names=NAMES)
     c = PromotedSINDy(random_state=4, **kw).fit(X, x_dot=D, feature_names=NAMES)
@@ -196,7 +196,10 @@ def test_user_generators_are_orthonormalised(oscillator):
 
 def test_refit_false_returns_thresholded_promoted_model(oscillator):
     X, D = oscillator
-    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, refit=False).fit(X, x_dot=D, feature_names=NAMES)
+    with pytest.raises(ValueError, match="threshold 'auto' needs refit=True"):
+        PromotedSINDy(library=_cubic(), weight=0.05, refit=False).fit(X, x_dot=D, feature_names=NAMES)
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, threshold=0.05, refit=False).fit(
+        X, x_dot=D, feature_names=NAMES)
     assert est.model_ is None
     promoted = est.promoted_coef_
     np.testing.assert_array_equal(est.coef_, np.where(np.abs(promoted) < est.threshold, 0.0, promoted))
@@ -282,7 +285,9 @@ def test_promote_from_args(tmp_path):
     est, lines = promote_from_args(data, 3, 0.05, "so", "auto", json_out=out)
     assert lines[0].startswith("x' = ") and lines[1].startswith("y' = ")
     assert "promoted symmetry: rotation(x,y) (so candidates)" in lines
-    assert any(line.startswith("promotion weight: ") and "cross-validation" in line for line in lines)
+    assert any(line.startswith("promotion weight: ") and "leave-one-out" in line for line in lines)
+    assert any(line.startswith("refit check: ") and "(passed)" in line for line in lines)
+    assert "threshold: 0.05 (given)" in lines
     saved = json.loads(out.read_text())
     assert saved["symmetry"] == ["rotation(x,y)"] and saved["variables"] == ["x", "y"]
     assert np.allclose(saved["coefficients"], est.coef_)
@@ -317,7 +322,7 @@ def test_gl_promotion_keeps_the_hopf_cubic_terms(seed):
     """Hopf normal form told only gl(2): a dilation would wipe out the cubic terms; on these
     seeds the fit on all the data has revealed one at the cross-validated weight."""
     X, D = _hopf_samples(seed)
-    est = PromotedSINDy(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(X, x_dot=D)
+    est = PromotedSINDy(library=_cubic(), candidates="gl", threshold=0.05, selection="cv", random_state=0).fit(X, x_dot=D)
     assert est.symmetry_specs_ == ["rotation(x0,x1)"]
     assert np.count_nonzero(est.coef_) == 8  # x, y and two cubic terms per equation
     chosen = [e for e in est.weight_path_ if e["chosen"]]
@@ -347,7 +352,7 @@ def _fit_forcing_dilation(monkeypatch, times):
         return real(names, disc)
 
     monkeypatch.setattr(promote, "_enforceable", enforceable)
-    est = Forced(library=_cubic(), candidates="gl", threshold=0.05, random_state=0).fit(X, x_dot=D)
+    est = Forced(library=_cubic(), candidates="gl", threshold=0.05, selection="cv", random_state=0).fit(X, x_dot=D)
     return est, state["forced"]
 
 
@@ -395,3 +400,122 @@ def test_when_every_accepted_weight_reveals_a_refused_symmetry_nothing_is_enforc
     checks = [e["final_check"] for e in est.weight_path_ if "final_check" in e]
     assert checks and not any(c["accepted"] for c in checks)
     assert est.symmetry_.is_trivial and np.count_nonzero(est.coef_) == 8
+
+
+# ------------------------------------------------------------------------------ scarce data
+
+
+def _langford_short_trajectories(seed, n_traj=3, n_samples=6, dt=0.1, noise=0.01):
+    """Langford's system (aizawa, f = 0; rotation about z): short trajectories from perturbed
+    starts, measured derivatives, noise ``noise`` x each variable's std."""
+    from scipy.integrate import solve_ivp
+
+    from symsindy.catalogue import get_system
+
+    entry = get_system("aizawa", f=0.0)
+    f = entry.rhs_function()
+    rng = np.random.default_rng(seed)
+    xs = []
+    for _ in range(n_traj):
+        x0 = np.asarray(entry.x0, float) + 0.5 * rng.standard_normal(3)
+        t = np.arange(n_samples) * dt
+        sol = solve_ivp(lambda _, s: f(s[None])[0], (0, t[-1]), x0, t_eval=t, rtol=1e-10, atol=1e-10)
+        xs.append(sol.y.T)
+    X = np.vstack(xs)
+    D = f(X)
+    X = X + noise * X.std(0) * rng.standard_normal(X.shape)
+    D = D + noise * D.std(0) * rng.standard_normal(D.shape)
+    return X, D, list(entry.variables)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scarce_data_gl_promotion_does_not_collapse_the_model(seed):
+    """18 samples (3 trajectories of 6) of a 3-D system symmetric about z, cubic library, told
+    only gl(3): k-fold cross-validation enforced all of gl(3) and returned x' = c x, y' = c y,
+    z' = c z; the leave-one-out choice finds the rotation and keeps the dynamics."""
+    X, D, names = _langford_short_trajectories(seed)
+    lib = _cubic()
+    old = PromotedSINDy(library=lib, candidates="gl", selection="cv", threshold=0.05, alpha=0.05).fit(
+        X, x_dot=D, feature_names=names)
+    assert np.count_nonzero(old.coef_) == 3 and "scaling(x=1)" in old.symmetry_.specs  # the collapse
+    est = PromotedSINDy(library=lib, candidates="gl").fit(X, x_dot=D, feature_names=names)
+    assert est.symmetry_.specs == ["rotation(x,y)"]
+    assert est.weight_selection() == "leave-one-out" and est.weight_ < 1
+    terms = est.term_names_
+    for var, term in [("x", "y"), ("x", "x z"), ("y", "x"), ("y", "y z"), ("z", "1"), ("z", "x^2"), ("z", "y^2")]:
+        assert est.coef_[names.index(var), terms.index(term)] != 0, (var, term)
+    assert np.count_nonzero(est.coef_) >= 10
+    assert est.equivariance_residual_ < 1e-10
+    chosen = [c for c in est.candidates_ if c["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["symmetry"] == ["rotation(x,y)"]
+    # the collapsed model is among the candidates and loses on leave-one-out error
+    full = [c for c in est.candidates_ if c["n_terms"] == 3]
+    assert full and all(c["loo_error"] > 100 * chosen[0]["loo_error"] for c in full)
+    # 54 equations for the 60 unconstrained coefficients: the refit check cannot test it
+    assert est.refit_check_["testable"] is False and est.refit_check_["passed"] is None
+
+
+def test_returned_promoted_model_keeps_no_coefficient_below_its_threshold():
+    X, D, names = _langford_short_trajectories(0, n_traj=4)
+    est = PromotedSINDy(library=_cubic(), candidates="gl").fit(X, x_dot=D, feature_names=names)
+    kept = np.abs(est.coef_[est.coef_ != 0])
+    assert kept.size and kept.min() >= est.threshold_ > 0
+
+
+def test_the_data_veto_refuses_a_symmetry_the_refit_check_rejects(oscillator):
+    """Weight 1 makes the promoted model fully symmetric; with a rotation-breaking x^2 term the
+    refit check rejects the rotation, so nothing is enforced and the term stays."""
+    X, D = _oscillator(n=200, breaking=0.5)
+    with pytest.warns(PromotionWarning, match="the data reject the promoted symmetry"):
+        est = PromotedSINDy(library=_cubic(), candidates="so", weight=1.0).fit(X, x_dot=D, feature_names=NAMES)
+    assert est.symmetry_.is_trivial
+    assert est.refit_check_["testable"] and est.refit_check_["passed"] is False
+    assert est.refit_check_["cost"] > est.refit_check_["allowed"]
+    assert abs(_coef(est, "y", "x^2") - 0.5) < 0.05
+
+
+def test_loo_selection_keeps_a_breaking_term():
+    X, D = _oscillator(n=64, breaking=0.5, seed=3)
+    est = PromotedSINDy(library=_cubic(), candidates="gl").fit(X, x_dot=D, feature_names=NAMES)
+    assert "rotation(x,y)" not in est.symmetry_.specs
+    assert abs(_coef(est, "y", "x^2") - 0.5) < 0.05
+    chosen = next(c for c in est.candidates_ if c["chosen"])
+    for c in est.candidates_:
+        if "rotation(x,y)" in c["symmetry"]:
+            assert not c["eligible"] or c["loo_error"] > chosen["loo_error"]
+        if not c["eligible"]:
+            assert c["reason"]
+
+
+def test_promotion_on_a_time_series_uses_the_weak_form():
+    from symsindy.catalogue import get_system
+
+    system = get_system("hopf")
+    sim = system.simulate(t_end=8, dt=0.01, x0=np.array([(0.1, 0.0), (2.0, 0.0), (0.0, 0.5), (-1.5, 0.3)]))
+    xs = [np.asarray(x) for x in sim.x]
+    rng = np.random.default_rng(0)
+    xs = [x + 0.01 * x.std(0) * rng.standard_normal(x.shape) for x in xs]
+    est = PromotedSINDy(library=_cubic(), candidates="gl").fit(xs, t=0.01, feature_names=["x", "y"])
+    assert est.formulation_ == "weak" and est.model_.formulation_ == "weak"
+    assert est.symmetry_.specs[:1] == ["rotation(x,y)"]
+    np.testing.assert_allclose(est.coef_[:, 1:3], [[1.0, -1.0], [1.0, 1.0]], atol=0.05)
+    assert np.count_nonzero(est.coef_) == 8
+    d = est.to_dict()
+    assert d["formulation"] == "weak" and d["weight_selection"] == "leave-one-out"
+    assert any(c["chosen"] for c in d["candidate_symmetries"])
+    from symsindy.promote import _json_safe
+
+    json.dumps(_json_safe(d))
+
+
+def test_rref_snap_turns_a_near_rotation_into_the_rotation():
+    from symsindy.promote import _rref_snap
+
+    v = np.array([0.37, 1.0, -0.06, -0.9, 0.16, -0.3, 0.0, 0.04, 0.03])  # measured at 18 samples
+    S = _rref_snap(v[None], 0.5, 1.0)
+    np.testing.assert_array_equal(S, [[0, 1, 0, -1, 0, 0, 0, 0, 0]])
+    # two directions: the pivots are the largest entries, and the basis is reduced
+    W = np.array([[1.0, 0.02, 0.5], [0.98, 0.0, -0.49]])
+    S = _rref_snap(W, 0.25, 0.5)
+    assert S.shape == (2, 3) and np.all(np.isin(S, [0.0, 1.0, -1.0, 0.5, -0.5]))
+    assert np.linalg.matrix_rank(S) == 2

@@ -479,9 +479,21 @@ def test_weak_formulation_and_automatic_threshold_in_a_study(tmp_path):
     [
         (('kind = "trajectory"', 'kind = "samples"'), "'weak' integrates time series"),
         (('formulation = "weak"', 'formulation = "integral"'), "'integral': expected 'strong', 'weak' or 'auto'"),
-        (('methods = ["enforce", "discover"]', 'methods = ["pysindy", "enforce"]'), "only the methods enforce and discover have an automatic threshold"),
+        (('methods = ["enforce", "discover"]', 'methods = ["pysindy", "enforce"]'), "only the methods enforce, discover and promote have an automatic threshold"),
     ],
 )
 def test_formulation_and_auto_threshold_errors(tmp_path, change, words):
     with pytest.raises(StudyError, match=words):
         load_study(write(tmp_path, WEAK.replace(*change)))
+
+
+def test_promote_takes_the_automatic_threshold(tmp_path):
+    study = load_study(write(tmp_path, WEAK.replace('methods = ["enforce", "discover"]', 'methods = ["enforce", "promote"]')
+                             .replace('formulation = "weak"', 'formulation = "strong"')
+                             .replace('kind = "trajectory"', 'kind = "samples"')))
+    settings = study.systems[0]
+    assert settings.config["threshold"] == "auto"
+    row = run_cell(settings.config, "promote", 60, 0.01, 0, "h")
+    assert row["error"] == "", row["error"]
+    # Lorenz has no continuous symmetry: nothing is enforced, and the structure is recovered
+    assert row["symmetry"] == "" and row["success"] == 1

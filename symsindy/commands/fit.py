@@ -10,8 +10,6 @@ from ._types import add_estimation_options, nonnegative_float, positive_int
 
 DEFAULT_DEGREE = 3
 DEFAULT_ALPHA = 0.0
-#: the threshold of --promote, which has no automatic rule yet
-PROMOTE_THRESHOLD = 0.05
 
 _DESCRIPTION = """\
 Fit polynomial equations x' = f(x) to trajectory data, keeping the model exactly
@@ -73,8 +71,9 @@ def register(sub) -> None:
                    "maps (gl) or linear maps and translations (affine) with a nuclear-norm penalty, enforce what the "
                    "promoted model has and refit; prints which symmetry it ended up with")
     p.add_argument("--promote-weight", metavar="W|auto", type=parse_promote_weight, default="auto",
-                   help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto': 5-fold "
-                   "cross-validation with the one-standard-error rule (default)")
+                   help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto' "
+                   "(default): every symmetry the promotion path reveals, exactly or nearly, is enforced in "
+                   "turn and the refit with the smallest leave-one-out error that the data do not reject is kept")
     p.add_argument("--json", metavar="OUT", default=None,
                    help="also write the model as JSON (variables, equations, symmetry, library, coefficients)")
     p.set_defaults(func=run)
@@ -110,18 +109,10 @@ def run(args) -> int:
             raise ValueError("--promote and --symmetry: give one; --promote chooses the symmetry from the data")
         from ..promote import promote_from_args
 
-        if args.formulation == "weak":
-            raise ValueError("--promote: only the strong formulation is available for promotion; "
-                             "use --formulation strong or auto")
-        threshold = args.threshold
-        if threshold == "auto":
-            threshold = PROMOTE_THRESHOLD
-            print(f"symsindy fit: note: --promote has no automatic threshold; using {PROMOTE_THRESHOLD}",
-                  file=sys.stderr)
-        est, lines = promote_from_args(data, args.degree, threshold, args.promote, args.promote_weight,
+        est, lines = promote_from_args(data, args.degree, args.threshold, args.promote, args.promote_weight,
                                        alpha=args.alpha, include_bias=not args.no_bias,
                                        differentiation=_differentiation(args.differentiation),
-                                       precision=args.precision, json_out=None)
+                                       formulation=args.formulation, precision=args.precision, json_out=None)
         for line in lines:
             print(line)
         if args.json:
