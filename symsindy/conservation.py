@@ -38,6 +38,7 @@ __all__ = [
     "conserved_from_data",
     "QuantityCheck",
     "check_quantity",
+    "split_by_check",
     "NoetherEntry",
     "noether_report",
 ]
@@ -319,6 +320,8 @@ class QuantityCheck:
         The same along the data.
     conserved : bool
         ``symbolic_residual <= symbolic_tol`` and ``drift_model <= drift_tol`` (when computed).
+    symbolic_tol, drift_tol : float
+        The tolerances it was judged by.
     """
 
     expr: sp.Expr
@@ -327,6 +330,38 @@ class QuantityCheck:
     drift_model: float | None
     drift_data: float | None
     conserved: bool
+    symbolic_tol: float = 1e-2
+    drift_tol: float = 0.05
+
+    @property
+    def reason(self) -> str:
+        """Why it is not conserved (the figure that rejected it); empty when it is."""
+        if self.conserved:
+            return ""
+        parts = []
+        if not self.symbolic_residual <= self.symbolic_tol:
+            parts.append(f"d/dt residual {self.symbolic_residual:.2e} > {self.symbolic_tol:g}")
+        if self.drift_model is not None and not self.drift_model <= self.drift_tol:
+            parts.append(f"drift along the model {self.drift_model:.2e} > {self.drift_tol:g}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        """``symbolic_residual``, ``drift_model``, ``drift_data``, ``conserved`` and, when it is
+        not, ``reason``."""
+        d = {"symbolic_residual": self.symbolic_residual, "drift_model": self.drift_model,
+             "drift_data": self.drift_data, "conserved": bool(self.conserved)}
+        if not self.conserved:
+            d["reason"] = self.reason
+        return d
+
+
+def split_by_check(quantities, checks) -> tuple[list, list]:
+    """``(passed, rejected)``: lists of ``(quantity, check)`` pairs, in the order given.  Only the
+    first are to be called conserved."""
+    passed, rejected = [], []
+    for q, c in zip(quantities, checks):
+        (passed if c.conserved else rejected).append((q, c))
+    return passed, rejected
 
 
 def _coef_norm(expr, xs) -> float:
@@ -409,7 +444,7 @@ def check_quantity(
                 drifts.append(_drift(values(sim), scale_of(sim)))
             drift_model = max(drifts)
     conserved = sym_res <= symbolic_tol and (drift_model is None or drift_model <= drift_tol)
-    return QuantityCheck(expr, deriv, sym_res, drift_model, drift_data, conserved)
+    return QuantityCheck(expr, deriv, sym_res, drift_model, drift_data, conserved, float(symbolic_tol), float(drift_tol))
 
 
 # ----------------------------------------------------------------------------- Noether report

@@ -247,7 +247,10 @@ class DiscoveryReport:
     enforced : list of str
         Spec strings enforced in ``model``.
     conserved, checks : lists
-        Conserved quantities of ``model`` and their :class:`~symsindy.conservation.QuantityCheck`.
+        Conserved quantities of ``model`` and their :class:`~symsindy.conservation.QuantityCheck`:
+        only those that passed it.
+    rejected : list of (ConservedQuantity, QuantityCheck)
+        Candidates (near-null directions) that failed their check, with it.
     noether, noether_flags : lists
         :class:`~symsindy.conservation.NoetherEntry` per continuous generator, and flags.
     structure : dict or None
@@ -275,6 +278,7 @@ class DiscoveryReport:
     enforced: list = field(default_factory=list)
     conserved: list = field(default_factory=list)
     checks: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
     noether: list = field(default_factory=list)
     noether_flags: list = field(default_factory=list)
     structure: dict | None = None
@@ -328,8 +332,9 @@ class DiscoveryReport:
 
     def to_dict(self) -> dict:
         """JSON-ready: ``equations`` (plain and enforced), ``symmetries`` (``found`` with their
-        evidence, ``enforced``, ``rejected``), ``enforced``, ``conserved`` (with checks and
-        Noether matches), ``noether``, ``truth``, ``errors``, ``warnings``, ``settings``,
+        evidence, ``enforced``, ``rejected``), ``enforced``, ``conserved`` (those that passed
+        their checks, with the checks and Noether matches), ``rejected`` (the conserved-quantity
+        candidates that failed, with the figure), ``noether``, ``truth``, ``errors``, ``warnings``, ``settings``,
         ``timings``, ``figures``, ``formulation`` and ``threshold`` (those the fits used).  Expressions are strings that
         :func:`symsindy.expressions.parse_expression` reads back exactly."""
         from .expressions import format_expression
@@ -361,6 +366,9 @@ class DiscoveryReport:
             "enforced": list(self.enforced),
             "equivariance_residual": _num(self.model.equivariance_residual_),
             "conserved": conserved,
+            "rejected": [{"expression": format_expression(q.expr), "residual": _num(q.residual),
+                          "symbolic_residual": _num(c.symbolic_residual), "drift_model": _num(c.drift_model),
+                          "drift_data": _num(c.drift_data), "reason": c.reason} for q, c in self.rejected],
             "noether": {
                 "structure": self.structure,
                 "charges": [e.to_dict() for e in self.noether],
@@ -442,6 +450,10 @@ class DiscoveryReport:
             tail = f"; Noether charge of {', '.join(noe)}" if noe else ""
             L.append(f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
                      f"{'conserved' if c.conserved else 'NOT conserved'}{tail}")
+        if self.rejected:
+            L.append(f"rejected candidates (failed a check, not conserved): {len(self.rejected)}")
+            for q, c in self.rejected:
+                L.append(f"  {_show(q.expr)}: {c.reason}")
         L.append("")
         if self.structure is None:
             L.append("Noether charges: no Hamiltonian structure known" +
@@ -770,7 +782,7 @@ def run_discovery(
     import pysindy as ps
 
     from .catalogue import System
-    from .conservation import check_quantity, conserved_quantities, noether_report, parse_canonical
+    from .conservation import check_quantity, conserved_quantities, noether_report, parse_canonical, split_by_check
     from .discover import discover_symmetries, estimate_derivatives
     from .model import SymmetricSINDy
     from .symmetry import Symmetry
@@ -904,10 +916,13 @@ def run_discovery(
     smoothed = estimate_derivatives(xs, ts)[0] if x_dot is None else xs
     x_start = [sx[0] for sx in smoothed]
     x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
-    found, checks = [], []
+    found, checks, rejected = [], [], []
     if np.any(model.coef_):
         found, _ = conserved_quantities(rhs, variables, conserved_degree, x_samples=xs, seed=seed)
         checks = [check_quantity(q.expr, rhs, variables, x_data=xs, t=ts) for q in found]
+        # only what passes its checks is called conserved
+        passed, rejected = split_by_check(found, checks)
+        found, checks = [q for q, _ in passed], [c for _, c in passed]
     structure, matrix = None, None
     if pairs is not None:
         structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the given canonical pairs"}
@@ -968,7 +983,7 @@ def run_discovery(
     rep = DiscoveryReport(
         source=label, kind="catalogue" if system is not None else "file", variables=variables, settings=settings,
         t=ts, x=xs, plain=plain, model=model, symmetries=report, enforced=list(enforced), conserved=found,
-        checks=checks, noether=entries, noether_flags=flags, structure=structure, system=system, truth=truth,
+        checks=checks, rejected=rejected, noether=entries, noether_flags=flags, structure=structure, system=system, truth=truth,
         errors=errors, warnings=warnings, x_start=x_start, x_smooth=x_smooth,
     )
     if out is not None:

@@ -57,3 +57,108 @@ def test_noether_bad_canonical(tmp_path, capsys):
     assert main(["noether", str(path), "--symmetry", "rotation(x,y)", "--canonical", "x:w"]) == 2
     err = capsys.readouterr().err.strip()
     assert "unknown variable 'w'" in err and "\n" not in err
+
+
+def _anharmonic_csv(tmp_path, n_traj=20, n_samples=30, noise=0.01, seed=0):
+    """The isotropic anharmonic oscillator H = (p1^2 + p2^2)/2 + (q1^2 + q2^2)/2 + (q1^2 + q2^2)^2/4:
+    energy and angular momentum are conserved.  Short trajectories, measured derivatives."""
+    import numpy as np
+    from scipy.integrate import solve_ivp
+
+    def f(s):
+        q1, q2, p1, p2 = s
+        r2 = q1**2 + q2**2
+        return np.array([p1, p2, -q1 * (1 + r2), -q2 * (1 + r2)])
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n_traj):
+        x0 = rng.uniform(-1, 1, 4)
+        t = np.arange(n_samples) * 0.1
+        sol = solve_ivp(lambda _, s: f(s), (0, t[-1]), x0, t_eval=t, rtol=1e-10, atol=1e-10)
+        X = sol.y.T
+        D = np.array([f(x) for x in X])
+        X = X + noise * X.std(0) * rng.standard_normal(X.shape)
+        D = D + noise * D.std(0) * rng.standard_normal(D.shape)
+        rows += [[k, ti, *x, *d] for ti, x, d in zip(t, X, D)]
+    path = tmp_path / "anharmonic.csv"
+    head = "trajectory,t,q1,q2,p1,p2,q1_dot,q2_dot,p1_dot,p2_dot"
+    path.write_text(head + "\n" + "\n".join(",".join(f"{v:.10g}" for v in r) for r in rows) + "\n")
+    return path
+
+
+def test_conserved_lists_only_what_passes_its_checks(tmp_path, capsys):
+    """Degree 4 on the anharmonic oscillator: near-null directions that fail a check go under
+    'rejected' with the figure, never under 'conserved' (they were listed as conserved, next to
+    their own 'NOT conserved' verdicts)."""
+    path = _anharmonic_csv(tmp_path)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--degree", "4", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    d = json.loads(out.read_text())
+    assert len(d["checks"]) == len(d["conserved"]) == len(d["residuals"])
+    assert all(c["conserved"] for c in d["checks"])
+    for r in d["rejected"]:
+        assert r["conserved"] is False and r["reason"] and r["quantity"] not in d["conserved"]
+    listed = text.split("conserved quantities of the model")[1].split("rejected candidates")[0]
+    assert "NOT conserved" not in listed
+    if d["rejected"]:
+        assert "rejected candidates" in text and d["rejected"][0]["reason"] in text
+    # what is listed is conserved by the true flow
+    from symsindy.expressions import parse_expression
+
+    names = d["variables"]
+    q1, q2, p1, p2 = sp.symbols(names)
+    rhs = [p1, p2, -q1 * (1 + q1**2 + q2**2), -q2 * (1 + q1**2 + q2**2)]
+    xs = sp.symbols(names)
+    for e in d["conserved"]:
+        C = parse_expression(e, names)
+        dC = sp.expand(sum(sp.diff(C, x) * fx for x, fx in zip(xs, rhs)))
+        scale = max(abs(float(c)) for c in sp.Poly(sp.expand(C), *xs).coeffs())
+        assert all(abs(float(c)) <= 0.05 * scale for c in (sp.Poly(dC, *xs).coeffs() if dC != 0 else [])), e
+
+
+def _with_a_false_candidate(monkeypatch):
+    """Make the search return, besides what it finds, q1 (which the oscillator does not conserve)."""
+    import symsindy.conservation as conservation
+
+    real = conservation.conserved_quantities
+
+    def search(rhs, variables, *args, **kwargs):
+        found, sv = real(rhs, variables, *args, **kwargs)
+        return found + [conservation.ConservedQuantity(sp.Symbol(variables[0]), 1e-3)], sv
+
+    monkeypatch.setattr(conservation, "conserved_quantities", search)
+
+
+def test_a_candidate_that_fails_its_check_is_rejected_not_conserved(tmp_path, capsys, monkeypatch):
+    _with_a_false_candidate(monkeypatch)
+    path = catalogue_csv(tmp_path, "harmonic_oscillator_2d", trajectories=3)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--model-degree", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    d = json.loads(out.read_text())
+    assert "q1" not in d["conserved"] and all(c["conserved"] for c in d["checks"])
+    (r,) = d["rejected"]
+    assert r["quantity"] == "q1" and r["conserved"] is False and r["drift_model"] > 0.05
+    assert "drift along the model" in r["reason"] and r["reason"] in text
+    listed = text.split("conserved quantities of the model")[1].split("rejected candidates")[0]
+    assert "\n  q1 " not in listed
+    # noether's list is checked the same way
+    out_n = tmp_path / "n.json"
+    assert main(["noether", str(path), "--symmetry", "rotation(q1,q2)+rotation(p1,p2)", "--canonical", "q1:p1,q2:p2",
+                 "--model-degree", "1", "--json", str(out_n)]) == 0
+    dn = json.loads(out_n.read_text())
+    assert "q1" not in dn["conserved"] and [r["quantity"] for r in dn["rejected"]] == ["q1"]
+
+
+def test_report_rejects_a_candidate_that_fails_its_check(tmp_path, monkeypatch):
+    from symsindy.report import run_discovery
+
+    _with_a_false_candidate(monkeypatch)
+    rep = run_discovery("harmonic_oscillator", samples=400, trajectories=3, noise=0.01, seed=1, n_bootstrap=0)
+    d = rep.to_dict()
+    assert all(c["conserved"] for c in d["conserved"]) and "q" not in [c["expression"] for c in d["conserved"]]
+    assert [r["expression"] for r in d["rejected"]] == ["q"] and "drift along the model" in d["rejected"][0]["reason"]
+    text = rep.summary()
+    assert "rejected candidates (failed a check, not conserved): 1" in text

@@ -15,7 +15,9 @@ a plain SINDy fit (polynomial library of degree 3, automatic threshold, weak for
 for time series), or a symmetric one
 with --symmetry; a quantity counts as conserved when |grad C . f| is at most 1e-2 of
 |grad C| |f| (coefficient norms) and it drifts by at most 5% along the model's
-trajectory from each data trajectory's first state.
+trajectory from each data trajectory's first state. Candidates that fail either check
+are listed as rejected, with the figure that rejected them (JSON key 'rejected'),
+never as conserved.
 """
 
 _NOETHER_EPILOG = """\
@@ -84,6 +86,10 @@ def _show(expr) -> str:
     return sp.sstr(expr.xreplace({f: sp.Float(f, 6) for f in expr.atoms(sp.Float)}))
 
 
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.2e}"
+
+
 def _rhs(model):
     import sympy as sp
 
@@ -102,7 +108,7 @@ def _plot(path, quantities, data, rhs, title, labels=None):
 
 
 def run_conserved(args) -> int:
-    from ..conservation import check_quantity, conserved_from_data, conserved_quantities
+    from ..conservation import check_quantity, conserved_from_data, conserved_quantities, split_by_check
     from ..discover import estimate_derivatives
     from ..expressions import format_expression
     from ..io import read_data
@@ -117,22 +123,22 @@ def run_conserved(args) -> int:
         print(f"  {line}")
     found, sv = conserved_quantities(rhs, data.variables, args.degree, x_samples=data.x)
     checks = [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t) for q in found]
-    print(f"conserved quantities of the model (degree <= {args.degree}): {len(found)}")
-    for q, c in zip(found, checks):
-        drift = "n/a" if c.drift_model is None else f"{c.drift_model:.2e}"
-        ddata = "n/a" if c.drift_data is None else f"{c.drift_data:.2e}"
-        verdict = "conserved" if c.conserved else "NOT conserved"
+    # only what passes its checks is called conserved; the rest is listed with the figure that rejected it
+    passed, rejected = split_by_check(found, checks)
+    print(f"conserved quantities of the model (degree <= {args.degree}): {len(passed)}")
+    for q, c in passed:
         print(f"  {_show(q.expr)}   residual {q.residual:.2e}; d/dt residual {c.symbolic_residual:.2e}; "
-              f"drift model {drift}, data {ddata}: {verdict}")
+              f"drift model {_fmt(c.drift_model)}, data {_fmt(c.drift_data)}")
+    if rejected:
+        print(f"rejected candidates (near-null directions that failed a check): {len(rejected)}")
+        for q, c in rejected:
+            print(f"  {_show(q.expr)}   residual {q.residual:.2e}; drift data {_fmt(c.drift_data)}: {c.reason}")
     out = {
         "variables": list(data.variables),
-        "conserved": [format_expression(q.expr) for q in found],
-        "residuals": [q.residual for q in found],
-        "checks": [
-            {"symbolic_residual": c.symbolic_residual, "drift_model": c.drift_model, "drift_data": c.drift_data,
-             "conserved": bool(c.conserved)}
-            for c in checks
-        ],
+        "conserved": [format_expression(q.expr) for q, _ in passed],
+        "residuals": [q.residual for q, _ in passed],
+        "checks": [c.to_dict() for _, c in passed],
+        "rejected": [{"quantity": format_expression(q.expr), "residual": q.residual, **c.to_dict()} for q, c in rejected],
         "singular_values": [float(s) for s in sv],
         "equations": {v: format_expression(e) for v, e in zip(data.variables, rhs)},
         "formulation": model.formulation_,
@@ -149,13 +155,13 @@ def run_conserved(args) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=2)
-    if args.plot and found:
-        _plot(args.plot, [q.expr for q in found], data, rhs, f"Conserved quantities: {Path(args.data).name}")
+    if args.plot and passed:
+        _plot(args.plot, [q.expr for q, _ in passed], data, rhs, f"Conserved quantities: {Path(args.data).name}")
     return 0
 
 
 def run_noether(args) -> int:
-    from ..conservation import conserved_quantities, noether_report, parse_canonical
+    from ..conservation import check_quantity, conserved_quantities, noether_report, parse_canonical, split_by_check
     from ..expressions import format_expression
     from ..io import read_data
 
@@ -167,8 +173,10 @@ def run_noether(args) -> int:
     for line in model.equations():
         print(f"  {line}")
     found, _ = conserved_quantities(rhs, data.variables, args.degree, x_samples=data.x)
+    passed, rejected = split_by_check(found, [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t)
+                                              for q in found])
     entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, x_data=data.x, t=data.t,
-                                    conserved=[q.expr for q in found], degree=args.degree)
+                                    conserved=[q.expr for q, _ in passed], degree=args.degree)
     print("Noether charges:")
     for e in entries:
         d = e.to_dict()
@@ -183,7 +191,9 @@ def run_noether(args) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"variables": list(data.variables), "charges": [e.to_dict() for e in entries], "flags": flags,
-                       "conserved": [format_expression(q.expr) for q in found],
+                       "conserved": [format_expression(q.expr) for q, _ in passed],
+                       "rejected": [{"quantity": format_expression(q.expr), "residual": q.residual, **c.to_dict()}
+                                    for q, c in rejected],
                        "formulation": model.formulation_, "fit": model.fit_info()}, fh, indent=2)
     if args.plot:
         charges = [e.charge for e in entries if e.charge is not None]
