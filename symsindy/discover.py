@@ -44,19 +44,34 @@ __all__ = [
     "estimate_derivatives",
 ]
 
-FAMILIES = ("gl", "so", "affine")
+FAMILIES = ("gl", "so", "affine", "sl")
 
 
 def candidate_generators(n: int, family: str = "gl") -> list[tuple[np.ndarray, np.ndarray]]:
     """Orthonormal basis ``[(A, b), ...]`` of the candidate algebra.
 
     ``gl``: the n^2 matrix units; ``so``: (E_ij - E_ji)/sqrt(2) for i < j;
-    ``affine``: gl plus the n translations.
+    ``affine``: gl plus the n translations; ``sl``: the traceless matrices (gl without the
+    uniform dilation): the off-diagonal units and an orthonormal basis of the traceless diagonals.
     """
     if family not in FAMILIES:
         raise ValueError(f"candidates {family!r}: expected one of {', '.join(FAMILIES)}")
     zero = np.zeros(n)
     out = []
+    if family == "sl":
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    A = np.zeros((n, n))
+                    A[i, j] = 1.0
+                    out.append((A, zero))
+        if n > 1:
+            D = np.zeros((n, n - 1))
+            for k in range(n - 1):
+                D[k, k], D[k + 1, k] = 1.0, -1.0
+            Q, _ = np.linalg.qr(D)
+            out += [(np.diag(q), zero) for q in Q.T]
+        return out
     if family in ("gl", "affine"):
         for i in range(n):
             for j in range(n):

@@ -519,3 +519,21 @@ def test_rref_snap_turns_a_near_rotation_into_the_rotation():
     S = _rref_snap(W, 0.25, 0.5)
     assert S.shape == (2, 3) and np.all(np.isin(S, [0.0, 1.0, -1.0, 0.5, -0.5]))
     assert np.linalg.matrix_rank(S) == 2
+
+
+def test_sl_family_is_gl_without_the_dilation():
+    from symsindy.discover import candidate_generators
+
+    for n in (2, 3):
+        sl = candidate_generators(n, "sl")
+        V = np.array([np.concatenate([A.ravel(), b]) for A, b in sl])
+        assert len(sl) == n * n - 1
+        np.testing.assert_allclose(V @ V.T, np.eye(len(sl)), atol=1e-12)
+        assert all(abs(np.trace(A)) < 1e-12 for A, _ in sl)
+        # together with the identity they span gl(n)
+        eye = np.concatenate([np.eye(n).ravel(), np.zeros(n)])[None]
+        assert np.linalg.matrix_rank(np.vstack([V, eye])) == n * n
+    # told only sl(2), the Hopf normal form keeps its cubic terms: no dilation to offer
+    X, D = _hopf_samples(0, n=64)
+    est = PromotedSINDy(library=_cubic(), candidates="sl").fit(X, x_dot=D)
+    assert est.symmetry_.specs == ["rotation(x0,x1)"] and np.count_nonzero(est.coef_) == 8

@@ -66,10 +66,11 @@ def register(sub) -> None:
                    "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences")
     p.add_argument("--precision", metavar="P", type=positive_int, default=3,
                    help="decimals of the printed coefficients (default 3)")
-    p.add_argument("--promote", choices=("so", "gl", "affine"), default=None,
+    p.add_argument("--promote", choices=("so", "gl", "affine", "sl"), default=None,
                    help="let the data choose the symmetry: promote invariance under all rotations (so), all linear "
-                   "maps (gl) or linear maps and translations (affine) with a nuclear-norm penalty, enforce what the "
-                   "promoted model has and refit; prints which symmetry it ended up with")
+                   "maps (gl), the traceless ones (sl: gl without the uniform dilation) or linear maps and "
+                   "translations (affine) with a nuclear-norm penalty, enforce what the promoted model has and "
+                   "refit; prints which symmetry it ended up with")
     p.add_argument("--promote-weight", metavar="W|auto", type=parse_promote_weight, default="auto",
                    help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto' "
                    "(default): every symmetry the promotion path reveals, exactly or nearly, is enforced in "
