@@ -43,10 +43,15 @@ threshold and ridge) and scored by the leave-one-out error of that refit
 reject it, by discovery's refit check (:func:`symsindy.discover.refit_check`: full-library least
 squares with and without it, the residual growth against ``refit_tol`` plus the F statistic's
 99 % point), or when its refit keeps fewer than half the terms of the unconstrained refit and the
-check cannot test it (the unconstrained fit has no residual degrees of freedom).  The eligible
-refit with the smallest leave-one-out error is the answer (ties: the smaller subspace);
-``weight_`` is the smallest weight that revealed it, ``candidates_`` lists every candidate with
-its figures.  Why not k-fold cross-validation: with 12-36 samples five folds of 3-7 samples
+check cannot test it (the unconstrained fit has no residual degrees of freedom).  From the
+eligible refit with the smallest leave-one-out error (ties: the smaller subspace, then named
+generators), symmetry is added while the data allow it: candidates nested in it, and it joined
+with each simple generator of the family (a rotation of two variables, a scaling of one, two or
+all), are put to the same F test against the least-squares fit in its subspace, and the most
+symmetric that passes is taken, up to three times (leave-one-out error alone prefers a few
+spurious terms that soak up noise over a symmetry that forbids them).  ``weight_`` is the
+smallest weight that revealed the answer, ``candidates_`` lists every candidate with its
+figures.  Why not k-fold cross-validation: with 12-36 samples five folds of 3-7 samples
 measure noise, and the one-standard-error rule then picked weight 1 (all of gl(n), which leaves
 ``x' = c x``) on Langford's system at 18 samples in each of the 3 seeds tried; leave-one-out keeps all
 but one sample in every fit and needs no random folds.
@@ -721,9 +726,10 @@ class PromotedSINDy(BaseEstimator):
     candidates_ : list of dict
         ``"loo"`` only (else empty): every candidate symmetry, best first, with ``symmetry``
         (named specs), ``unnamed_generators``, ``description``, ``source`` (``"none"``,
-        ``"exact"`` or ``"snapped"``), ``weights`` (that revealed it), ``loo_error``,
-        ``n_terms``, ``free_coefficients``, ``refit_check``, ``eligible``, ``reason`` (why not)
-        and ``chosen``.
+        ``"exact"``, ``"snapped"`` or ``"extended"``: joined with a simple generator),
+        ``weights`` (that revealed it), ``loo_error``, ``n_terms``, ``free_coefficients``,
+        ``refit_check``, ``nested_check`` (the F test against a less symmetric candidate, when
+        it was made), ``eligible``, ``reason`` (why not) and ``chosen``.
     refit_check_ : dict or None
         The refit check of what was enforced (:func:`symsindy.discover.refit_check`:
         ``cost``, ``allowed``, ``passed``, ``q``, ``dof``, ``testable``; ``passed`` None when
