@@ -55,7 +55,7 @@ Study format
 
     [promote]                          # options of the "promote" method (symsindy.promote)
     weight = "auto"                    # or a number (units of lam_ref)
-    candidates = "gl"                  # gl, so or affine
+    candidates = "gl"                  # gl, so, affine or sl
     n_folds = 5
     l1 = 0.0
     solver = "fast"                    # or cvxpy
@@ -432,8 +432,8 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
         "l1": r.float(prom["l1"], "promote.l1", minimum=0.0),
         "solver": r.str(prom["solver"], "promote.solver"),
     }
-    if prom["candidates"] not in ("gl", "so", "affine"):
-        r.fail("promote.candidates", f"{prom['candidates']!r}: expected gl, so or affine")
+    if prom["candidates"] not in ("gl", "so", "affine", "sl"):
+        r.fail("promote.candidates", f"{prom['candidates']!r}: expected gl, so, affine or sl")
     if prom["solver"] not in ("fast", "cvxpy"):
         r.fail("promote.solver", f"{prom['solver']!r}: expected fast or cvxpy")
     options = {"discover": disc, "promote": prom}

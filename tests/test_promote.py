@@ -250,7 +250,7 @@ def test_zero_model_is_never_returned_silently(oscillator):
     [
         ({"weight": "big"}, "weight 'big': expected a number >= 0 or 'auto'"),
         ({"weight": -1.0}, "weight -1.0: expected a finite number >= 0"),
-        ({"candidates": "sl"}, "candidates 'sl': expected one of gl, so, affine"),
+        ({"candidates": "su2"}, "candidates 'su2': expected one of gl, so, affine, sl"),
         ({"solver": "admm"}, "solver 'admm': expected 'fast' or 'cvxpy'"),
         ({"n_folds": 1}, "n_folds 1: expected an integer >= 2"),
         ({"weight_grid": [0.1, -1]}, "weight_grid"),
