@@ -537,3 +537,27 @@ def test_sl_family_is_gl_without_the_dilation():
     X, D = _hopf_samples(0, n=64)
     est = PromotedSINDy(library=_cubic(), candidates="sl").fit(X, x_dot=D)
     assert est.symmetry_.specs == ["rotation(x0,x1)"] and np.count_nonzero(est.coef_) == 8
+
+
+def test_nested_refit_check_against_a_symmetric_subspace():
+    """The F test that adds symmetry: measured against the least-squares fit inside the rotation's
+    subspace, the dilation costs fit on the Hopf normal form (it forbids the cubic terms) and
+    nothing on the linear oscillator."""
+    from symsindy.discover import _fit_rows, _rss, refit_check
+    from symsindy.symmetry import Symmetry
+
+    def check(X, D, names):
+        lib = _cubic()
+        lib.fit(X)
+        theta = np.asarray(lib.transform(X), float)
+        rot = Symmetry(names, f"rotation({names[0]},{names[1]})")
+        ref = _fit_rows({"threshold": 0.0}, rot, theta, D, lib, names, X)
+        both = Symmetry(names, f"rotation({names[0]},{names[1]}); scaling({names[0]}=1,{names[1]}=1)")
+        c = refit_check({}, both, theta, D, lib, names, X, free=(ref, _rss(ref, theta, D)))
+        return c, ref.subspace_.dim
+
+    c, dim = check(*_hopf_samples(0, n=128), ["x0", "x1"])
+    assert c["testable"] and c["passed"] is False and c["cost"] > 10 * c["allowed"]
+    assert 0 < c["q"] < dim and c["dof"] == 128 * 2 - dim
+    c, _ = check(*_oscillator(n=128), NAMES)
+    assert c["testable"] and c["passed"] is True
