@@ -42,6 +42,8 @@ __all__ = [
     "discover_symmetries",
     "fit_with_discovered_symmetry",
     "estimate_derivatives",
+    "free_refit",
+    "refit_check",
 ]
 
 FAMILIES = ("gl", "so", "affine", "sl")
