@@ -9,17 +9,37 @@ import numpy as np
 __all__ = ["rref", "snap_rationals"]
 
 
-def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False) -> np.ndarray:
+def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False,
+         full: bool = False) -> np.ndarray:
     """Reduced row echelon form of the rows of ``B`` (a basis), with partial pivoting.
 
     A column whose largest remaining entry is at most ``tol`` (times ``max |B|`` when
     ``relative``) gets no pivot.  ``clean`` zeroes entries of each pivot row below ``tol``.
+    ``full``: full pivoting, each pivot the largest remaining entry in any column not yet
+    pivoted (rows in pivot order), so that a noisy basis is expressed through its dominant
+    entries rather than through whichever column comes first.
     Returns the nonzero rows: every pivot entry is 1 and the other rows vanish there,
     which makes a basis readable (and, for flips and permutations, a set of orbit sums).
     """
     B = np.array(B, dtype=float, copy=True)
     k, m = B.shape
     level = tol * max(np.abs(B).max(initial=0.0), 1e-300) if relative else tol
+    if full:
+        pivots: list[int] = []
+        for r in range(k):
+            rest = np.abs(B[r:])
+            rest[:, pivots] = 0.0
+            i, c = np.unravel_index(int(np.argmax(rest)), rest.shape)
+            if rest[i, c] <= level:
+                return B[:r]
+            B[[r, r + i]] = B[[r + i, r]]
+            B[r] /= B[r, c]
+            others = np.arange(k) != r
+            B[others] -= np.outer(B[others, c], B[r])
+            if clean:
+                B[r, np.abs(B[r]) < level] = 0.0
+            pivots.append(int(c))
+        return B
     r = 0
     for c in range(m):
         if r == k:

@@ -104,6 +104,7 @@ from sklearn.utils.validation import check_is_fitted
 from .actions import induced_action
 from .constraints import equivariance_residual
 from .discover import FAMILIES, candidate_generators, data_weight, discover_continuous
+from .linalg import rref
 from .symmetry import Symmetry
 
 __all__ = [
@@ -1572,23 +1573,7 @@ def _rref_snap(W: np.ndarray, zero: float, step: float) -> np.ndarray:
     """Rows spanning the row space of ``W`` in reduced row echelon form (pivots on the largest
     entries), each entry below ``zero`` (relative to its pivot, 1) set to 0 and the rest rounded to
     multiples of ``step``: a sparse, rational basis of a nearby subspace."""
-    R = np.array(W, float)
-    k = R.shape[0]
-    pivots: list[int] = []
-    for r in range(k):
-        sub = np.abs(R[r:])
-        sub[:, pivots] = 0.0
-        i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
-        if sub[i, j] <= 1e-12:
-            R = R[:r]
-            break
-        i += r
-        R[[r, i]] = R[[i, r]]
-        R[r] /= R[r, j]
-        for rr in range(k):
-            if rr != r:
-                R[rr] -= R[rr, j] * R[r]
-        pivots.append(int(j))
+    R = rref(W, 1e-12, full=True)
     S = np.round(R / step) * step
     S[np.abs(R) < zero] = 0.0
     return S + 0.0

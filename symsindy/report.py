@@ -448,8 +448,9 @@ class DiscoveryReport:
             ddata = "n/a" if c.drift_data is None else f"{c.drift_data:.1e}"
             noe = [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, xs)]
             tail = f"; Noether charge of {', '.join(noe)}" if noe else ""
+            # only quantities that passed their checks are listed here (the others are in self.rejected)
             L.append(f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
-                     f"{'conserved' if c.conserved else 'NOT conserved'}{tail}")
+                     f"conserved{tail}")
         if self.rejected:
             L.append(f"rejected candidates (failed a check, not conserved): {len(self.rejected)}")
             for q, c in self.rejected:

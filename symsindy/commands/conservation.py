@@ -86,6 +86,13 @@ def _show(expr) -> str:
     return sp.sstr(expr.xreplace({f: sp.Float(f, 6) for f in expr.atoms(sp.Float)}))
 
 
+def _rejected(rejected) -> list[dict]:
+    """JSON entries of the candidates that failed their checks, with the figure that failed."""
+    from ..expressions import format_expression
+
+    return [{"quantity": format_expression(q.expr), "residual": q.residual, **c.to_dict()} for q, c in rejected]
+
+
 def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.2e}"
 
@@ -138,7 +145,7 @@ def run_conserved(args) -> int:
         "conserved": [format_expression(q.expr) for q, _ in passed],
         "residuals": [q.residual for q, _ in passed],
         "checks": [c.to_dict() for _, c in passed],
-        "rejected": [{"quantity": format_expression(q.expr), "residual": q.residual, **c.to_dict()} for q, c in rejected],
+        "rejected": _rejected(rejected),
         "singular_values": [float(s) for s in sv],
         "equations": {v: format_expression(e) for v, e in zip(data.variables, rhs)},
         "formulation": model.formulation_,
@@ -192,8 +199,7 @@ def run_noether(args) -> int:
         with open(args.json, "w") as fh:
             json.dump({"variables": list(data.variables), "charges": [e.to_dict() for e in entries], "flags": flags,
                        "conserved": [format_expression(q.expr) for q, _ in passed],
-                       "rejected": [{"quantity": format_expression(q.expr), "residual": q.residual, **c.to_dict()}
-                                    for q, c in rejected],
+                       "rejected": _rejected(rejected),
                        "formulation": model.formulation_, "fit": model.fit_info()}, fh, indent=2)
     if args.plot:
         charges = [e.charge for e in entries if e.charge is not None]
