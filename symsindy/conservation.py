@@ -18,12 +18,11 @@ Structure: ``x' = P(x) grad H`` with ``P`` the canonical symplectic matrix of pa
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
-import scipy.linalg as sla
 import sympy as sp
 
 from .linalg import rref
@@ -39,6 +38,9 @@ __all__ = [
     "QuantityCheck",
     "check_quantity",
     "split_by_check",
+    "InvariantSearch",
+    "resolve_basis",
+    "span_residual",
     "NoetherEntry",
     "noether_report",
 ]
@@ -182,67 +184,230 @@ def noether_charge(generator, variables: Sequence[str], *, pairs=None, matrix=No
 
 @dataclass
 class ConservedQuantity:
-    """A (near-)conserved polynomial with its relative residual (singular value)."""
+    """A (near-)conserved function with its relative residual.
+
+    Attributes
+    ----------
+    expr : sympy.Expr
+    residual : float
+        ``RMS(grad C . f) / RMS(|grad C| |f|)`` over the points of the search.
+    level : int
+        The search level it was found at (its polynomial degree; a non-polynomial factor
+        counts one).
+    independent : bool
+        Whether it is functionally independent of the quantities listed before it (the rank
+        of their gradients grows).  A dependent one is a new linear direction, not a product
+        of earlier ones, yet a function of them (e.g. one component of Kepler's
+        Laplace-Runge-Lenz vector, given the energy, the angular momentum and the other).
+    family : str
+        The candidate family it was found in.
+    """
 
     expr: sp.Expr
     residual: float
+    level: int = 0
+    independent: bool = True
+    family: str = "poly"
 
     def __str__(self) -> str:
         return str(self.expr)
 
 
-def _eval_monomial_grads(x: np.ndarray, monos) -> np.ndarray:
-    """(m, K, n) gradients of the monomials at the rows of x."""
-    m, n = x.shape
-    out = np.zeros((m, len(monos), n))
-    for k, alpha in enumerate(monos):
-        for i in range(n):
-            if alpha[i] == 0:
+@dataclass
+class InvariantSearch:
+    """The result of a search for conserved quantities.
+
+    Attributes
+    ----------
+    quantities : list of ConservedQuantity
+        In order of level; see :attr:`ConservedQuantity.independent`.
+    singular_values : array
+        The relative residuals of all directions of the family searched, ascending.
+    basis : str
+        The family searched (the one chosen, for ``basis="auto"``).
+    candidates : dict
+        Per family tried: ``{"found", "independent", "smallest_residual"}``.
+
+    It unpacks as ``quantities, singular_values``.
+    """
+
+    quantities: list
+    singular_values: np.ndarray
+    basis: str = "poly"
+    candidates: dict = field(default_factory=dict)
+
+    @property
+    def independent(self) -> int:
+        """How many of the quantities are functionally independent."""
+        return sum(bool(q.independent) for q in self.quantities)
+
+    def __iter__(self):
+        return iter((self.quantities, self.singular_values))
+
+
+#: Relative gradient rank below which a quantity counts as a function of the earlier ones.
+DEPENDENCE_TOL = 0.02
+#: A null direction counts as new (not in the span of earlier quantities and their products)
+#: when its distance to that span, in the metric ``RMS |grad C| |f|``, exceeds this.
+NEW_DIRECTION = 0.5
+
+
+def _whitened_null(G: np.ndarray, W: np.ndarray, cols: np.ndarray):
+    """Directions ``c`` (over ``cols``) ordered by ``|G c| / |W c|``, ascending, with ``|W c| = 1``.
+
+    Returns ``(ratios, C)`` with ``C`` of shape ``(len(cols), r)``; combinations whose gradient
+    (``W c``) vanishes on the points are left out, so a family whose functions nearly coincide
+    on the data's range cannot pass them off as conserved.
+    """
+    Wc = W[:, cols]
+    sc = np.linalg.norm(Wc, axis=0)
+    sc[sc == 0] = 1.0
+    _, s, Vt = np.linalg.svd(Wc / sc, full_matrices=False)
+    keep = s > 1e-9 * max(s[0], 1e-300)
+    T = (Vt[keep].T / s[keep]) / sc[:, None]
+    Gt = G[:, cols] @ T
+    _, sg, Vg = np.linalg.svd(Gt, full_matrices=True)
+    r = T.shape[1]
+    ratios = np.zeros(r)
+    ratios[: len(sg)] = sg
+    order = np.argsort(ratios)
+    return ratios[order], T @ Vg.T[:, order]
+
+
+def _orth(M: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    if M.size == 0:
+        return np.zeros((M.shape[0], 0))
+    U, s, _ = np.linalg.svd(M, full_matrices=False)
+    return U[:, s > tol * max(s[0], 1e-300)] if len(s) else np.zeros((M.shape[0], 0))
+
+
+def _pivot_reduce(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``rows`` with the pivot entries of ``known`` (reduced row echelon form, full pivoting) eliminated."""
+    if known.shape[0] == 0:
+        return rows
+    R, pivots = rref(known, tol=1e-9, relative=True, full=True, pivots=True)
+    rows = rows.copy()
+    for r, c in zip(R, pivots):
+        rows -= np.outer(rows[:, c], r)
+    return rows
+
+
+def _products(selected, basis, level):
+    """Coefficient vectors of the products of ``selected`` quantities whose levels add to at most
+    ``level`` and that the family can express (``L**2``, ``H*L``, ...)."""
+    out = []
+    idx = [i for i, q in enumerate(selected) if q.level >= 1]
+    for size in range(2, level + 1):
+        for combo in itertools.combinations_with_replacement(idx, size):
+            if sum(selected[i].level for i in combo) > level:
                 continue
-            beta = list(alpha)
-            beta[i] -= 1
-            out[:, k, i] = alpha[i] * np.prod(x ** np.array(beta), axis=1)
+            vec = basis.coefficients(sp.expand(sp.Mul(*[selected[i].expr for i in combo])))
+            if vec is not None and np.any(vec):
+                out.append(vec)
     return out
 
 
-def _first_integrals(x, v, variables, degree, max_null, min_gap, nullity):
+def _gradient_rank_ratio(basis, coefs: np.ndarray, pts: np.ndarray) -> float:
+    """Median over ``pts`` of the smallest singular value of the unit-normalised gradients of the
+    quantities ``coefs`` (rows): about 0 when the last is a function of the others."""
+    q = coefs.shape[0]
+    if q > coefs.shape[1] or q > len(basis.variables):
+        return 0.0
+    grads = basis.gradients(pts)  # (m, K, n)
+    J = np.einsum("mkn,qk->mnq", grads, coefs)
+    norms = np.linalg.norm(J, axis=1, keepdims=True)
+    ok = np.all(norms[:, 0, :] > 1e-12 * max(float(norms.max()), 1e-300), axis=1) & np.all(np.isfinite(J), axis=(1, 2))
+    if not np.any(ok):
+        return 0.0
+    s = np.linalg.svd(J[ok] / norms[ok], compute_uv=False)
+    return float(np.median(s[:, -1]))
+
+
+def _search(basis, x, v, max_null, min_gap, nullity):
+    """Conserved combinations of ``basis`` for the velocities ``v`` at the points ``x``, level by level."""
     from .discover import select_nullity
 
-    x = np.asarray(x, float)
-    v = np.asarray(v, float)
-    n = len(variables)
-    monos = _monomials(n, degree)
-    grads = _eval_monomial_grads(x, monos)  # (m, K, n)
-    G = np.einsum("mkn,mn->mk", grads, v)
-    # scale of each column without cancellation: |grad Phi_k| |v|
-    scale = np.sqrt(np.mean((np.linalg.norm(grads, axis=2) * np.linalg.norm(v, axis=1)[:, None]) ** 2, axis=0))
-    scale[scale == 0] = 1.0
-    Gs = G / scale / np.sqrt(len(x))
-    _, s, Vt = sla.svd(Gs, full_matrices=True)
-    K = len(monos)
-    s_full = np.zeros(K)
-    s_full[: len(s)] = s
-    order = np.argsort(s_full)
-    s_asc = s_full[order]
-    V = Vt.T[:, order] if Vt.shape[0] == K else Vt.T
-    d = select_nullity(s_asc, max_null=max_null, min_gap=min_gap) if nullity is None else int(nullity)
-    coeffs = (V[:, :d] / scale[:, None]).T  # rows: quantities over monomials
+    ok = basis.valid(x) & np.all(np.isfinite(v), axis=1)
+    x, v = np.asarray(x, float)[ok], np.asarray(v, float)[ok]
+    grads = basis.gradients(x)  # (m, K, n)
+    good = np.all(np.isfinite(grads), axis=(1, 2))
+    x, v, grads = x[good], v[good], grads[good]
+    m, K, n = grads.shape
+    if m == 0:
+        return [], np.ones(K)
+    G = np.einsum("mkn,mn->mk", grads, v) / np.sqrt(m)
+    W = (grads * np.linalg.norm(v, axis=1)[:, None, None]).transpose(0, 2, 1).reshape(m * n, K) / np.sqrt(m)
+    levels = np.asarray(basis.levels)
+    s_all, _ = _whitened_null(G, W, np.arange(K))
+    d = select_nullity(s_all, max_null=max_null, min_gap=min_gap) if nullity is None else int(nullity)
+    d = min(d, len(s_all))
     if d == 0:
-        return [], s_asc
-    # readable: reduced row echelon form; entries at the level of the residual are noise,
-    # and a pivot there would blow the rest up
-    level = max(1e-10, 10.0 * float(s_asc[d - 1]))
-    coeffs = coeffs / np.max(np.abs(coeffs), axis=1, keepdims=True)
-    R = rref(coeffs, tol=level, relative=True)
-    xs = sp.symbols(variables)
-    out = []
-    for row in R:
-        big = np.max(np.abs(row))
-        row = np.where(np.abs(row) < level * big, 0.0, row)
-        expr = sum(_rational(c) * sp.prod([xx**a for xx, a in zip(xs, m)]) for c, m in zip(row, monos) if c != 0)
-        val = float(np.linalg.norm(Gs @ (row * scale)) / max(np.linalg.norm(row * scale), 1e-300))
-        out.append(ConservedQuantity(sp.expand(expr), val))
-    return out, s_asc
+        return [], s_all
+    cut = np.sqrt(max(s_all[d - 1], 1e-300) * s_all[d]) if d < len(s_all) else max(10.0 * s_all[d - 1], 1e-12)
+    scale = np.linalg.norm(W, axis=0)
+    scale[scale == 0] = 1.0
+    level_tol = max(1e-10, 10.0 * float(s_all[d - 1]))
+    selected: list[ConservedQuantity] = []
+    coefs: list[np.ndarray] = []
+    for g in sorted(set(levels.tolist())):
+        cols = np.flatnonzero(levels <= g)
+        s_g, C_g = _whitened_null(G, W, cols)
+        k = int(np.sum(s_g <= cut))
+        if k == 0:
+            continue
+        N = np.zeros((K, k))
+        N[cols] = C_g[:, :k]
+        S = coefs + _products(selected, basis, g)
+        if S:
+            Q = _orth(W @ np.column_stack(S))
+            WN = W @ N
+            M = WN - Q @ (Q.T @ WN)
+            _, sm, Vm = np.linalg.svd(M, full_matrices=False)
+            r = int(np.sum(sm > NEW_DIRECTION))
+            if r == 0:
+                continue
+            new = (N @ Vm[:r].T).T
+            # readable: eliminate what is already known (its pivots), then reduced row echelon form
+            new = _pivot_reduce(new * scale, np.array(S) * scale)
+            U, sn, Vt = np.linalg.svd(new, full_matrices=False)
+            new = Vt[:r]
+        else:
+            r = k
+            new = (N * scale[:, None]).T
+        rows = rref(new / np.max(np.abs(new), axis=1, keepdims=True), tol=level_tol, relative=True, full=True)
+        cand = []
+        for row in rows:
+            row = np.where(np.abs(row) < level_tol * np.max(np.abs(row)), 0.0, row)
+            c = row / scale
+            c = c / np.max(np.abs(c))
+            resid = float(np.linalg.norm(G @ c) / max(np.linalg.norm(W @ c), 1e-300))
+            cand.append((resid, c))
+        for resid, c in sorted(cand, key=lambda t: t[0]):
+            expr = sp.expand(basis.expression(c, number=_rational))
+            indep = _gradient_rank_ratio(basis, np.array([*[q for q, s in zip(coefs, selected) if s.independent], c]), x) > DEPENDENCE_TOL
+            selected.append(ConservedQuantity(expr, resid, int(g), bool(indep), basis.name))
+            coefs.append(c)
+    return selected, s_all
+
+
+def _points(basis, x_samples, n_points, rng):
+    """Generic points: uniform in the data's bounding box (10% margin) inside the family's
+    domain, or standard normal without data."""
+    if x_samples is None:
+        pts = rng.normal(size=(n_points, len(basis.variables)))
+        return pts[basis.valid(pts)]
+    # generic points of the data's bounding box: states on a few trajectories would make
+    # any function constant on those curves look conserved
+    x = np.vstack(x_samples) if isinstance(x_samples, (list, tuple)) else np.asarray(x_samples, float)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    pad = 0.1 * np.maximum(hi - lo, 1e-3 * np.maximum(np.abs(hi), 1.0))
+    lo, hi = basis.box(lo, hi, pad)
+    pts = rng.uniform(lo, hi, size=(n_points, len(basis.variables)))
+    if basis.positions:
+        # away from the singular set |q| = 0, as the data are
+        qn = np.linalg.norm(x[:, list(basis.positions)], axis=1)
+        pts = pts[np.linalg.norm(pts[:, list(basis.positions)], axis=1) >= 0.5 * float(qn.min())]
+    return pts[basis.valid(pts)]
 
 
 def _rhs_function(rhs, variables):
@@ -251,10 +416,57 @@ def _rhs_function(rhs, variables):
 
     def call(x):
         x = np.atleast_2d(x)
-        cols = f(*x.T)
+        with np.errstate(all="ignore"):
+            cols = f(*x.T)
         return np.column_stack([np.broadcast_to(np.asarray(c, float), (len(x),)) for c in cols])
 
     return call
+
+
+def resolve_basis(basis, variables, degree, *, x_samples=None, positions=None):
+    """An :class:`~symsindy.invariants.InvariantBasis` from a family name, a file of expressions,
+    a list of expressions, or a basis itself."""
+    from .invariants import FAMILIES, InvariantBasis, custom_basis, make_basis, read_basis_file
+
+    if isinstance(basis, InvariantBasis):
+        return basis
+    if isinstance(basis, str):
+        if basis in FAMILIES:
+            return make_basis(basis, variables, degree, x_samples=x_samples, positions=positions)
+        return read_basis_file(basis, variables, degree)
+    return custom_basis(list(basis), variables, degree)
+
+
+def _families(basis, variables, degree, x_samples, positions):
+    """The bases to try: one, or for ``auto`` every family that applies to these data."""
+    from .invariants import FAMILIES, make_basis
+
+    if not (isinstance(basis, str) and basis == "auto"):
+        return [resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)]
+    out = []
+    for name in FAMILIES:
+        if name == "kepler" and positions is None and (len(variables) < 4 or len(variables) % 2):
+            continue
+        b = make_basis(name, variables, degree, x_samples=x_samples, positions=positions)
+        if name == "log" and not b.positive:
+            continue
+        out.append(b)
+    return out
+
+
+def _choose(results, accept):
+    """The family with the most independent quantities that ``accept`` passes; ties go to the
+    earlier (simpler) family."""
+    table, best = {}, None
+    for b, (found, sv) in results:
+        passing = [q for q in found if accept is None or accept(q)]
+        n_ind = sum(q.independent for q in passing)
+        table[b.name] = {"found": len(found), "independent": int(n_ind),
+                         "smallest_residual": float(sv[0]) if len(sv) else None}
+        if best is None or n_ind > best[0]:
+            best = (n_ind, b, found, sv)
+    _, b, found, sv = best
+    return InvariantSearch(list(found), np.asarray(sv, float), b.name, table)
 
 
 def conserved_quantities(
@@ -267,40 +479,120 @@ def conserved_quantities(
     min_gap: float = 10.0,
     nullity: int | None = None,
     seed: int = 0,
-) -> tuple[list[ConservedQuantity], np.ndarray]:
-    """Polynomial first integrals (degree 1..``degree``) of ``x' = rhs``.
+    basis="poly",
+    positions=None,
+    accept=None,
+) -> InvariantSearch:
+    """First integrals of ``x' = rhs`` over a candidate family, as an independent, readable set.
 
     Measured at generic points: uniform in the bounding box of ``x_samples`` (10% margin), or
-    standard normal without data; columns normalised by ``|grad Phi_k| |f|``; the gap rule of :func:`symsindy.discover.select_nullity` picks
-    the conserved directions (``max_null`` 0.02: a damped oscillator whose decay rate is 5%
-    of its frequency must not pass).  Returns ``(quantities, singular values ascending)``.
+    standard normal without data.  A direction ``c`` is scored by
+    ``RMS(grad C . f) / RMS(|grad C| |f|)``, the relative residual the checks use; the gap rule
+    of :func:`symsindy.discover.select_nullity` picks the conserved directions (``max_null``
+    0.02: a damped oscillator whose decay rate is 5% of its frequency must not pass).
+
+    Readable and independent: the search runs level by level (polynomial degree).  At each
+    level, what lies in the span of the quantities already found and of their products
+    (``L**2``, ``H*L``) is not new; the new directions are written in reduced row echelon
+    form after eliminating the known ones, with simple rationals where they are exact.  A
+    quantity whose gradient is (nearly) a combination of the earlier ones' gradients is
+    marked ``independent=False``.
+
+    Parameters
+    ----------
+    basis : str, list of expressions, or InvariantBasis
+        ``"poly"`` (default), ``"log"``, ``"trig"``, ``"kepler"``, ``"auto"`` (every family
+        that applies; the one with most independent quantities that ``accept`` passes wins,
+        ties to the simpler), a file of expressions, or expressions added to the polynomials.
+        See :mod:`symsindy.invariants`.
+    positions : list of str, optional
+        Position variables for ``kepler`` (default: the first half of the variables).
+    accept : callable, optional
+        ``accept(quantity) -> bool``, the check ``auto`` counts by (default: all count).
+
+    Returns
+    -------
+    InvariantSearch
+        A list of :class:`ConservedQuantity` that unpacks as ``(quantities, singular values
+        ascending)``, with the family used and the families tried.
     """
     variables = list(variables)
     if len(rhs) != len(variables):
         raise ValueError(f"rhs: {len(rhs)} expressions for {len(variables)} variables")
-    rng = np.random.default_rng(seed)
-    n_points = max(400, 4 * len(_monomials(len(variables), degree)))
-    if x_samples is None:
-        pts = rng.normal(size=(n_points, len(variables)))
-    else:
-        # generic points of the data's bounding box: states on a few trajectories would make
-        # any function constant on those curves look conserved
-        x_samples = np.vstack(x_samples) if isinstance(x_samples, (list, tuple)) else np.asarray(x_samples, float)
-        lo, hi = x_samples.min(axis=0), x_samples.max(axis=0)
-        pad = 0.1 * np.maximum(hi - lo, 1e-3 * np.maximum(np.abs(hi), 1.0))
-        pts = rng.uniform(lo - pad, hi + pad, size=(n_points, len(variables)))
-    x_samples = pts
-    v = _rhs_function(rhs, variables)(x_samples)
-    return _first_integrals(x_samples, v, variables, degree, max_null, min_gap, nullity)
+    f = _rhs_function(rhs, variables)
+    results = []
+    for b in _families(basis, variables, degree, x_samples, positions):
+        rng = np.random.default_rng(seed)
+        pts = _points(b, x_samples, max(400, 4 * len(b)), rng)
+        results.append((b, _search(b, pts, f(pts), max_null, min_gap, nullity)))
+    return _choose(results, accept)
 
 
-def conserved_from_data(x, x_dot, variables, degree: int = 2, *, max_null: float = 0.02, min_gap: float = 10.0, nullity=None):
-    """Polynomial first integrals straight from states and derivatives (no model)."""
+def conserved_from_data(x, x_dot, variables, degree: int = 2, *, max_null: float = 0.02, min_gap: float = 10.0,
+                        nullity=None, basis="poly", positions=None, accept=None) -> InvariantSearch:
+    """First integrals straight from states and derivatives (no model), as
+    :func:`conserved_quantities` (the points are the data's)."""
     x = np.vstack(x) if isinstance(x, (list, tuple)) else np.asarray(x, float)
     x_dot = np.vstack(x_dot) if isinstance(x_dot, (list, tuple)) else np.asarray(x_dot, float)
     if x.shape != x_dot.shape:
         raise ValueError(f"x_dot: shape {x_dot.shape} does not match x {x.shape}")
-    return _first_integrals(x, x_dot, list(variables), degree, max_null, min_gap, nullity)
+    variables = list(variables)
+    results = [(b, _search(b, x, x_dot, max_null, min_gap, nullity))
+               for b in _families(basis, variables, degree, x, positions)]
+    return _choose(results, accept)
+
+
+def _term_level(key: sp.Expr, xs) -> int:
+    """Polynomial degree of a term, a non-polynomial factor counting one."""
+    level = 0
+    for factor in sp.Mul.make_args(key):
+        base, exp = factor.as_base_exp()
+        if base in xs and exp.is_Integer and exp > 0:
+            level += int(exp)
+        elif not factor.is_number:
+            level += 1
+    return level
+
+
+def span_residual(q, quantities, variables) -> float:
+    """Relative residual of ``q`` in the span of ``quantities`` and of their products up to
+    ``q``'s level (its degree for polynomials): 0 when ``q`` is a polynomial in them of that
+    size, 1 when nothing of it is.
+
+    Terms are compared by their coefficients (a constant term is dropped: constants are
+    conserved trivially).  With the readable basis of :func:`conserved_quantities`, a declared
+    ``L**2`` or ``(g_x**2 + g_y**2)/2 - E`` lies in the span of the reported ``L``, ``g_x``,
+    ``g_y`` and ``E``.
+    """
+    xs = [sp.Symbol(v) if isinstance(v, str) else v for v in variables]
+
+    def terms(e):
+        out = {}
+        for term in sp.Add.make_args(sp.expand(sp.sympify(e))):
+            c, k = term.as_coeff_Mul()
+            if k != 1 and c.is_number:
+                out[k] = out.get(k, 0.0) + float(c)
+        return out
+
+    tq = terms(q)
+    if not tq:
+        return 0.0
+    top = max(_term_level(k, xs) for k in tq)
+    quantities = [sp.expand(sp.sympify(e)) for e in quantities]
+    levels = [max((_term_level(k, xs) for k in terms(e)), default=0) for e in quantities]
+    span = [terms(e) for e in quantities if terms(e)]
+    idx = [i for i, lv in enumerate(levels) if lv >= 1]
+    for size in range(2, top + 1):
+        for combo in itertools.combinations_with_replacement(idx, size):
+            if sum(levels[i] for i in combo) <= top:
+                span.append(terms(sp.Mul(*[quantities[i] for i in combo])))
+    if not span:
+        return 1.0
+    keys = sorted({k for d in [tq, *span] for k in d}, key=sp.default_sort_key)
+    B = np.array([[d.get(k, 0.0) for k in keys] for d in span]).T
+    y = np.array([tq.get(k, 0.0) for k in keys])
+    c, *_ = np.linalg.lstsq(B, y, rcond=None)
+    return float(np.linalg.norm(B @ c - y) / np.linalg.norm(y))
 
 
 # ----------------------------------------------------------------------------- checks

@@ -10,7 +10,7 @@ __all__ = ["rref", "snap_rationals"]
 
 
 def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False,
-         full: bool = False) -> np.ndarray:
+         full: bool = False, pivots: bool = False):
     """Reduced row echelon form of the rows of ``B`` (a basis), with partial pivoting.
 
     A column whose largest remaining entry is at most ``tol`` (times ``max |B|`` when
@@ -19,27 +19,29 @@ def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bo
     pivoted (rows in pivot order), so that a noisy basis is expressed through its dominant
     entries rather than through whichever column comes first.
     Returns the nonzero rows: every pivot entry is 1 and the other rows vanish there,
-    which makes a basis readable (and, for flips and permutations, a set of orbit sums).
+    which makes a basis readable (and, for flips and permutations, a set of orbit sums);
+    with ``pivots``, ``(rows, pivot columns)``.
     """
     B = np.array(B, dtype=float, copy=True)
     k, m = B.shape
     level = tol * max(np.abs(B).max(initial=0.0), 1e-300) if relative else tol
+    cols: list[int] = []
+    done = (lambda r: (B[:r], cols)) if pivots else (lambda r: B[:r])
     if full:
-        pivots: list[int] = []
         for r in range(k):
             rest = np.abs(B[r:])
-            rest[:, pivots] = 0.0
+            rest[:, cols] = 0.0
             i, c = np.unravel_index(int(np.argmax(rest)), rest.shape)
             if rest[i, c] <= level:
-                return B[:r]
+                return done(r)
             B[[r, r + i]] = B[[r + i, r]]
             B[r] /= B[r, c]
             others = np.arange(k) != r
             B[others] -= np.outer(B[others, c], B[r])
             if clean:
                 B[r, np.abs(B[r]) < level] = 0.0
-            pivots.append(int(c))
-        return B
+            cols.append(int(c))
+        return done(k)
     r = 0
     for c in range(m):
         if r == k:
@@ -53,8 +55,9 @@ def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bo
         B[others] -= np.outer(B[others, c], B[r])
         if clean:
             B[r, np.abs(B[r]) < level] = 0.0
+        cols.append(c)
         r += 1
-    return B[:r]
+    return done(r)
 
 
 def snap_rationals(a: np.ndarray, max_den: int, tol: float, *, relative: bool = False) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pysindy as ps
-import sympy as sp
 from scipy.integrate import solve_ivp
 
 from symsindy.catalogue import get_system
@@ -55,24 +54,6 @@ def coefficient_matrix(term_names, variables, terms):
     for (v, term), value in terms.items():
         c[list(variables).index(v), list(term_names).index(term)] = value
     return c
-
-
-def span_residual(q, basis, symbols):
-    """Relative least-squares residual ``min_c ‖Σ c_k b_k − q‖ / ‖q‖`` of polynomial ``q`` in the span of ``basis``.
-
-    Polynomials in ``symbols`` are compared by their monomial coefficients.
-    """
-    monomials = sorted({m for e in [q, *basis] for m in sp.Poly(e, *symbols).monoms()})
-
-    def coefficients(e):
-        p = sp.Poly(e, *symbols)
-        d = dict(zip(p.monoms(), p.coeffs()))
-        return np.array([float(d.get(m, 0)) for m in monomials])
-
-    B = np.column_stack([coefficients(b) for b in basis])
-    y = coefficients(q)
-    c, *_ = np.linalg.lstsq(B, y, rcond=None)
-    return float(np.linalg.norm(B @ c - y) / np.linalg.norm(y))
 
 
 def catalogue_csv(folder, name, *, noise=0.01, seed=0, trajectories=2, derivatives=False):

@@ -5,7 +5,9 @@ import sympy as sp
 from symsindy.catalogue import get_system
 from symsindy.cli import main
 
-from conftest import catalogue_csv, span_residual
+from symsindy.conservation import span_residual
+
+from conftest import catalogue_csv
 
 
 def test_conserved_on_hamiltonian_system_from_noisy_data(tmp_path, capsys):

@@ -13,7 +13,7 @@ from symsindy.conservation import (
 )
 from symsindy.symmetry import Symmetry
 
-from conftest import span_residual
+from symsindy.conservation import span_residual
 
 Q = ["q1", "q2", "p1", "p2"]
 q1, q2, p1, p2 = sp.symbols(Q)

@@ -8,7 +8,7 @@ from symsindy.catalogue import get_system
 from symsindy.conservation import check_quantity, conserved_quantities, noether_charge
 from symsindy.model import SymmetricSINDy
 
-from conftest import span_residual
+from symsindy.conservation import span_residual
 
 CASES = ["harmonic_oscillator", "harmonic_oscillator_2d", "duffing", "henon_heiles", "rigid_body", "charged_particle"]
 
