@@ -11,8 +11,10 @@ Expressions are read with :func:`symsindy.expressions.parse_expression` (an
 naming the file and the field.
 
 The folder is found, in order of precedence, from an explicit ``folder``
-argument, the environment variable ``SYMSINDY_SYSTEMS``, or ``systems/`` next
-to the installed package.
+argument, the environment variable ``SYMSINDY_SYSTEMS``, or the catalogue shipped
+with the package: the top-level ``systems/`` folder, installed as the package
+``symsindy.systems`` and found with :mod:`importlib.resources` (see
+:func:`default_folder`).
 """
 
 from __future__ import annotations
@@ -677,13 +679,31 @@ class Simulation:
 
 
 def default_folder(folder=None) -> Path:
-    """The catalogue folder: ``folder``, else ``$SYMSINDY_SYSTEMS``, else ``systems/`` by the package."""
+    """The catalogue folder: ``folder``, else ``$SYMSINDY_SYSTEMS``, else the shipped catalogue.
+
+    The shipped catalogue is the resource folder of the package ``symsindy.systems``
+    (the source tree's ``systems/``, mapped into the package at install time; an
+    editable install maps it to the source folder itself). Where that package is not
+    installed (a source checkout on ``sys.path``, or an editable install made before
+    the mapping existed) the ``systems/`` folder beside the ``symsindy`` package is used.
+    """
+    import importlib.resources
+
     if folder is not None:
         path, how = Path(folder), "given"
     elif os.environ.get(ENV_VAR):
         path, how = Path(os.environ[ENV_VAR]), f"from ${ENV_VAR}"
     else:
-        path, how = Path(__file__).resolve().parent.parent / "systems", "next to the package"
+        try:
+            resource, how = importlib.resources.files("symsindy.systems"), "shipped with the package"
+        except ModuleNotFoundError:
+            resource, how = importlib.resources.files("symsindy").parent / "systems", "beside the package"
+        if not isinstance(resource, Path):
+            # e.g. a zipped install: the loaders glob a real folder, so say how to give one
+            raise CatalogueError(
+                f"the shipped catalogue {str(resource)!r} is not a folder on disk; set ${ENV_VAR} to a folder of system files"
+            )
+        path = resource
     if not path.is_dir():
         raise CatalogueError(f"systems folder {str(path)!r} ({how}) does not exist or is not a folder")
     return path
