@@ -7,6 +7,7 @@ Each subcommand lives in its own module under ``symsindy/commands/`` and exposes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .commands import conservation as _conservation
@@ -31,15 +32,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the reader of standard output goes away (``symsindy systems list | head``):
+#: the shell's status for a process ended by SIGPIPE, as ``yes | head`` reports it.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
 def main(argv=None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flush here, not at exit, so that a closed pipe (also after --help) is met below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError) as exc:
         # Bad input of any kind ends in one line naming the problem.
         print(f"symsindy {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        # stdout without a file descriptor (a test's capture): nothing will be flushed to a pipe
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,7 @@
+"""``python -m symsindy``: the same command as ``symsindy``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
