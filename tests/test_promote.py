@@ -5,6 +5,7 @@ import pysindy as ps
 import pytest
 from sklearn.base import clone
 
+from symsindy.commands._promote import parse_promote_weight, promote_from_args
 from symsindy.discover import discover_continuous
 from symsindy.promote import (
     PromotedSINDy,
@@ -12,8 +13,6 @@ from symsindy.promote import (
     PromotionProblem,
     PromotionWarning,
     _relative_spectrum,
-    parse_promote_weight,
-    promote_from_args,
     solve_cvxpy,
     solve_fast,
 )
@@ -295,6 +294,16 @@ def test_promote_from_args(tmp_path):
         promote_from_args(data, 3, 0.05, "su2", "auto")
 
 
+def test_the_command_line_helpers_moved_to_commands_keep_their_old_path():
+    import symsindy.promote as promote
+
+    for name, moved in (("parse_promote_weight", parse_promote_weight), ("promote_from_args", promote_from_args)):
+        with pytest.warns(DeprecationWarning, match=f"symsindy.promote.{name} moved to symsindy.commands._promote"):
+            assert getattr(promote, name) is moved
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        promote.nothing  # noqa: B018
+
+
 def test_parse_promote_weight():
     import argparse
 
@@ -332,7 +341,7 @@ def test_gl_promotion_keeps_the_hopf_cubic_terms(seed):
 def _fit_forcing_dilation(monkeypatch, times):
     """Fit gl(2) promotion on Hopf data while the fit on all the data is made to reveal
     rotation + dilation the first ``times`` times it is analysed (after the cross-validation)."""
-    import symsindy.promote as promote
+    import symsindy.promote._estimator as promote  # where _enforceable is called
 
     X, D = _hopf_samples(0)
     real = promote._enforceable

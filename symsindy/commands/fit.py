@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..promote import parse_promote_weight
+from ._promote import parse_promote_weight, promote_from_args, write_promoted_json
 from ._types import add_estimation_options, nonnegative_float, positive_int
 
 DEFAULT_DEGREE = 3
@@ -108,8 +108,6 @@ def run(args) -> int:
     if args.promote:
         if specs:
             raise ValueError("--promote and --symmetry: give one; --promote chooses the symmetry from the data")
-        from ..promote import promote_from_args
-
         est, lines = promote_from_args(data, args.degree, args.threshold, args.promote, args.promote_weight,
                                        alpha=args.alpha, include_bias=not args.no_bias,
                                        differentiation=_differentiation(args.differentiation),
@@ -117,7 +115,7 @@ def run(args) -> int:
         for line in lines:
             print(line)
         if args.json:
-            _write_promoted_json(args.json, est)
+            write_promoted_json(args.json, est)
         return 0
     if any(s.strip() == "auto" for s in specs):
         if len(specs) > 1:
@@ -174,19 +172,3 @@ def _run_auto(args, data) -> int:
     if args.json:
         model.save(args.json)
     return 0
-
-
-def _write_promoted_json(path, est) -> None:
-    """The model JSON of ``symsindy fit`` (the refitted model, its enforced symmetry) plus ``promotion``."""
-    import json
-
-    from ..promote import _json_safe
-
-    if getattr(est, "model_", None) is None or not hasattr(est.model_, "to_symbolic"):
-        est.save(path)
-        return
-    d = est.model_.to_symbolic().to_dict()
-    d["promotion"] = est.to_dict()
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(_json_safe(d), fh, indent=2)
-        fh.write("\n")

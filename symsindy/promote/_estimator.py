@@ -1,122 +1,34 @@
-"""Promoting symmetry with a convex penalty: let the data choose how much symmetry a model has.
-
-Over a candidate algebra with orthonormal basis ``(A_1, b_1) .. (A_q, b_q)`` (so(n), gl(n),
-affine or user generators) the fit solves, in normalised units,
-
-    min_X  1/(2m) |Y - Theta~ X^T|_F^2  +  lam |[vec L_1(X) .. vec L_q(X)]|_*  +  mu |X|_1
-
-with ``L_k(X) = X D_k - A_k X`` the Lie derivative of the model along generator k.  The nuclear
-norm is small when few candidate directions are broken: its zero set is the equivariant models,
-and the rank of the matrix is ``q - dim(symmetry algebra)``.
-
-Normalisation (the nuclear norm is homogeneous, so left alone it mostly shrinks the model):
-
-* library columns are scaled to unit RMS on the data and the derivatives by their overall RMS,
-  so ``mu`` treats terms alike and the solution is in units of the data;
-* each Lie derivative is measured as the RMS of right-hand-side values on the data
-  (:func:`~symsindy.discover.data_weight`) over an orthonormal candidate basis, so the penalty
-  does not depend on how the algebra is written down; combinations every model satisfies (zero
-  operators) and candidates under which the library is not closed are left out;
-* adaptive weights (as in the adaptive lasso): each direction of the algebra (right singular
-  vectors of the unpenalised fit's Lie-derivative matrix) is weighted by ``s_min / s_i``, so
-  directions that every plausible model fails (e.g. the tilts of a system symmetric about one
-  axis, the shears of an anisotropic one) barely pull on the coefficients, while the weighting,
-  being invertible, leaves the set of exactly symmetric models the penalty can reach unchanged;
-* the weight is in units of ``lam_ref``, an upper bound on the smallest ``lam`` at which the
-  solution is the least-squares fit inside the fully symmetric subspace: weight 1 means "as
-  symmetric as the candidates allow", not "zero", whatever the data size or scale;
-* the returned coefficients come from a debiasing refit: promote -> discover (the algebra of
-  the promoted model) -> enforce it exactly with :class:`~symsindy.model.SymmetricSINDy`
-  (thresholded least squares, automatic threshold by default) -> refit.  Generators
-  with simple rational entries are enforced; noisy ones (``scaling(x=1,y=1.00127)``, or a
-  model's own linear part, which every linear model commutes with) are reported in
-  ``discovered_`` but not enforced.
-
-Weight selection (``weight="auto"``, ``selection="loo"``, the default): the promotion is solved
-on all the data along ``weight_grid`` (warm-started), and every symmetry the path reveals is a
-candidate: the exact symmetry of each promoted model (singular values below ``null_tol``) and,
-because with few data the penalty rarely makes a direction exactly symmetric, the directions it
-breaks least, rounded to simple generators (:func:`_snapped_candidates`).  Each candidate, and
-no symmetry at all, is enforced in a refit (:class:`~symsindy.model.SymmetricSINDy`, same
-threshold and ridge) and scored by the leave-one-out error of that refit
-(:func:`symsindy.optimizers.loo_error`, closed form).  A candidate is not eligible when the data
-reject it, by discovery's refit check (:func:`symsindy.discover.refit_check`: full-library least
-squares with and without it, the residual growth against ``refit_tol`` plus the F statistic's
-99 % point), or when its refit keeps fewer than half the terms of the unconstrained refit and the
-check cannot test it (the unconstrained fit has no residual degrees of freedom).  From the
-eligible refit with the smallest leave-one-out error (ties: the smaller subspace, then named
-generators), symmetry is added while the data allow it: candidates nested in it, and it joined
-with each simple generator of the family (a rotation of two variables, a scaling of one, two or
-all), are put to the same F test against the least-squares fit in its subspace, and the most
-symmetric that passes is taken, up to three times (leave-one-out error alone prefers a few
-spurious terms that soak up noise over a symmetry that forbids them).  ``weight_`` is the
-smallest weight that revealed the answer, ``candidates_`` lists every candidate with its
-figures.  Why not k-fold cross-validation: with 12-36 samples five folds of 3-7 samples
-measure noise, and the one-standard-error rule then picked weight 1 (all of gl(n), which leaves
-``x' = c x``) on Langford's system at 18 samples in each of the 3 seeds tried; leave-one-out keeps all
-but one sample in every fit and needs no random folds.
-
-``selection="cv"`` keeps the k-fold rule: cross-validation (folds shuffled with
-``random_state``) of the whole pipeline over ``weight_grid`` (default 0 and 10 weights
-log-spaced from 1e-3 to 1); the error is the held-out relative squared error of the refitted
-model (1 when no model can be fitted, e.g. too few samples), and the one-standard-error rule
-picks the largest weight whose mean error is within one standard error of the best.  Each fold
-measures the weight against its own ``lam_ref``.  The fit on all the data at that weight can
-reveal more symmetry than the folds did; what it reveals is enforced only if enforcing it on the
-same folds keeps the held-out error within that bound, else the next smaller accepted weight is
-tried (and, if none passes, nothing is enforced).  With a given weight or ``"cv"``, the symmetry
-is also put to the refit check and not enforced when the data reject it
-(:class:`PromotionWarning`).
-
-Candidate family: ``"gl"`` keeps the uniform dilation although no model with terms of several
-degrees has it.  Told only ``"sl"`` (traceless) instead, ``benchmarks/bench_promote.py`` recovers
-the exact structure in 258 of 400 scarce-data fits against 301: the linear systems lose (there
-the dilation is a true symmetry that forbids every nonlinear term), Hopf and Langford do not
-change.
-
-The rows are those of :class:`~symsindy.model.SymmetricSINDy`: samples with measured or
-smoothed derivatives (strong form) or the weak form's test-function integrals
-(``formulation``), so promotion works on time series as the other estimators do.
-
-Solvers: ``"fast"`` is ADMM (over-relaxed, residual-balanced, Anderson-accelerated) with
-singular-value thresholding for the nuclear norm and soft thresholding for the l1 term;
-``"cvxpy"`` solves the same problem as a conic program (Clarabel by default) and is the
-reference.  Cross-validation solves stop at ``max(tol, 1e-8)``, the final one at ``tol``.  A
-solver that fails or does not converge is reported with a :class:`PromotionWarning` and the
-other one is tried (then, if neither converged, a cvxpy solution flagged as of reduced
-accuracy); ``solver_info_`` records what happened, and :class:`PromotionError` is raised when
-every route fails.  A zero model is never returned silently.
-"""
+"""The estimator :class:`PromotedSINDy`: promote, discover, enforce and refit, with the weight or
+the candidate symmetry chosen by leave-one-out error or cross-validation (see :mod:`symsindy.promote`)."""
 
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 import scipy.linalg as sla
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .actions import induced_action
-from .constraints import equivariance_residual
-from .discover import FAMILIES, candidate_generators, data_weight, discover_continuous
-from .linalg import rref
-from .symmetry import Symmetry
-
-__all__ = [
-    "PromotedSINDy",
-    "PromotionError",
-    "PromotionProblem",
-    "PromotionWarning",
-    "parse_promote_weight",
-    "promote_from_args",
-    "solve_cvxpy",
-    "solve_fast",
-]
+from ..actions import induced_action
+from ..constraints import equivariance_residual
+from ..discover import data_weight, discover_continuous
+from ..symmetry import Symmetry
+from ._candidates import (
+    _algebra_key,
+    _as_symmetry,
+    _describe,
+    _enforceable,
+    _named_specs,
+    _simple_generators,
+    _snapped_candidates,
+    _symmetry_key,
+    _unnamed,
+)
+from ._problem import PromotionProblem, _lam_ref, _lie_parts, _orthonormal_candidates, _relative_spectrum
+from ._solvers import solve_cvxpy, solve_fast
 
 SOLVERS = ("fast", "cvxpy")
 #: rules for ``weight="auto"``: leave-one-out over candidate symmetries, or k-fold cross-validation
@@ -129,466 +41,6 @@ class PromotionWarning(UserWarning):
 
 class PromotionError(ValueError):
     """Every route of a promoted fit failed."""
-
-
-# ----------------------------------------------------------------------------- the convex problem
-
-
-@dataclass
-class PromotionProblem:
-    """``min_x 1/2 x^T H x - g^T x + lam |mat(L x)|_* + mu |x|_1``.
-
-    Attributes
-    ----------
-    H : (N, N) array
-        Positive semidefinite Hessian of the least-squares loss.
-    g : (N,) array
-    L : (M * q, N) array
-        Lie-derivative operator; ``(L @ x).reshape(M, q)`` (row-major) has one column per
-        candidate direction.
-    shape : (int, int)
-        ``(M, q)``.
-    """
-
-    H: np.ndarray
-    g: np.ndarray
-    L: np.ndarray
-    shape: tuple
-
-    @property
-    def n_unknowns(self) -> int:
-        return len(self.g)
-
-    def lie_matrix(self, x) -> np.ndarray:
-        return (self.L @ x).reshape(self.shape)
-
-    def symmetric_solution(self) -> tuple[float, np.ndarray]:
-        """``(lam_ref, x0)``: the least-squares solution ``x0`` inside ``null(L)`` and an upper
-        bound ``lam_ref`` on the smallest ``lam`` (without l1) at which it is the solution.
-
-        Optimality of ``x0`` at ``lam`` needs ``W`` with ``L^T vec W = -grad(x0) / lam`` and
-        spectral norm <= 1; the least-norm ``W`` gives the bound.
-        """
-        if getattr(self, "_symmetric", None) is None:
-            Q0 = _nullspace(self.L)
-            if Q0.shape[1]:
-                x0 = Q0 @ np.linalg.lstsq(Q0.T @ self.H @ Q0, Q0.T @ self.g, rcond=None)[0]
-            else:
-                x0 = np.zeros(len(self.g))
-            grad = self.H @ x0 - self.g
-            W = np.linalg.lstsq(self.L.T, -grad, rcond=None)[0].reshape(self.shape)
-            self._symmetric = (float(np.linalg.norm(W, 2)) if W.size else 0.0, x0)
-        return self._symmetric
-
-    def loss_is_definite(self) -> bool:
-        """Whether ``H`` is positive definite (smallest eigenvalue above 1e-10 of the largest);
-        computed once per problem, which is solved at many weights."""
-        if getattr(self, "_definite", None) is None:
-            ev = np.linalg.eigvalsh(0.5 * (self.H + self.H.T))
-            self._definite = bool(ev[0] > 1e-10 * max(ev[-1], 1e-300))
-        return self._definite
-
-    def objective(self, x, lam: float, mu: float) -> float:
-        x = np.asarray(x, float)
-        nuc = np.sum(np.linalg.svd(self.lie_matrix(x), compute_uv=False)) if self.shape[1] else 0.0
-        return float(0.5 * x @ self.H @ x - self.g @ x + lam * nuc + mu * np.sum(np.abs(x)))
-
-
-# LAPACK directly: for these tiny matrices numpy's wrappers cost more than the work
-_syev = sla.lapack.dsyev
-_posv = sla.lapack.dposv
-
-
-def _svt(V: np.ndarray, tau: float) -> np.ndarray:
-    q = V.shape[1]
-    if q == 1:
-        nv = float(np.sqrt(np.sum(V * V)))
-        return V * (1.0 - tau / nv) if nv > tau else np.zeros_like(V)
-    if q >= 6 and V.shape[0] >= 4 * q:
-        # tall and thin: the eigenvectors of the q x q Gram matrix are cheaper than an SVD,
-        # and exact enough, since singular values at or below tau are dropped anyway
-        w, Q, info = _syev(V.T @ V)
-        if info:
-            w, Q = np.linalg.eigh(V.T @ V)
-        s = np.sqrt(np.maximum(w, 0.0))
-        shrink = np.where(s > tau, 1.0 - tau / np.maximum(s, 1e-300), 0.0)
-        return V @ ((Q * shrink) @ Q.T)
-    U, s, Vt = np.linalg.svd(V, full_matrices=False)
-    s = s - tau
-    k = int(np.count_nonzero(s > 0))
-    return (U[:, :k] * s[:k]) @ Vt[:k]
-
-
-def solve_fast(
-    problem: PromotionProblem,
-    lam: float,
-    mu: float = 0.0,
-    *,
-    tol: float = 1e-11,
-    max_iter: int = 20000,
-    rho: float | None = None,
-    warm: dict | None = None,
-    memory: int = 20,
-    single_thread: bool = True,
-) -> tuple[np.ndarray, dict]:
-    """Solve a :class:`PromotionProblem` by ADMM with singular-value and soft thresholding.
-
-    Splits ``z1 = L x`` (nuclear norm) and ``z2 = beta x`` (l1; it also keeps the x-step
-    positive definite; without l1, beta = 0 when ``H`` is positive definite, else 0.01; with
-    l1 it starts at 0.1 and is rebalanced with ``rho``); over-relaxation 1.6; the step ``rho`` is rebalanced every 20
-    iterations during the first 60 and every 50 after (Boyd et al. 2011, sec. 3.4); from
-    iteration 60 the fixed-point iteration is Anderson-accelerated (type II, ``memory`` past steps, 0 to
-    switch off) with a safeguard that takes the plain step whenever the extrapolated point
-    has a larger fixed-point residual.  Stops when the primal and dual residuals are below
-    ``tol`` relative to the iterates (plus ``tol`` times the square root of the dimension).
-    ``single_thread`` runs BLAS on one thread: the matrices are small and threads cost more
-    than they save.
-
-    Returns ``(x, info)``; ``info`` has ``converged``, ``iterations``, ``primal_residual``,
-    ``dual_residual``, ``rho``, ``status`` and ``state`` (a warm start for a nearby problem).
-    """
-    if not (np.isfinite(lam) and lam >= 0 and np.isfinite(mu) and mu >= 0):
-        raise ValueError(f"weights lam={lam!r}, mu={mu!r}: expected finite numbers >= 0")
-    if not (tol > 0 and int(max_iter) >= 1):
-        raise ValueError(f"tol={tol!r}, max_iter={max_iter!r}: expected tol > 0 and max_iter >= 1")
-    args = (problem, float(lam), float(mu), float(tol), int(max_iter), rho, warm, int(memory))
-    if not single_thread:
-        return _admm(*args)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _admm(*args)
-
-
-# scale of the z2 = beta x block: without l1 it only keeps a singular x-step positive definite,
-# and a small beta limits the proximal damping it adds; with l1 it balances the blocks
-_BETA = 0.01
-_BETA_L1 = 0.1
-_RELAX = 1.6
-_ADAPT_UNTIL, _ADAPT_EVERY = 60, 50
-
-
-def _admm(problem, lam, mu, tol, max_iter, rho, warm, memory):
-    H, g, L = problem.H, problem.g, problem.L
-    M, q = problem.shape
-    N = len(g)
-    a = M * q
-    c = a + N  # length of z = (z1, z2) = K x with K = [L; I]
-    if mu > 0:
-        beta = _BETA_L1
-    else:
-        # without l1 the z2 block only keeps the x-step positive definite; when the loss
-        # already does, leaving it out converges markedly faster
-        beta = 0.0 if problem.loss_is_definite() else _BETA
-    if warm and warm.get("beta", beta) != beta:
-        warm = None
-    LtL = L.T @ L
-
-    def prepare(r, bt):
-        K = np.vstack([L, bt * np.eye(N)])
-        Kt = np.ascontiguousarray(K.T)
-        factor = sla.cho_factor(H + r * (LtL + bt * bt * np.eye(N)), check_finite=False)
-        Kinv = sla.cho_solve(factor, np.eye(N), check_finite=False)
-        return K, Kt, Kinv @ g, r * (Kinv @ Kt)
-
-    if warm:
-        rho0 = warm["rho"]
-        v = np.concatenate([warm["z"], warm["y"] / rho0])
-    else:
-        rho0 = None
-        v = np.zeros(2 * c)
-    if rho is None:
-        rho = rho0 if rho0 is not None else max(float(np.trace(H)) / N, 1e-8)
-    if rho0 is not None and rho != rho0:
-        v[c:] *= rho0 / rho
-    K, Kt, b0, B = prepare(rho, beta)
-    relax = _RELAX
-    sqrt_dim, sqrt_n = np.sqrt(c), np.sqrt(N)
-    adapt_until, adapt_every = _ADAPT_UNTIL, _ADAPT_EVERY
-    converged = False
-    r_norm = s_norm = np.inf
-    mem = max(int(memory), 0)
-    dG = np.zeros((mem, 2 * c))
-    dF = np.zeros((mem, 2 * c))
-    FtF_all = np.zeros((mem, mem))
-    eye_mem = np.eye(mem)
-    n_hist = pos = 0
-    g_prev = f_prev = g_ref = None
-    f_ref = np.inf
-    pending = False
-    x = np.zeros(N)
-    gv = np.zeros(2 * c)
-    n_aa = n_rejected = 0
-    it = 0
-    for it in range(1, max_iter + 1):
-        z, u = v[:c], v[c:]
-        x = b0 + B @ (z - u)
-        Kx = K @ x
-        w = relax * Kx + (1.0 - relax) * z + u
-        gv = np.empty(2 * c)
-        if q:
-            gv[:a] = _svt(w[:a].reshape(M, q), lam / rho).ravel()
-        else:
-            gv[:a] = w[:a]
-        w2 = w[a:c]
-        if mu > 0:
-            gv[a:c] = np.sign(w2) * np.maximum(np.abs(w2) - mu / (beta * rho), 0.0)
-        else:
-            gv[a:c] = w2
-        gv[c:] = w - gv[:c]
-        f = gv - v
-        fn = float(np.sqrt(f @ f))
-        if pending and not fn <= f_ref:
-            # the extrapolated point is worse than the plain step it replaced: take that step
-            n_rejected += 1
-            v, pending, n_hist, g_prev = g_ref, False, 0, None
-            continue
-        pending = False
-        adapt = (it <= adapt_until and it % 20 == 0) or it % adapt_every == 0
-        if adapt or it % 4 == 0 or it == max_iter:
-            zn = gv[:c]
-            d = Kx - zn
-            r_norm = float(np.sqrt(d @ d))
-            dz = Kt @ (zn - z)
-            s_norm = float(rho * np.sqrt(dz @ dz))
-            ky = Kt @ gv[c:]
-            eps_pri = tol * (sqrt_dim + max(np.sqrt(Kx @ Kx), np.sqrt(zn @ zn)))
-            eps_dual = tol * (sqrt_n + rho * np.sqrt(ky @ ky))
-            if r_norm <= eps_pri and s_norm <= eps_dual:
-                converged = True
-                v = gv
-                break
-        if adapt:
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                ratio = float((r_norm / eps_pri) / max(s_norm / eps_dual, 1e-300))
-            if not np.isfinite(ratio):
-                ratio = 1e300
-            changed = False
-            if ratio > 10 or ratio < 0.1:
-                scale = float(np.clip(np.sqrt(ratio), 0.1, 10.0))
-                rho *= scale
-                gv[c:] /= scale
-                changed = True
-            if mu > 0:
-                # balance the two blocks too: rescale beta by their primal/dual residual ratios
-                s1 = np.linalg.norm(L.T @ (zn[:a] - z[:a]))
-                s2 = beta * np.linalg.norm(zn[a:] - z[a:])
-                ratio2 = (np.linalg.norm(d[a:]) * s1) / max(np.linalg.norm(d[:a]) * s2, 1e-300)
-                if ratio2 > 10 or ratio2 < 0.1:
-                    new_beta = float(np.clip(beta * np.clip(np.sqrt(ratio2), 0.3, 3.0), 1e-3, 1.0))
-                    # z2 = beta x and its scaled multiplier change with beta
-                    gv[a:c] *= new_beta / beta
-                    gv[c + a :] *= beta / new_beta
-                    changed = new_beta != beta or changed
-                    beta = new_beta
-            if changed:
-                K, Kt, b0, B = prepare(rho, beta)
-                v, n_hist, g_prev, pending = gv, 0, None, False
-                continue
-        if it <= adapt_until:
-            v = gv
-            continue
-        if mem == 0:
-            v = gv
-            continue
-        if g_prev is not None:
-            if n_hist == 0:
-                pos = 0
-            dG[pos] = gv - g_prev
-            dF[pos] = new = f - f_prev
-            # Gram matrix of the stored differences, updated one row and column at a time
-            n_hist = min(n_hist + 1, mem)
-            row = dF[:n_hist] @ new
-            FtF_all[pos, :n_hist] = row
-            FtF_all[:n_hist, pos] = row
-            pos = (pos + 1) % mem
-        g_prev, f_prev = gv, f
-        if not n_hist:
-            v = gv
-            continue
-        F = dF[:n_hist]
-        FtF = FtF_all[:n_hist, :n_hist]
-        reg = 1e-10 * float(np.sum(np.diagonal(FtF))) + 1e-300
-        _, gamma, info_ls = _posv(FtF + reg * eye_mem[:n_hist, :n_hist], F @ f)
-        if info_ls:
-            gamma = np.linalg.lstsq(FtF, F @ f, rcond=None)[0]
-        v = gv - gamma @ dG[:n_hist]
-        g_ref, f_ref, pending = gv, fn, True
-        n_aa += 1
-    zn = v[:c]
-    # x, not z2 / beta: |L x - z1| is within the primal tolerance, so the rank the nuclear norm
-    # found shows in x, while z2 / beta would carry the z2 residual divided by a small beta
-    sol = x
-    info = {
-        "solver": "fast",
-        "converged": bool(converged),
-        "iterations": int(it),
-        "primal_residual": r_norm,
-        "dual_residual": s_norm,
-        "rho": float(rho),
-        "anderson_steps": n_aa,
-        "anderson_rejected": n_rejected,
-        "state": {"z": zn.copy(), "y": rho * v[c:], "rho": rho, "beta": beta},
-    }
-    if not np.all(np.isfinite(sol)):
-        info["converged"] = False
-        info["status"] = "non-finite iterate"
-    else:
-        info["status"] = "converged" if converged else f"not converged in {it} iterations"
-    return sol, info
-
-
-_CVXPY_DEFAULTS = {
-    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 400},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100000},
-}
-
-
-def solve_cvxpy(
-    problem: PromotionProblem,
-    lam: float,
-    mu: float = 0.0,
-    *,
-    solver: str = "CLARABEL",
-    options: dict | None = None,
-) -> tuple[np.ndarray, dict]:
-    """Solve a :class:`PromotionProblem` with cvxpy (the reference).
-
-    The loss is passed as a quadratic objective.  Default options tighten the
-    tolerances to 1e-10 (Clarabel) and 1e-9 (SCS); ``options`` overrides them.  An interior-point
-    solution of a low-rank (degenerate) nuclear-norm problem is accurate to about 1e-6 relative
-    whatever the tolerance; SCS, a first-order method, gets closer.  Only status ``optimal``
-    counts as converged.  Returns ``(x, info)`` with ``converged``, ``status``, ``iterations``
-    (when the solver reports them), ``solve_time`` (wall time including cvxpy's compilation)
-    and ``solver_time`` (the solver's own).
-    """
-    import cvxpy as cp
-
-    name = str(solver).upper()
-    if name not in cp.installed_solvers():
-        raise ValueError(f"cvxpy solver {solver!r}: not installed; installed: {', '.join(cp.installed_solvers())}")
-    M, q = problem.shape
-    x = cp.Variable(problem.n_unknowns)
-    # a quadratic objective (rather than a second-order cone) is markedly more accurate with Clarabel
-    H = 0.5 * (problem.H + problem.H.T)
-    obj = 0.5 * cp.quad_form(x, cp.psd_wrap(H)) - problem.g @ x
-    if q and lam > 0:
-        obj = obj + lam * cp.normNuc(cp.reshape(problem.L @ x, (M, q), order="C"))
-    if mu > 0:
-        obj = obj + mu * cp.norm1(x)
-    prob = cp.Problem(cp.Minimize(obj))
-    opts = dict(_CVXPY_DEFAULTS.get(name, {}))
-    opts.update(options or {})
-    t0 = time.perf_counter()
-    try:
-        prob.solve(solver=name, **opts)
-    except cp.error.SolverError as exc:
-        return np.full(problem.n_unknowns, np.nan), {
-            "solver": f"cvxpy:{name}", "converged": False, "status": f"solver error: {str(exc).splitlines()[0]}",
-            "iterations": None, "solve_time": time.perf_counter() - t0, "solver_time": None,
-        }
-    status = str(prob.status)
-    ok = status == cp.OPTIMAL and x.value is not None and np.all(np.isfinite(x.value))
-    stats = prob.solver_stats
-    return (np.asarray(x.value, float) if x.value is not None else np.full(problem.n_unknowns, np.nan)), {
-        "solver": f"cvxpy:{name}",
-        "converged": bool(ok),
-        "status": status,
-        "iterations": getattr(stats, "num_iters", None),
-        "solve_time": time.perf_counter() - t0,
-        "solver_time": getattr(stats, "solve_time", None),
-    }
-
-
-# ----------------------------------------------------------------------------- building blocks
-
-
-def _orthonormal_candidates(candidates, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """An orthonormal basis (over ``(vec A, b)``) of the span of the candidates."""
-    if isinstance(candidates, str):
-        if candidates not in FAMILIES:
-            raise ValueError(f"candidates {candidates!r}: expected one of {', '.join(FAMILIES)} or a list of (A, b)")
-        return candidate_generators(n, candidates)
-    vecs = []
-    for k, item in enumerate(candidates):
-        try:
-            A, b = item
-            A = np.asarray(A, float)
-            b = np.zeros(n) if b is None else np.asarray(b, float)
-        except (TypeError, ValueError):
-            raise ValueError(f"candidates[{k}]: expected a pair (A, b) with A of shape ({n}, {n})") from None
-        if A.shape != (n, n) or b.shape != (n,):
-            raise ValueError(f"candidates[{k}]: A has shape {A.shape} and b {b.shape}; expected ({n}, {n}) and ({n},)")
-        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
-            raise ValueError(f"candidates[{k}]: non-finite entries")
-        vecs.append(np.concatenate([A.ravel(), b]))
-    if not vecs:
-        raise ValueError("candidates: expected at least one candidate generator")
-    U, s, _ = np.linalg.svd(np.column_stack(vecs), full_matrices=False)
-    U = U[:, s > 1e-10 * max(s[0], 1e-300)]
-    if U.shape[1] == 0:
-        raise ValueError("candidates: all candidate generators are zero")
-    return [(u[: n * n].reshape(n, n), u[n * n :]) for u in U.T]
-
-
-def _lie_parts(library, names, cands, S, colscale, x_samples=None):
-    """Per candidate k the operators ``x~ -> vec(X D_k S)`` and ``x~ -> vec(A_k X S)``, ``X = X~ C^-1``.
-
-    Columns ``vec(L_k S)`` have the Gram matrix of the data-weighted Lie derivatives ``S L_k^T``,
-    so they have the same singular values.  Candidates under which the library is not closed
-    cannot be measured exactly and are left out.  Returns ``(T1, T2, kept, n_not_closed)`` with
-    ``T1, T2`` of shape ``(len(kept), n p, n p)``.
-    """
-    from .actions import LibraryNotClosedError
-
-    n = len(names)
-    p = len(colscale)
-    zero = np.zeros((p, p))
-    mats = []
-    for A, b in cands:
-        if not (np.any(A) or np.any(b)):
-            mats.append(zero)
-            continue
-        try:
-            act = induced_action(library, Symmetry(names, generators=[(A, b)]), x_samples=x_samples)
-        except LibraryNotClosedError:
-            mats.append(None)
-            continue
-        mats.append(act.generators[0])
-    kept = [c for c, D in zip(cands, mats) if D is not None]
-    Ds = [D for D in mats if D is not None]
-    Cinv = 1.0 / colscale
-    SC = S * Cinv[None, :]
-    I = np.eye(n)
-    T1 = np.zeros((len(kept), n * p, n * p))
-    T2 = np.zeros_like(T1)
-    for k, ((A, _), D) in enumerate(zip(kept, Ds)):
-        T1[k] = np.kron(I, (S @ D.T) * Cinv[None, :])
-        T2[k] = np.kron(A, SC)
-    return T1, T2, kept, len(cands) - len(kept)
-
-
-def _relative_spectrum(T1, T2, T, x):
-    """Singular values (ascending) of the Lie-derivative matrix of ``x``, relative to
-    ``max_k |X D_k| + |A_k X|`` as in :func:`symsindy.discover.lie_derivative_operator`."""
-    Z = np.einsum("kab,b->ak", T, x)
-    s = np.linalg.svd(Z, compute_uv=False) if Z.size else np.zeros(0)
-    s = np.sort(np.concatenate([s, np.zeros(T.shape[0] - len(s))]))
-    scale = float(np.max(np.linalg.norm(T1 @ x, axis=1) + np.linalg.norm(T2 @ x, axis=1), initial=0.0))
-    return (s / scale if scale > 0 else np.zeros_like(s)), scale
-
-
-def _nullspace(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
-    if M.shape[0] == 0:
-        return np.eye(M.shape[1])
-    _, s, Vt = np.linalg.svd(M, full_matrices=True)
-    rank = int(np.sum(s > rtol * max(s[0] if s.size else 0.0, 1e-300)))
-    return Vt[rank:].T
-
-
-def _lam_ref(problem: PromotionProblem) -> float:
-    ref, _ = problem.symmetric_solution()
-    return max(ref, 1e-12 * float(np.linalg.norm(problem.g)))
 
 
 def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
@@ -609,7 +61,8 @@ def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
     return lines
 
 
-# ----------------------------------------------------------------------------- the estimator
+
+
 
 
 @dataclass
@@ -876,7 +329,7 @@ class PromotedSINDy(BaseEstimator):
         feature_names : list of str, optional
             Variable names (default ``x0, x1, ...``).
         """
-        from .model import SymmetricSINDy
+        from ..model import SymmetricSINDy
 
         self._check_params()
         base = SymmetricSINDy(
@@ -1148,7 +601,7 @@ class PromotedSINDy(BaseEstimator):
         """:class:`~symsindy.model.SymmetricSINDy` with ``sym`` enforced, fitted to the rows ``idx``
         (all by default) with the estimator's threshold and ridge; raises ValueError (or
         NoSymmetricModelError) when no model can be fitted."""
-        from .model import SymmetricSINDy
+        from ..model import SymmetricSINDy
 
         key = _algebra_key(sym)
         if key not in setup.subspaces:
@@ -1187,7 +640,7 @@ class PromotedSINDy(BaseEstimator):
     def _check(self, setup: _Setup, sym: Symmetry):
         """Discovery's refit check of ``sym`` on the rows (:func:`symsindy.discover.refit_check`);
         None for no symmetry.  ``passed`` is None when the data are too few to test it."""
-        from .discover import free_refit, refit_check
+        from ..discover import free_refit, refit_check
 
         if sym.is_trivial:
             return None
@@ -1210,7 +663,7 @@ class PromotedSINDy(BaseEstimator):
     def _evaluate(self, setup: _Setup, e: dict, plain_terms) -> None:
         """Refit with ``e["symmetry"]`` enforced; fill ``model``, ``loo``, ``n_terms``, ``check``,
         ``eligible`` and ``reason`` (why not)."""
-        from .optimizers import loo_error
+        from ..optimizers import loo_error
 
         sym = e["symmetry"]
         e["model"], e["loo"], e["reason"] = None, float("inf"), None
@@ -1253,7 +706,7 @@ class PromotedSINDy(BaseEstimator):
         cost more fit than chance?); the most symmetric that passes (then the smaller
         leave-one-out error) becomes current, up to three times.
         """
-        from .discover import _fit_rows, _rss, refit_check
+        from ..discover import _fit_rows, _rss, refit_check
 
         kw = {"alpha": self.alpha}
         names = setup.names
@@ -1543,275 +996,3 @@ def _json_safe(obj):
         return _json_safe(obj.item())
     return obj
 
-
-def _is_simple(a, max_den: int = 12) -> bool:
-    return all(float(Fraction(float(v)).limit_denominator(max_den)) == v for v in np.ravel(a))
-
-
-def _symmetry_key(sym: Symmetry) -> bytes:
-    if not sym.generators:
-        return b""
-    return np.round(np.array([np.concatenate([g.matrix.ravel(), g.translation]) for g in sym.generators]), 8).tobytes()
-
-
-def _algebra_key(sym: Symmetry) -> bytes:
-    """The same bytes for symmetries with the same generators' span (and discrete elements)."""
-    if sym.is_trivial:
-        return b""
-    parts = []
-    if sym.generators:
-        V = np.array([np.concatenate([g.matrix.ravel(), g.translation]) for g in sym.generators]).T
-        U, sv, _ = np.linalg.svd(V, full_matrices=False)
-        U = U[:, sv > 1e-10 * sv[0]]
-        parts.append(np.round(U @ U.T, 8) + 0.0)
-    for e in getattr(sym, "elements", ()):
-        parts.append(np.round(np.asarray(getattr(e, "matrix", e), float), 8) + 0.0)
-    return b"|".join(p.tobytes() for p in parts)
-
-
-def _rref_snap(W: np.ndarray, zero: float, step: float) -> np.ndarray:
-    """Rows spanning the row space of ``W`` in reduced row echelon form (pivots on the largest
-    entries), each entry below ``zero`` (relative to its pivot, 1) set to 0 and the rest rounded to
-    multiples of ``step``: a sparse, rational basis of a nearby subspace."""
-    R = rref(W, 1e-12, full=True)
-    S = np.round(R / step) * step
-    S[np.abs(R) < zero] = 0.0
-    return S + 0.0
-
-
-#: near-symmetries of a promoted model turned into candidates: up to this many directions, while
-#: their singular value is at most this fraction of the largest
-SNAP_MAX_DIM, SNAP_MAX_RATIO = 3, 0.5
-#: (zero below, rounding step) of the two snapping grids: integers, then halves
-SNAP_GRIDS = ((0.5, 1.0), (0.25, 0.5))
-
-
-def _snapped_candidates(setup, xt, names, affine: bool) -> list[Symmetry]:
-    """Candidate symmetries read off the least-broken directions of a promoted model.
-
-    With few data the penalty rarely makes a direction exactly symmetric, but the directions the
-    model breaks least point to the symmetry (on Langford's system at 18 samples, the least-broken
-    direction of gl(3) is within 0.93 cosine of the rotation about z).  For k = 1, 2, 3 the k
-    least-broken directions (right singular vectors of the Lie-derivative matrix over the
-    candidates, while the k-th singular value is at most half the largest) are put in reduced
-    row echelon form and rounded to integers and to halves; each result is a candidate, named
-    when the named generators span it.  Whether the data support it is decided by the
-    leave-one-out comparison and the refit check, not here.
-    """
-    n = len(names)
-    Z = np.einsum("kab,b->ak", setup.T, xt)
-    q = Z.shape[1]
-    if q < 2:
-        return []
-    _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
-    sv = np.concatenate([sv, np.zeros(q - len(sv))])
-    if sv[0] <= 0:
-        return []
-    C = np.array([np.concatenate([A.ravel(), b]) for A, b in setup.cands])
-    out = []
-    for k in range(1, min(SNAP_MAX_DIM, q - 1) + 1):
-        if sv[q - k] > SNAP_MAX_RATIO * sv[0]:
-            break
-        W = Vt[q - k:] @ C
-        for zero, step in SNAP_GRIDS:
-            S = _rref_snap(W, zero, step)
-            gens = [(row[: n * n].reshape(n, n), row[n * n:]) for row in S if np.any(row)]
-            if gens:
-                out.append(_as_symmetry(names, gens, affine))
-    return out
-
-
-def _simple_generators(setup, names, affine: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rotations of two variables, scalings of one, of two and of all, and (affine) translations:
-    those inside the candidate family's span."""
-    import itertools
-
-    n = len(names)
-    gens = []
-    for i, j in itertools.combinations(range(n), 2):
-        A = np.zeros((n, n))
-        A[i, j], A[j, i] = -1.0, 1.0
-        gens.append((A, np.zeros(n)))
-    for i in range(n):
-        gens.append((np.diag(np.eye(n)[i]), np.zeros(n)))
-    for i, j in itertools.combinations(range(n), 2):
-        if n > 2:
-            gens.append((np.diag(np.eye(n)[i] + np.eye(n)[j]), np.zeros(n)))
-    gens.append((np.eye(n), np.zeros(n)))
-    if affine:
-        gens += [(np.zeros((n, n)), np.eye(n)[i]) for i in range(n)]
-    C = np.array([np.concatenate([A.ravel(), b]) for A, b in setup.cands]).T
-    Q, _ = np.linalg.qr(C)
-    out = []
-    for A, b in gens:
-        v = np.concatenate([A.ravel(), b])
-        if np.linalg.norm(v - Q @ (Q.T @ v)) <= 1e-9 * np.linalg.norm(v):
-            out.append((A, b))
-    return out
-
-
-def _as_symmetry(names, gens, affine: bool) -> Symmetry:
-    """The named specs when they span the generators exactly, else the generators themselves."""
-    from .discover import generator_specs
-
-    B = np.column_stack([np.concatenate([A.ravel(), b]) for A, b in gens])
-    try:
-        specs, rest = generator_specs(B, names, affine=affine, tol=1e-8)
-    except ValueError:
-        specs, rest = [], [None]
-    if specs and not rest:
-        named = Symmetry(names, specs)
-        if _algebra_key(named) == _algebra_key(Symmetry(names, generators=gens)):
-            return named
-    return Symmetry(names, generators=gens)
-
-
-def _named_specs(sym: Symmetry) -> list[str]:
-    """The named specs of a symmetry (unnamed generators left out: see :func:`_unnamed`)."""
-    return [s for s in sym.specs if not s.startswith("generator")]
-
-
-def _unnamed(sym: Symmetry) -> list[dict]:
-    """The generators of a symmetry given as matrices, ``{"A": .., "b": ..}`` each."""
-    k = sum(spec.startswith("generator") for spec in sym.specs)  # they come after the named ones
-    gens = list(sym.generators)[len(sym.generators) - k:] if k else []
-    return [{"A": g.matrix.tolist(), "b": g.translation.tolist()} for g in gens]
-
-
-def _spec_is_exact(names, spec: str) -> bool:
-    sym = Symmetry(names, spec)
-    return all(_is_simple(g.matrix) and _is_simple(g.translation) for g in sym.generators)
-
-
-def _enforceable(names, disc) -> tuple[Symmetry, Symmetry]:
-    """``(symmetry, named part)`` to enforce for a discovered algebra.
-
-    Named specs and unnamed generators whose entries are simple rationals (denominators up to
-    12, as discovery snaps them); noisy ones, e.g. ``scaling(x=1,y=1,z=1.00127)`` or a generator
-    that is the model's own linear part (every linear model commutes with itself), are
-    artefacts of the noise and are reported but not enforced.
-    """
-    specs = [s for s in disc.specs if _spec_is_exact(names, s)]
-    named = Symmetry(names, specs) if specs else Symmetry(names)
-    clean = [(A, b) for A, b in disc.unnamed if _is_simple(A) and _is_simple(b)]
-    sym = named + Symmetry(names, generators=clean) if clean else named
-    return sym, named
-
-
-def _describe(sym: Symmetry) -> str:
-    if sym.is_trivial:
-        return "nothing"
-    named = [s for s in sym.specs if not s.startswith("generator")]
-    k = len(sym.specs) - len(named)
-    return "; ".join(named + ([f"{k} unnamed generator(s)"] if k else []))
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def parse_promote_weight(text: str):
-    """``"auto"`` or a finite number >= 0, for ``--promote-weight``."""
-    import argparse
-
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a number >= 0") from None
-    if not (np.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a finite number >= 0")
-    return v
-
-
-def promote_from_args(
-    data,
-    degree: int,
-    threshold,
-    family: str,
-    weight="auto",
-    *,
-    alpha: float = 0.0,
-    include_bias: bool = True,
-    differentiation=None,
-    formulation: str = "auto",
-    precision: int = 3,
-    seed: int = 0,
-    json_out=None,
-) -> tuple[PromotedSINDy, list[str]]:
-    """Fit a :class:`PromotedSINDy` to a :class:`~symsindy.io.Dataset` for ``symsindy fit --promote``.
-
-    ``threshold``: a number or ``"auto"``.  Returns ``(estimator, lines)``: one equation per
-    variable, then the symmetry the promoted model ended up with, what was enforced, the weight
-    and how it was chosen (with the leave-one-out errors of the chosen candidate and the
-    runner-up), the refit check of what was enforced, the equivariance residual, the threshold,
-    the formulation and the solver (with any fallback).  ``json_out``: also write
-    :meth:`PromotedSINDy.save` there.
-    """
-    import pysindy as ps
-
-    if family not in FAMILIES:
-        raise ValueError(f"--promote {family!r}: expected one of {', '.join(FAMILIES)}")
-    if isinstance(weight, str):
-        weight = parse_promote_weight(weight)
-    est = PromotedSINDy(
-        library=ps.PolynomialLibrary(degree=degree, include_bias=include_bias),
-        candidates=family,
-        weight=weight,
-        threshold=threshold,
-        alpha=alpha,
-        differentiation=differentiation,
-        formulation=formulation,
-        random_state=seed,
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PromotionWarning)
-        est.fit(data.x, t=data.t, x_dot=data.x_dot, feature_names=data.variables)
-    lines = est.equations(precision=precision)
-    lines.append(f"promoted symmetry: {est.symmetry_summary()} ({family} candidates)")
-    enforced = list(est.symmetry_.specs) if not est.symmetry_.is_trivial else []
-    lines.append(f"enforced in the refit: {'; '.join(enforced) if enforced else 'none'}")
-    rule = est.weight_selection()
-    if rule == "leave-one-out":
-        ranked = [c for c in est.candidates_ if c["eligible"]]
-        chosen = next(c for c in est.candidates_ if c["chosen"])
-        runner = next((c for c in ranked if not c["chosen"]), None)
-        how = (f"chosen by leave-one-out error among {len(est.candidates_)} candidate symmetries: "
-               f"{chosen['description']} {chosen['loo_error']:.3g}")
-        if runner is not None:
-            how += f", runner-up {runner['description']} {runner['loo_error']:.3g}"
-        rejected = sum(1 for c in est.candidates_ if not c["eligible"])
-        if rejected:
-            how += f"; {rejected} not eligible"
-    elif rule == "cross-validation":
-        how = f"chosen by {est.n_folds}-fold cross-validation, seed {seed}"
-    else:
-        how = "given"
-    lines.append(f"promotion weight: {est.weight_:.3g} x lam_ref ({how})")
-    check = est.refit_check_
-    if check is not None:
-        if check["testable"]:
-            verdict = "passed" if check["passed"] else "failed"
-            lines.append(f"refit check: residual grows by {check['cost']:.3g} with the symmetry enforced, "
-                         f"allowed {check['allowed']:.3g} ({verdict})")
-        else:
-            k_free = len(est.term_names_) * len(est.feature_names_)
-            lines.append(f"refit check: not testable (the unconstrained fit has {k_free} coefficients for "
-                         f"{k_free + check['dof']} equations); the leave-one-out comparison decided")
-    lines.append(f"equivariance residual: {est.equivariance_residual_:.1e}")
-    lines.append(f"threshold: {est.threshold_:.3g} ({'automatic' if threshold == 'auto' else 'given'})")
-    lines.append(f"formulation: {est.formulation_} ({est.formulation_reason_})")
-    info = est.solver_info_
-    solver = "fast (ADMM)" if info["solver"] == "fast" else info["solver"]
-    line = f"solver: {solver}, {info['status']}"
-    if info.get("iterations"):
-        line += f" ({info['iterations']} iterations)"
-    if info["n_fallbacks"]:
-        line += f"; {info['n_fallbacks']} of {info['n_solves']} solves fell back to the other solver"
-    lines.append(line)
-    for w in caught:
-        if issubclass(w.category, PromotionWarning):
-            lines.append(f"warning: {w.message}")
-    if json_out:
-        est.save(json_out)
-    return est, lines
