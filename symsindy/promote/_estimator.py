@@ -107,7 +107,7 @@ class PromotedSINDy(BaseEstimator):
     """SINDy that promotes, discovers, enforces and refits a symmetry chosen by the data.
 
     A nuclear-norm penalty over a candidate algebra favours models with as much symmetry as
-    the data support (see the module docstring for the problem and its normalisation); the
+    the data support (see :mod:`symsindy.promote` for the problem and its normalisation); the
     symmetry the promoted model has is then enforced exactly and the model refitted without
     the penalty.
 
@@ -119,7 +119,7 @@ class PromotedSINDy(BaseEstimator):
         The candidate algebra (user generators are orthonormalised).
     weight : float or "auto", default "auto"
         Penalty weight in units of ``lam_ref`` (1: as symmetric as the candidates allow).
-        ``"auto"``: chosen by ``selection`` (module docstring).
+        ``"auto"``: chosen by ``selection`` (see :mod:`symsindy.promote`).
     weight_grid : sequence of float, optional
         Weights tried by ``"auto"``; default 0 and 10 values log-spaced from 1e-3 to 1.
     selection : {"loo", "cv"}, default "loo"

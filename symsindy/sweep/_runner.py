@@ -166,7 +166,7 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
 
 
 def run_cell(config: dict, method: str, samples: int, noise: float, seed: int, config_hash: str = "") -> dict:
-    """Fit one cell and return its row (see the module docstring); a failed fit is a row with ``error``.
+    """Fit one cell and return its row (see :mod:`symsindy.sweep`); a failed fit is a row with ``error``.
 
     ``config`` is :attr:`SystemSettings.config`.  Pure: the same arguments give the same
     row (up to ``fit_time``) in any process.

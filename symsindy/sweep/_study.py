@@ -107,7 +107,7 @@ class SystemSettings:
 
 @dataclasses.dataclass
 class Study:
-    """A parsed study: the grid and the resolved systems (see the module docstring for the format)."""
+    """A parsed study: the grid and the resolved systems (see :mod:`symsindy.sweep` for the format)."""
 
     name: str
     description: str
@@ -221,7 +221,7 @@ class _Reader:
 
 
 def load_study(path) -> Study:
-    """Read a study TOML file (format in the module docstring); errors name the file and field."""
+    """Read a study TOML file (format in :mod:`symsindy.sweep`); errors name the file and field."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
