@@ -38,7 +38,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 from symsindy import SymmetricSINDy
-from symsindy.conservation import check_quantity, conserved_from_data, conserved_quantities
+from symsindy.conservation import UndeterminedSearch, check_quantity, conserved_from_data, conserved_quantities
 from symsindy.discover import estimate_derivatives
 from symsindy.ensemble import SymmetricEnsemble
 
@@ -342,17 +342,16 @@ print("  reference V / gamma:", rounded(sp.expand(V / gamma)))
 # %% [markdown]
 # Straight from the data, with no model (`conserved_from_data`, weak form for a time series). Its
 # weak system has one equation per test function: 3 here, for the 4 candidate functions
-# $H, L, \log H, \log L$, so at least one direction fits exactly whatever the data are.
+# $H, L, \log H, \log L$, so at least one direction would fit exactly whatever the data are.
+# The search refuses such a system rather than report that direction as an invariant.
 
 # %%
-direct = conserved_from_data([x], None, names, 1, t=[t], formulation="auto", basis="log")
-n_independent = sum(q.independent for q in direct.quantities)
-print(f"{direct.formulation} form, family {direct.basis}: {len(direct.quantities)} found, {n_independent} independent")
-for q in direct.quantities:
-    print(f"  {rounded(q.expr)}   residual {q.residual:.1e}")
-if n_independent >= 2:
-    print("two independent invariants of a 2-D flow would hold every trajectory at a point: "
-          "the record moves, so these are not invariants of its dynamics")
+try:
+    direct = conserved_from_data([x], None, names, 1, t=[t], formulation="auto", basis="log")
+    print(f"{direct.formulation} form, family {direct.basis}: {len(direct.quantities)} found, "
+          f"{direct.independent} independent")
+except UndeterminedSearch as exc:
+    print("straight from the data:", exc)
 
 # %% [markdown]
 # $V$ over the years: along the record, along the reference LV model from the 1900 counts (flat
@@ -409,10 +408,10 @@ fig.tight_layout()
 #   0.10 against a tolerance of 0.05), and its search finds no conserved quantity there in any
 #   family tried. Along the record $V$ wanders by 0.48 (relative drift 0.17): pelt counts are
 #   noisy proxies of populations (trapping effort, fur prices), and 21 points cannot tell a
-#   drifting $V$ from noise on a conserved one. Straight from the data the
-#   search returns two "invariants": 3 equations for 4 candidates leave one exact direction
-#   whatever the data, and a second passes the residual test. A moving trajectory of a 2-D flow
-#   cannot have two independent invariants.
+#   drifting $V$ from noise on a conserved one. Straight from the data, with no
+#   model, the question is undetermined: the weak form's 3 equations cannot decide among 4
+#   candidate functions, and the search says so instead of returning a direction that fits
+#   whatever the data.
 # * **What they do show.** The oscillation, its period of about ten years, the lynx peak lagging
 #   the hare peak by a year or two, hare growth and a positive hare–lynx interaction in $L'$. That
 #   the dynamics are LV is an assumption these data allow, not one they demonstrate.

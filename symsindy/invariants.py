@@ -249,7 +249,7 @@ def custom_basis(expressions: Sequence, variables: Sequence[str], degree: int) -
     funcs, levels = list(base.functions), list(base.levels)
     have = {_key(f) for f in funcs}
     for e in expressions:
-        expr = parse_expression(e, variables) if isinstance(e, str) else sp.sympify(e)
+        expr = parse_expression(e, variables, where=f"basis expression {e!r}") if isinstance(e, str) else sp.sympify(e)
         unknown = sorted(str(s) for s in expr.free_symbols - set(xs))
         if unknown:
             raise ValueError(f"basis expression {str(expr)!r}: unknown name {unknown[0]!r}; variables are {', '.join(variables)}")

@@ -8,8 +8,9 @@
 3. :func:`symsindy.discover.discover_symmetries` on the same data, with bootstrap refits;
 4. the symmetries found in at least ``min_frequency`` of the refits are enforced and the
    model refitted;
-5. polynomial conserved quantities of the enforced model, each checked symbolically and
-   along the data; Noether charges of its continuous generators when a Hamiltonian
+5. conserved quantities of the enforced model (the candidate family chosen as
+   ``symsindy conserved --basis auto`` does: polynomials, or with log, sin/cos or 1/|q|
+   factors), as a readable, independent basis, each checked symbolically and along the data; Noether charges of its continuous generators when a Hamiltonian
    structure is known (the catalogue's, or canonical pairs given by the user), with the
    flags of :func:`symsindy.conservation.noether_report`;
 6. for a catalogue system, errors against the truth: coefficients before and after
@@ -28,8 +29,9 @@ Defaults (all recorded in ``settings`` so that a report can be rerun):
 * formulation: automatic (weak for time series, strong with measured derivatives);
 * discovery: gl candidates, signed permutations, 10 bootstrap refits, enforced when found
   in at least half of them;
-* conserved quantities: polynomials of degree 1..2; for a polynomial catalogue system up
-  to its degree + 1 (the degree of an energy of its vector field), at most 4.
+* conserved quantities: degree 1..2 (``basis="auto"``, recorded as ``conserved_basis``); for a
+  polynomial catalogue system up to its degree + 1 (the degree of an energy of its vector
+  field), at most 4.
 """
 
 from __future__ import annotations
@@ -208,19 +210,6 @@ def _proportional(q, charge, xs) -> bool:
     return abs(abs(a @ b) / (na * nb) - 1.0) <= 1e-6
 
 
-def _in_span(q, basis, xs, rtol=1e-3) -> bool:
-    import sympy as sp
-
-    if not basis:
-        return False
-    polys = [sp.Poly(sp.expand(e), *xs) for e in [q, *basis]]
-    monos = sorted({m for p in polys for m in p.monoms()})
-    vecs = [np.array([float(p.coeff_monomial(m)) for m in monos]) for p in polys]
-    y, B = vecs[0], np.column_stack(vecs[1:])
-    sol, *_ = np.linalg.lstsq(B, y, rcond=None)
-    return float(np.linalg.norm(B @ sol - y)) <= rtol * max(float(np.linalg.norm(y)), 1e-300)
-
-
 # ----------------------------------------------------------------------------- the report
 
 
@@ -351,6 +340,7 @@ class DiscoveryReport:
                 "drift_model": _num(c.drift_model),
                 "drift_data": _num(c.drift_data),
                 "conserved": bool(c.conserved),
+                "independent": bool(q.independent),
                 "noether": [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, _symbols(self.variables))],
             })
         return _finite({
@@ -440,14 +430,17 @@ class DiscoveryReport:
         L.append(f"  equivariance residual {self.model.equivariance_residual_:.1e}")
         L.append("")
         deg = s["conserved_degree"]
-        L.append(f"conserved quantities of the enforced model (polynomials of degree <= {deg}): "
-                 + (str(len(self.conserved)) if self.conserved else "none"))
+        basis = s.get("conserved_basis", "poly")
+        n_ind = sum(bool(q.independent) for q in self.conserved)
+        L.append(f"conserved quantities of the enforced model (basis {basis}, degree <= {deg}): "
+                 + (f"{len(self.conserved)}, {n_ind} independent" if self.conserved else "none"))
         xs = _symbols(self.variables)
         for q, c in zip(self.conserved, self.checks):
             drift = "n/a" if c.drift_model is None else f"{c.drift_model:.1e}"
             ddata = "n/a" if c.drift_data is None else f"{c.drift_data:.1e}"
             noe = [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, xs)]
             tail = f"; Noether charge of {', '.join(noe)}" if noe else ""
+            tail += "" if q.independent else "; a function of the ones above"
             # only quantities that passed their checks are listed here (the others are in self.rejected)
             L.append(f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
                      f"conserved{tail}")
@@ -783,7 +776,8 @@ def run_discovery(
     import pysindy as ps
 
     from .catalogue import System
-    from .conservation import check_quantity, conserved_quantities, noether_report, parse_canonical, split_by_check
+    from .conservation import (check_quantity, checked_search, noether_report, parse_canonical, span_residual,
+                               split_by_check)
     from .discover import discover_symmetries, estimate_derivatives
     from .model import SymmetricSINDy
     from .symmetry import Symmetry
@@ -919,8 +913,12 @@ def run_discovery(
     x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
     found, checks, rejected = [], [], []
     if np.any(model.coef_):
-        found, _ = conserved_quantities(rhs, variables, conserved_degree, x_samples=xs, seed=seed)
-        checks = [check_quantity(q.expr, rhs, variables, x_data=xs, t=ts) for q in found]
+        search, checks = checked_search(rhs, variables, conserved_degree,
+                                        lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
+                                        x_samples=xs, seed=seed, basis="auto")
+        found = search.quantities
+        settings["conserved_basis"] = search.basis
+        settings["conserved_basis_candidates"] = search.candidates
         # only what passes its checks is called conserved
         passed, rejected = split_by_check(found, checks)
         found, checks = [q for q, _ in passed], [c for _, c in passed]
@@ -974,9 +972,11 @@ def run_discovery(
         declared, notes = {}, {}
         for name, e in system.conserved.items():
             # found quantities carry the fitted model's few-percent errors
-            declared[name] = bool(e.is_polynomial(*xsym) and _in_span(e, exprs, xsym, rtol=0.05))
+            # in the span of the found ones and their products (L**2 is not listed again)
+            declared[name] = bool(exprs and span_residual(e, exprs, xsym) <= 0.05)
             if not e.is_polynomial(*xsym):
-                notes[name] = "not a polynomial: outside the search"
+                if not declared[name]:
+                    notes[name] = "not a polynomial: outside the families searched, or not found"
             elif _total_degree(e, xsym) > conserved_degree:
                 notes[name] = f"degree {_total_degree(e, xsym)} > {conserved_degree}: outside the search"
         errors["conserved"] = {"declared": declared, "notes": notes}

@@ -127,8 +127,9 @@ def _with_a_false_candidate(monkeypatch):
     real = conservation.conserved_quantities
 
     def search(rhs, variables, *args, **kwargs):
-        found, sv = real(rhs, variables, *args, **kwargs)
-        return found + [conservation.ConservedQuantity(sp.Symbol(variables[0]), 1e-3)], sv
+        result = real(rhs, variables, *args, **kwargs)
+        result.quantities.append(conservation.ConservedQuantity(sp.Symbol(variables[0]), 1e-3))
+        return result
 
     monkeypatch.setattr(conservation, "conserved_quantities", search)
 
@@ -164,3 +165,82 @@ def test_report_rejects_a_candidate_that_fails_its_check(tmp_path, monkeypatch):
     assert [r["expression"] for r in d["rejected"]] == ["q"] and "drift along the model" in d["rejected"][0]["reason"]
     text = rep.summary()
     assert "rejected candidates (failed a check, not conserved): 1" in text
+
+
+def test_anharmonic_degree_4_reports_energy_and_angular_momentum_only(tmp_path, capsys):
+    """Two independent quantities (it listed three mixtures of L**2, E and noise)."""
+    path = _anharmonic_csv(tmp_path)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--degree", "4", "--basis", "poly", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    names = d["variables"]
+    from symsindy.expressions import parse_expression
+
+    found = [parse_expression(e, names) for e in d["conserved"]]
+    q1, q2, p1, p2 = sp.symbols(names)
+    H = (p1**2 + p2**2) / 2 + (q1**2 + q2**2) / 2 + (q1**2 + q2**2) ** 2 / 4
+    L = q1 * p2 - q2 * p1
+    assert len(found) == 2 and d["independent"] == 2 and d["dependent"] == []
+    assert span_residual(H, found, names) < 1e-2 and span_residual(L, found, names) < 1e-2
+    assert d["basis"] == "poly" and "2 independent" in capsys.readouterr().out
+
+
+def test_conserved_chooses_the_log_family_on_lotka_volterra(tmp_path, capsys):
+    path = catalogue_csv(tmp_path, "lotka_volterra", trajectories=3)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    d = json.loads(out.read_text())
+    assert d["basis"] == "log" and set(d["basis_candidates"]) >= {"poly", "log", "trig"}
+    assert d["basis_candidates"]["poly"]["independent"] == 0 and d["independent"] == 1
+    assert "basis: log" in text
+    from symsindy.expressions import parse_expression
+
+    found = [parse_expression(e, d["variables"]) for e in d["conserved"]]
+    declared = get_system("lotka_volterra").conserved["integral"]
+    assert span_residual(declared, found, d["variables"]) < 1e-2
+    assert all(c["conserved"] for c in d["checks"])
+
+
+def test_pendulum_energy_with_a_trig_model_library(tmp_path):
+    path = catalogue_csv(tmp_path, "pendulum", trajectories=3)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--model-library", "trig", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["basis"] == "trig" and "sin(theta)" in d["equations"]["omega"]
+    from symsindy.expressions import parse_expression
+
+    found = [parse_expression(e, d["variables"]) for e in d["conserved"]]
+    assert len(found) == 1
+    assert span_residual(get_system("pendulum").conserved["energy"], found, d["variables"]) < 1e-2
+
+
+def test_basis_file_and_bad_basis(tmp_path, capsys):
+    path = catalogue_csv(tmp_path, "pendulum", trajectories=3)
+    basis = tmp_path / "basis.txt"
+    basis.write_text("cos(theta)\n")
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--model-library", "trig", "--basis", str(basis), "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["basis"] == "custom" and len(d["conserved"]) == 1 and "cos(theta)" in d["conserved"][0]
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["conserved", str(path), "--basis", "bessel"])
+    assert exc.value.code == 2 and "'bessel' is neither auto" in capsys.readouterr().err
+    assert main(["conserved", str(path), "--basis", "kepler"]) == 2
+    assert "give the position variables" in capsys.readouterr().err
+
+
+def test_from_data_weak_form_and_attracting_sets(tmp_path, capsys):
+    path = catalogue_csv(tmp_path, "harmonic_oscillator", trajectories=4)
+    out = tmp_path / "c.json"
+    assert main(["conserved", str(path), "--from-data", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["from_data_formulation"] == "weak" and d["from_data_independent"] == 1
+    from symsindy.expressions import parse_expression
+
+    found = [parse_expression(e, d["variables"]) for e in d["from_data"]]
+    assert span_residual(get_system("harmonic_oscillator").conserved["energy"], found, d["variables"]) < 1e-2
+    assert d["from_data_rejected"] == []
+    assert "straight from the data (weak form" in capsys.readouterr().out

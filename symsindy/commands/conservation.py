@@ -10,14 +10,20 @@ from ._types import add_estimation_options, positive_int
 from .fit import DEFAULT_ALPHA
 
 _CONSERVED_EPILOG = """\
-defaults: candidate quantities are polynomials of degree 1..2 (--degree); the model is
-a plain SINDy fit (polynomial library of degree 3, automatic threshold, weak form
-for time series), or a symmetric one
+defaults: candidate quantities are combinations of a family of functions (--basis auto:
+polynomials of degree 1..2 (--degree), and the same with log x_i, sin/cos x_i or 1/|q|
+factors; the family with most independent quantities that pass the checks is kept, ties
+to the simpler unless a richer one fits 3x better); products of quantities already found
+(L**2) are not listed again, and a quantity that is a function of the ones before it is
+marked dependent; the model is a plain SINDy fit (polynomial library of degree 3,
+--model-library, automatic threshold, weak form for time series), or a symmetric one
 with --symmetry; a quantity counts as conserved when |grad C . f| is at most 1e-2 of
 |grad C| |f| (coefficient norms) and it drifts by at most 5% along the model's
 trajectory from each data trajectory's first state. Candidates that fail either check
 are listed as rejected, with the figure that rejected them (JSON key 'rejected'),
-never as conserved.
+never as conserved. Straight from the data (--from-data), a quantity that takes the same
+value on every trajectory is rejected: it cannot be told from the equation of an
+attracting set they all approach.
 """
 
 _NOETHER_EPILOG = """\
@@ -32,12 +38,38 @@ example:
 """
 
 
+def _basis_value(text: str) -> str:
+    from pathlib import Path
+
+    from ..invariants import FAMILIES
+
+    if text == "auto" or text in FAMILIES or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither auto, one of {', '.join(FAMILIES)}, nor an existing file")
+
+
+def _positions(args, variables):
+    if args.positions is None:
+        return None
+    names = [v.strip() for v in args.positions.split(",") if v.strip()]
+    unknown = [v for v in names if v not in variables]
+    if unknown:
+        raise ValueError(f"--positions: unknown variable {unknown[0]!r}; variables are {', '.join(variables)}")
+    return names
+
+
 def _common(p) -> None:
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file (as for 'symsindy fit')")
     p.add_argument("--degree", metavar="D", type=positive_int, default=2,
                    help="largest degree of candidate conserved quantities (default 2)")
     p.add_argument("--model-degree", metavar="K", type=positive_int, default=3,
                    help="degree of the model's polynomial library (default 3)")
+    p.add_argument("--model-library", choices=("poly", "trig", "kepler"), default="poly",
+                   help="the model's library: polynomials (default), with sin and cos of each variable "
+                        "(trig), or with q_i/|q|**3 for the position variables q (kepler; see --positions)")
+    p.add_argument("--positions", metavar="NAMES", default=None,
+                   help="position variables for the kepler families, e.g. x,y "
+                        "(default: the first half of the variables)")
     add_estimation_options(p)
     p.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", default=None, help="plot the quantities along data and model")
@@ -51,7 +83,12 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--symmetry", metavar="SPEC", action="append", default=[], help="enforce a symmetry in the model fit")
     p.add_argument("--from-data", action="store_true",
-                   help="also search the data directly (grad Phi(x_k) . x_dot_k), with no model")
+                   help="also search the data directly, with no model: -int phi' C(x(t)) dt = 0 for test "
+                        "functions phi (weak form, time series) or grad C . x_dot = 0 (measured derivatives)")
+    p.add_argument("--basis", metavar="auto|poly|log|trig|kepler|FILE", default="auto", type=_basis_value,
+                   help="candidate family for the quantities: a name, or a text file of SymPy expressions "
+                        "(one per line) added to the polynomials (default auto)")
+
     p.set_defaults(func=run_conserved)
     p = sub.add_parser("noether", help="Noether charges of a symmetry and whether model and data conserve them",
                        description="Fit a model to DATA with SPEC enforced, derive the Noether charge of each generator "
@@ -63,13 +100,40 @@ def register(sub) -> None:
     p.set_defaults(func=run_noether)
 
 
-def _fit(data, args, symmetry):
+def _library(args, variables):
+    """The model's library: polynomials of ``--model-degree``, with trig or Kepler terms."""
     import pysindy as ps
 
+    lib = ps.PolynomialLibrary(degree=args.model_degree)
+    if args.model_library == "trig":
+        return lib + ps.FourierLibrary(n_frequencies=1)
+    if args.model_library == "kepler":
+        pos = _positions(args, variables)
+        if pos is None:
+            if len(variables) < 4 or len(variables) % 2:
+                raise ValueError(f"--model-library kepler: give --positions (no default for {len(variables)} variables)")
+            pos = variables[: len(variables) // 2]
+        if len(pos) not in (2, 3):
+            raise ValueError(f"--model-library kepler: {len(pos)} position variables; expected 2 or 3")
+        idx = [variables.index(p) for p in pos]
+        if len(pos) == 2:
+            funcs = [lambda a, b: a / (a * a + b * b) ** 1.5, lambda a, b: b / (a * a + b * b) ** 1.5]
+            names = [lambda a, b: f"{a}/({a}**2 + {b}**2)**1.5", lambda a, b: f"{b}/({a}**2 + {b}**2)**1.5"]
+        else:
+            funcs = [lambda a, b, c: a / (a * a + b * b + c * c) ** 1.5, lambda a, b, c: b / (a * a + b * b + c * c) ** 1.5,
+                     lambda a, b, c: c / (a * a + b * b + c * c) ** 1.5]
+            names = [lambda a, b, c: f"{a}/({a}**2 + {b}**2 + {c}**2)**1.5", lambda a, b, c: f"{b}/({a}**2 + {b}**2 + {c}**2)**1.5",
+                     lambda a, b, c: f"{c}/({a}**2 + {b}**2 + {c}**2)**1.5"]
+        custom = ps.CustomLibrary(library_functions=funcs, function_names=names)
+        return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
+    return lib
+
+
+def _fit(data, args, symmetry):
     from ..model import SymmetricSINDy
 
     model = SymmetricSINDy(
-        library=ps.PolynomialLibrary(degree=args.model_degree),
+        library=_library(args, list(data.variables)),
         symmetry=symmetry or None,
         threshold=args.threshold,
         alpha=DEFAULT_ALPHA,
@@ -115,8 +179,7 @@ def _plot(path, quantities, data, rhs, title, labels=None):
 
 
 def run_conserved(args) -> int:
-    from ..conservation import check_quantity, conserved_from_data, conserved_quantities, split_by_check
-    from ..discover import estimate_derivatives
+    from ..conservation import check_quantity, checked_search, split_by_check
     from ..expressions import format_expression
     from ..io import read_data
 
@@ -128,14 +191,22 @@ def run_conserved(args) -> int:
         print(f"  {line}")
     for line in model.fit_summary():
         print(f"  {line}")
-    found, sv = conserved_quantities(rhs, data.variables, args.degree, x_samples=data.x)
-    checks = [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t) for q in found]
+    positions = _positions(args, list(data.variables))
+
+    search, checks = checked_search(rhs, data.variables, args.degree,
+                                    lambda q: check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t),
+                                    x_samples=data.x, basis=args.basis, positions=positions)
+    found, sv = search
     # only what passes its checks is called conserved; the rest is listed with the figure that rejected it
     passed, rejected = split_by_check(found, checks)
-    print(f"conserved quantities of the model (degree <= {args.degree}): {len(passed)}")
+    n_ind = sum(q.independent for q, _ in passed)
+    print(f"basis: {search.basis} (" + "; ".join(
+        f"{name}: {c['independent']} independent of {c['found']}" for name, c in search.candidates.items()) + ")")
+    print(f"conserved quantities of the model (degree <= {args.degree}): {len(passed)}, {n_ind} independent")
     for q, c in passed:
+        tail = "" if q.independent else "   (a function of the ones above)"
         print(f"  {_show(q.expr)}   residual {q.residual:.2e}; d/dt residual {c.symbolic_residual:.2e}; "
-              f"drift model {_fmt(c.drift_model)}, data {_fmt(c.drift_data)}")
+              f"drift model {_fmt(c.drift_model)}, data {_fmt(c.drift_data)}{tail}")
     if rejected:
         print(f"rejected candidates (near-null directions that failed a check): {len(rejected)}")
         for q, c in rejected:
@@ -145,6 +216,10 @@ def run_conserved(args) -> int:
         "conserved": [format_expression(q.expr) for q, _ in passed],
         "residuals": [q.residual for q, _ in passed],
         "checks": [c.to_dict() for _, c in passed],
+        "independent": int(n_ind),
+        "dependent": [format_expression(q.expr) for q, _ in passed if not q.independent],
+        "basis": search.basis,
+        "basis_candidates": search.candidates,
         "rejected": _rejected(rejected),
         "singular_values": [float(s) for s in sv],
         "equations": {v: format_expression(e) for v, e in zip(data.variables, rhs)},
@@ -152,19 +227,56 @@ def run_conserved(args) -> int:
         "fit": model.fit_info(),
     }
     if args.from_data:
-        sx, sd = estimate_derivatives(data.x, data.t, data.x_dot)
-        direct, _ = conserved_from_data(sx, sd, data.variables, args.degree)
-        print(f"conserved quantities straight from the data: {len(direct)}")
-        for q in direct:
-            print(f"  {_show(q.expr)}   residual {q.residual:.2e}")
-        out["from_data"] = [format_expression(q.expr) for q in direct]
-        out["from_data_residuals"] = [q.residual for q in direct]
+        _from_data(args, data, positions, out)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=2)
     if args.plot and passed:
         _plot(args.plot, [q.expr for q, _ in passed], data, rhs, f"Conserved quantities: {Path(args.data).name}")
     return 0
+
+
+def _from_data(args, data, positions, out) -> None:
+    """The search straight from the data (no model): weak form for time series, strong with
+    measured derivatives (as --formulation); a quantity must tell the trajectories apart."""
+    from ..conservation import SEPARATION_TOL, UndeterminedSearch, conserved_from_data, trajectory_separation
+    from ..expressions import format_expression
+
+    sep = {}
+
+    def accept(q):
+        sep[id(q)] = trajectory_separation(q.expr, data.variables, data.x)
+        return sep[id(q)] is None or sep[id(q)] >= SEPARATION_TOL
+
+    try:
+        direct = conserved_from_data(data.x, data.x_dot, data.variables, args.degree, t=data.t,
+                                     formulation=args.formulation, basis=args.basis, positions=positions, accept=accept)
+    except UndeterminedSearch as exc:
+        print(f"conserved quantities straight from the data: undetermined ({exc})")
+        out["from_data"], out["from_data_error"] = [], str(exc)
+        return
+    kept = [q for q in direct.quantities if accept(q)]
+    dropped = [q for q in direct.quantities if not accept(q)]
+    n_ind = sum(q.independent for q in kept)
+    print(f"conserved quantities straight from the data ({direct.formulation} form, basis {direct.basis}): "
+          f"{len(kept)}, {n_ind} independent")
+    for q in kept:
+        tail = "" if q.independent else "   (a function of the ones above)"
+        note = "" if sep[id(q)] is not None else "; one trajectory: not told apart from an attracting set"
+        print(f"  {_show(q.expr)}   residual {q.residual:.2e}{note}{tail}")
+    if dropped:
+        print(f"rejected (the same on every trajectory, as on an attracting set): {len(dropped)}")
+        for q in dropped:
+            print(f"  {_show(q.expr)}   residual {q.residual:.2e}; separation {sep[id(q)]:.2e} < {SEPARATION_TOL:g}")
+    out["from_data"] = [format_expression(q.expr) for q in kept]
+    out["from_data_residuals"] = [q.residual for q in kept]
+    out["from_data_independent"] = int(n_ind)
+    out["from_data_basis"] = direct.basis
+    out["from_data_formulation"] = direct.formulation
+    out["from_data_rejected"] = [{"quantity": format_expression(q.expr), "residual": q.residual,
+                                  "separation": sep[id(q)],
+                                  "reason": f"separation {sep[id(q)]:.2e} < {SEPARATION_TOL:g}: the same on every "
+                                            "trajectory, as on an attracting set"} for q in dropped]
 
 
 def run_noether(args) -> int:
