@@ -35,6 +35,15 @@ linearly interpolated onto a uniform grid of the same size only to compute the s
 Every choice can be fixed by a number (``WeakForm(width=, n_test=, p=)``).  A trajectory too
 short for a test function is skipped with its reason; if none can host one,
 :func:`weak_system` raises :class:`WeakFormUnavailable` (a ``ValueError``).
+
+Covariance of the residual (WENDy: Bortz, Messenger & Dukic, "Direct estimation of parameters in
+ODE models using WENDy", Bull. Math. Biol. 2023).  With states ``x + ε`` (independent noise of
+standard deviation σⱼ in variable j), the residual of equation i is to first order
+``rᵢ = −Σⱼ Lᵢⱼ εⱼ``, ``Lᵢⱼ = δᵢⱼ V′ + V diag(∂ⱼfᵢ(x(tₘ)))``, so ``Cov(rᵢ, rₖ) = Σⱼ σⱼ² Lᵢⱼ Lₖⱼᵀ``.
+Overlapping test functions make the rows strongly correlated; :func:`whitened_system` divides the
+stacked system by the Cholesky factor of that covariance (generalised least squares), with f the
+full least-squares model and σ from :func:`estimate_noise`.  Rows are ordered test function by
+test function (all equations of one test function together), so the covariance is banded.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import scipy.linalg as sla
 from scipy import sparse
 from scipy.optimize import brentq
 from scipy.special import beta as _beta
@@ -57,6 +67,10 @@ __all__ = [
     "spectral_corner",
     "select_width",
     "weak_system",
+    "estimate_noise",
+    "residual_covariance",
+    "whitened_system",
+    "WhitenedSystem",
 ]
 
 # Sample times count as uniform when every step is within this relative distance of the mean step.
@@ -349,11 +363,18 @@ class WeakForm:
         the exact integral of the cubic through the four nearest samples (O(h⁴); 30 to 100
         times smaller residuals on randomly sampled Lorenz data).  Uniform times always use the
         trapezoid rule, which is spectrally accurate there for these bumps.
+    gls : bool, default True
+        Regress by generalised least squares with the residual's covariance
+        (:func:`whitened_system`; the module docstring gives the model) instead of ordinary
+        least squares on the correlated rows.  Used by :class:`~symsindy.model.SymmetricSINDy`.
+    noise : "auto" or float or (n,) array, default "auto"
+        Noise standard deviation of the states (one number, or one per variable) for ``gls``;
+        ``"auto"``: :func:`estimate_noise` of each trajectory, pooled.
     """
 
     def __init__(
         self, n_test="auto", width="auto", p="auto", spacing=0.25, tau=1e-10, tau_hat=2.0, min_width=8,
-        quadrature="trapezoid",
+        quadrature="trapezoid", gls=True, noise="auto",
     ):
         self.n_test = n_test
         self.width = width
@@ -363,9 +384,11 @@ class WeakForm:
         self.tau_hat = tau_hat
         self.min_width = min_width
         self.quadrature = quadrature
+        self.gls = gls
+        self.noise = noise
 
     def __repr__(self):
-        names = ["n_test", "width", "p", "spacing", "tau", "tau_hat", "min_width", "quadrature"]
+        names = ["n_test", "width", "p", "spacing", "tau", "tau_hat", "min_width", "quadrature", "gls", "noise"]
         return f"WeakForm({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
 
     def _check_params(self):
@@ -384,6 +407,12 @@ class WeakForm:
             raise ValueError(f"min_width: expected a positive integer, got {self.min_width!r}")
         if self.quadrature not in ("trapezoid", "cubic"):
             raise ValueError(f"quadrature: expected 'trapezoid' or 'cubic', got {self.quadrature!r}")
+        if not isinstance(self.gls, (bool, np.bool_)):
+            raise ValueError(f"gls: expected True or False, got {self.gls!r}")
+        if not (isinstance(self.noise, str) and self.noise == "auto"):
+            sig = np.asarray(self.noise, dtype=float) if not isinstance(self.noise, (str, bool)) else np.array([np.nan])
+            if sig.ndim > 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig < 0):
+                raise ValueError(f"noise: expected 'auto', a number >= 0 or one per variable, got {self.noise!r}")
 
     def test_functions(self, t, x) -> TestFunctions:
         """Test functions for one trajectory, chosen from its data.
@@ -571,6 +600,149 @@ def weak_system(xs, ts, features: Callable[[np.ndarray], np.ndarray], weak: Weak
         test_functions=out["tf"],
         skipped=skipped,
     )
+
+
+# ----------------------------------------------------------------------------- generalised least squares
+#: order q of the finite difference behind :func:`estimate_noise`
+_NOISE_ORDER = 6
+
+
+def estimate_noise(x, order: int = _NOISE_ORDER) -> np.ndarray:
+    """Noise standard deviation of each column of densely sampled data.
+
+    The order-q difference ``dₘ = Σₖ (−1)ᵏ C(q, k) xₘ₊ₖ`` of a smooth signal is of size
+    ``hᑫ x⁽ᑫ⁾`` and nearly vanishes, while independent noise of standard deviation σ passes
+    with variance ``σ² C(2q, q)``; so ``σ̂² = mean(d²) / C(2q, q)``.  Where the sampling is
+    coarse the signal's own differences add to it, and σ̂ is an upper bound.
+
+    Parameters
+    ----------
+    x : (m,) or (m, n) array
+    order : int, default 6
+
+    Returns
+    -------
+    (n,) array
+    """
+    x = _finite_2d(x)
+    if not (_is_int(order) and order >= 1):
+        raise ValueError(f"order: expected a positive integer, got {order!r}")
+    if len(x) <= order:
+        raise ValueError(f"x: {len(x)} samples; estimating the noise with differences of order {order} needs at least {order + 1}")
+    d = np.diff(x, n=order, axis=0)
+    return np.sqrt(np.mean(d * d, axis=0) / math.comb(2 * order, order))
+
+
+def residual_covariance(tf: "TestFunctions", jacobian, sigma) -> sparse.csr_matrix:
+    """Covariance of the weak residual of one trajectory, to first order in the noise.
+
+    ``Cov(rᵢ, rₖ) = Σⱼ σⱼ² Lᵢⱼ Lₖⱼᵀ`` with ``Lᵢⱼ = δᵢⱼ V′ + V diag(∂ⱼfᵢ)`` (module docstring).
+
+    Parameters
+    ----------
+    tf : TestFunctions
+    jacobian : (m, n, n) array
+        ``jacobian[t, i, j] = ∂fᵢ/∂xⱼ`` of the model at the samples.
+    sigma : (n,) array
+        Noise standard deviation of each variable.
+
+    Returns
+    -------
+    sparse (K n, K n) matrix
+        Rows and columns ordered test function by test function: index ``k n + i`` is
+        equation i of test function k (banded).
+    """
+    V, Vd = tf.matrices()
+    J = np.asarray(jacobian, dtype=float)
+    K, m = V.shape
+    if J.ndim != 3 or J.shape[0] != m or J.shape[1] != J.shape[2]:
+        raise ValueError(f"jacobian: expected shape ({m}, n, n), got {J.shape}")
+    n = J.shape[1]
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
+    blocks = [[V @ sparse.diags(J[:, i, j] * sigma[j]) + (Vd * sigma[j] if i == j else sparse.csr_matrix(V.shape))
+               for j in range(n)] for i in range(n)]
+    L = sparse.bmat(blocks, format="csr")  # rows i K + k, columns j m + sample
+    order = (np.arange(n * K) % n) * K + np.arange(n * K) // n
+    L = L[order]
+    return (L @ L.T).tocsr()
+
+
+@dataclass
+class WhitenedSystem:
+    """The weak system for generalised least squares: ``y ≈ X vec(Ξᵀ)``, rows whitened.
+
+    Attributes
+    ----------
+    X : (K_total n, p n) array
+        Columns in pysindy's feature ordering (index ``feature n + target``), as the
+        equivariant basis; rows ``L⁻¹`` times the rows of every equation of every test function.
+    y : (K_total n,) array
+    sigma : (n,) array
+        Noise standard deviations used.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sigma: np.ndarray
+
+
+def whitened_system(ws: WeakSystem, xs, features: Callable[[np.ndarray], np.ndarray], coef, sigma) -> WhitenedSystem:
+    """The weak system divided by the Cholesky factor of its residual covariance.
+
+    Parameters
+    ----------
+    ws : WeakSystem
+        From :func:`weak_system` with the same ``xs`` and ``features``.
+    xs : list of (m_j, n) arrays
+    features : callable
+        The library (``(m, n) → (m, p)``); its derivatives are taken by central differences.
+    coef : (n, p) array
+        The model whose Jacobian enters the covariance (e.g. the full least-squares fit).
+    sigma : float or (n,) array
+        Noise standard deviation of each variable (:func:`estimate_noise`).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If a covariance is not positive definite (e.g. zero noise).
+    """
+    xs = _check_states(xs)
+    coef = np.asarray(coef, dtype=float)
+    n = xs[0].shape[1]
+    p = ws.G.shape[1]
+    if coef.shape != (n, p):
+        raise ValueError(f"coef: expected shape ({n}, {p}), got {coef.shape}")
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n,)).copy()
+    Xs, ys = [], []
+    eye = np.eye(n)
+    for j, tf in enumerate(ws.test_functions):
+        if tf is None:
+            continue
+        xj = xs[j]
+        rows = ws.trajectory_index == j
+        G, b = ws.G[rows], ws.b[rows]
+        J = np.zeros((len(xj), n, n))
+        for v in range(n):
+            h = 1e-6 * max(1.0, float(np.sqrt(np.mean(xj[:, v] ** 2))))
+            step = np.zeros(n)
+            step[v] = h
+            dtheta = (np.asarray(features(xj + step), float) - np.asarray(features(xj - step), float)) / (2 * h)
+            J[:, :, v] = dtheta @ coef.T
+        C = residual_covariance(tf, J, sigma).tocoo()
+        size = C.shape[0]
+        lower = C.row >= C.col
+        band = int((C.row - C.col)[lower].max(initial=0))
+        ab = np.zeros((band + 1, size))
+        ab[(C.row - C.col)[lower], C.col[lower]] = C.data[lower]
+        top = float(ab[0].max(initial=0.0))
+        if not top > 0:
+            raise np.linalg.LinAlgError("weak residual covariance is zero (no noise)")
+        ab[0] += 1e-12 * top
+        chol = sla.cholesky_banded(ab, lower=True, check_finite=False)
+        X = np.einsum("kf,ij->kifj", G, eye).reshape(len(G) * n, p * n)
+        Xs.append(sla.solve_banded((band, 0), chol, X, check_finite=False))
+        ys.append(sla.solve_banded((band, 0), chol, b.ravel(), check_finite=False))
+    return WhitenedSystem(X=np.vstack(Xs), y=np.concatenate(ys), sigma=sigma)
 
 
 # ----------------------------------------------------------------------------- validation helpers

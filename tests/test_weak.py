@@ -12,9 +12,12 @@ from symsindy.weak import (
     TestFunctions,
     WeakForm,
     WeakFormUnavailable,
+    estimate_noise,
+    residual_covariance,
     select_width,
     spectral_corner,
     weak_system,
+    whitened_system,
 )
 
 DT = 0.002
@@ -232,6 +235,53 @@ def test_weak_least_squares_beats_finite_differences_at_ten_percent_noise(lorenz
         assert weak_error < 0.25 * np.linalg.norm(xi)
 
 
+# ----------------------------------------------------------------------------- covariance, GLS
+def test_noise_estimate_recovers_the_level_and_is_small_on_smooth_data(oscillator_data):
+    t, x, _, _ = oscillator_data
+    clean = estimate_noise(x)
+    assert np.all(clean < 1e-6 * x.std(axis=0))
+    rng = np.random.default_rng(3)
+    sigma = np.array([0.05, 0.2])
+    est = estimate_noise(x + sigma * rng.standard_normal(x.shape))
+    assert np.allclose(est, sigma, rtol=0.05)
+    with pytest.raises(ValueError, match="needs at least 7"):
+        estimate_noise(x[:5])
+
+
+def test_residual_covariance_matches_the_spread_of_residuals_over_noise_draws(oscillator_data):
+    # linear model and library: the residual is exactly linear in the noise
+    t, x, _, _ = oscillator_data
+    t, x = t[:600], x[:600]
+    tf = WeakForm(width=40).test_functions(t, x)
+    V, Vd = tf.matrices()
+    sigma = np.array([0.1, 0.3])
+    J = np.broadcast_to(OSC, (len(t), 2, 2))
+    C = residual_covariance(tf, J, sigma).toarray()
+    rng = np.random.default_rng(0)
+    draws = []
+    for _ in range(4000):
+        e = sigma * rng.standard_normal(x.shape)
+        xn = x + e
+        r = -Vd @ xn - V @ xn @ OSC.T  # b - G xi for the linear library
+        draws.append(r.ravel())  # test function by test function, as the covariance
+    emp = np.cov(np.array(draws).T)
+    assert np.linalg.norm(emp - C) < 0.1 * np.linalg.norm(C)
+
+
+def test_whitened_residual_of_the_true_model_has_unit_variance(lorenz_data):
+    t, x, library, xi = lorenz_data
+    xn = noisy(x, 0.2, seed=4)
+    ws = weak_system([xn], [t], library.transform)
+    sigma = estimate_noise(xn)
+    assert np.allclose(sigma, 0.2 * x.std(axis=0), rtol=0.1)
+    white = whitened_system(ws, [xn], library.transform, xi.T, sigma)
+    r = white.y - white.X @ xi.ravel()  # xi is (p, n): ravel is the feature ordering
+    assert white.X.shape == (3 * len(ws.G), 3 * xi.shape[0])
+    assert 0.8 < np.mean(r * r) < 1.25
+    with pytest.raises(np.linalg.LinAlgError):
+        whitened_system(ws, [xn], library.transform, xi.T, 0.0)
+
+
 # ----------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "make, match",
@@ -260,6 +310,8 @@ def test_bad_data_is_named(lorenz_data, make, match):
         (WeakForm(spacing=0), "spacing"),
         (WeakForm(tau=2.0), "tau"),
         (WeakForm(quadrature="simpson"), "quadrature"),
+        (WeakForm(gls="yes"), "gls: expected True or False"),
+        (WeakForm(noise=-1.0), "noise: expected"),
     ],
 )
 def test_bad_options_are_named(lorenz_data, weak, match):
