@@ -88,12 +88,25 @@ class ConstrainedSTLSQ(BaseOptimizer):
         How ``threshold="auto"`` scores a support (see :func:`select_support`).
     n_thresholds : int, default 100
         Size of the threshold grid of ``threshold="auto"``.  A coarser grid can step over
-        supports: on noisy Lorenz (weak form, ``flip(x,y)``, 20 seeds) 40 thresholds gave 13
-        and 5 exact fits at 20 % and 30 % noise, 100 and 200 gave 15 and 6.
+        supports: on noisy Lorenz (weak form by ordinary least squares, ``flip(x,y)``, 20
+        seeds) 40 thresholds gave 13 and 5 exact fits at 20 % and 30 % noise, 100 and 200 gave
+        15 and 6.
     n_folds : int, default 5
         Contiguous blocks of rows held out in turn by ``criterion="cv"``.
     sparsity_weight : float, default 0.1
         Weight of the fraction of terms kept in ``criterion="mstls"``.
+    scale : (n_targets, n_features) array, optional
+        With it, a coefficient is also zeroed when ``|c| * scale < threshold``: WSINDy's
+        lower bound ``threshold * max(1, |y_i| / |Theta_j|)`` (Messenger & Bortz 2021) with
+        ``scale = |Theta_j| / |y_i|``, the share of the target a unit coefficient explains, so
+        a term is kept only if its coefficient and its contribution both reach the threshold.
+        The threshold grid then runs over ``min(|c|, |c| * scale)`` of the full fit.
+    score_rows : (theta, target) tuple, optional
+        Rows in which ``criterion="mstls"`` measures each support's distance from the full
+        least-squares fit, instead of the fitted rows: ``theta`` (m, p_s), ``target`` (m, n_s)
+        with ``p_s * n_s`` equal to the fitted features times targets, the coefficients in the
+        same feature ordering (e.g. a generalised least-squares fit on whitened, stacked rows
+        scored on the rows themselves).
 
     Attributes
     ----------
@@ -119,6 +132,8 @@ class ConstrainedSTLSQ(BaseOptimizer):
         n_thresholds=100,
         n_folds=5,
         sparsity_weight=0.1,
+        scale=None,
+        score_rows=None,
         copy_X=True,
         initial_guess=None,
     ):
@@ -130,6 +145,8 @@ class ConstrainedSTLSQ(BaseOptimizer):
         self.n_thresholds = n_thresholds
         self.n_folds = n_folds
         self.sparsity_weight = sparsity_weight
+        self.scale = scale
+        self.score_rows = score_rows
 
     # pysindy's unbiasing refits each row on its own support, which breaks the constraints;
     # _reduce already refits inside the subspace.
@@ -176,12 +193,34 @@ class ConstrainedSTLSQ(BaseOptimizer):
             Q = np.repeat(self._feat_norms, n)[:, None] * Q
         return Q
 
+    def _scale(self, p, n):
+        if self.scale is None:
+            return None
+        sc = np.asarray(self.scale, float)
+        if sc.shape != (n, p) or not np.all(np.isfinite(sc)) or np.any(sc < 0):
+            raise ValueError(f"scale: expected finite numbers >= 0 of shape (n_targets, n_features) = ({n}, {p}), got shape {sc.shape}")
+        if self._feat_norms is not None:
+            sc = sc / self._feat_norms[None, :]  # coefficients are in normalised units
+        return sc.T.ravel()
+
+    def _scorer(self, p, n):
+        """``(problem, to_raw)`` for ``score_rows``, or None."""
+        if self.score_rows is None:
+            return None
+        theta, target = (np.asarray(a, float) for a in self.score_rows)
+        if theta.ndim != 2 or target.ndim != 2 or theta.shape[0] != target.shape[0] or theta.shape[1] * target.shape[1] != p * n:
+            raise ValueError(f"score_rows: expected (theta, target) of shapes (m, p_s), (m, n_s) with p_s * n_s = {p * n}, "
+                             f"got {theta.shape} and {target.shape}")
+        Q = None if self.basis is None else np.asarray(self.basis, float)
+        norms = None if self._feat_norms is None else np.repeat(self._feat_norms, n)
+        return _Problem(theta, target, Q), (lambda w: w) if norms is None else (lambda w: w / norms)
+
     def _reduce(self, x, y):
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         p, n = x.shape[1], y.shape[1]
         Q = self._basis(p, n)
-        problem = _Problem(x, y, Q)
+        problem = _Problem(x, y, Q, self._scale(p, n))
         if isinstance(self.threshold, str):
             thresholds = problem.threshold_grid(self.n_thresholds)
             path = []
@@ -194,7 +233,7 @@ class ConstrainedSTLSQ(BaseOptimizer):
                                       active.reshape(p, n).T.copy(), w.reshape(p, n).T.copy()))
                 if not active.any():
                     break
-            best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight)
+            best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, self._scorer(p, n))
             for a, b in zip(path, path[1:]):
                 a.threshold_max = b.threshold
             path[-1].threshold_max = float(thresholds[-1])
@@ -228,9 +267,10 @@ def check_threshold(threshold, name: str = "threshold") -> None:
 class _Problem:
     """Least squares ``y ~ x W`` over ``vec(W) = Q z`` with some coefficients forced to zero."""
 
-    def __init__(self, x, y, Q):
+    def __init__(self, x, y, Q, scale=None):
         self.x, self.y, self.Q = x, y, Q
         self.p, self.n = x.shape[1], y.shape[1]
+        self.scale = scale  # feature ordering, or None
         self.G = x.T @ x
         self.B = (x.T @ y).ravel()
         self.yy = float(np.sum(y * y))
@@ -261,9 +301,15 @@ class _Problem:
         r = self.y - self.x @ W
         return float(np.sum(r * r))
 
+    def magnitude(self, w) -> np.ndarray:
+        """What the threshold is compared with: ``|w|``, or ``min(|w|, |w| scale)``."""
+        a = np.abs(w)
+        return a if self.scale is None else np.minimum(a, a * self.scale)
+
     def threshold_grid(self, k):
         w0 = self.full
-        mags = np.abs(w0[np.abs(w0) > 1e-12 * max(np.abs(w0).max(initial=0.0), 1e-300)])
+        mags = self.magnitude(w0)[np.abs(w0) > 1e-12 * max(np.abs(w0).max(initial=0.0), 1e-300)]
+        mags = mags[mags > 0]
         if mags.size == 0:
             return np.array([1.0])
         # start below the smallest coefficient: a path that starts at it would drop that term
@@ -295,7 +341,7 @@ class _Problem:
             w = self.solve(Qa, ridge)
             w[~active] = 0.0
             history.append(w.reshape(self.p, self.n).T.copy())
-            small = active & (np.abs(w) < threshold)
+            small = active & (self.magnitude(w) < threshold)
             if not small.any():
                 if unbias and ridge:
                     ridge = 0.0  # settled with the ridge: refit unbiased and check again
@@ -327,7 +373,8 @@ def _solve(Q, G, B, p, n, alpha):
     return Q @ z
 
 
-def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_folds: int = 5, sparsity_weight: float = 0.1) -> int:
+def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_folds: int = 5, sparsity_weight: float = 0.1,
+                   scorer=None) -> int:
     """Index of the support ``criterion`` prefers on ``path`` (fills each point's ``score``).
 
     - ``"mstls"``: WSINDy's criterion (Messenger & Bortz 2021): the distance of the fit
@@ -338,24 +385,30 @@ def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_f
       damped oscillator.  The default 0.1 was chosen on catalogue time series
       (damped oscillator, Lorenz, Duffing, Hopf, van der Pol; noise 0-10 %; strong and
       weak form), where it matched or beat the oracle threshold in every cell.  0.2 does
-      as well there and better on noisy Lorenz (16 and 9 of 20 exact at 20 % and 30 %
-      noise, against 15 and 6), but drops the damping of a lightly damped oscillator from
+      as well there and better on noisy Lorenz (weak form by ordinary least squares: 16
+      and 9 of 20 exact at 20 % and 30 % noise, against 15 and 6), but drops the damping of a lightly damped oscillator from
       a small library (a linear one: the penalty per term is ``sparsity_weight / n_total``).
     - ``"cv"``: mean squared error on ``n_folds`` contiguous blocks of rows held out in
       turn (each support refitted without them), with the one-standard-error rule: the
       sparsest support within one standard error of the best.
     - ``"aicc"``, ``"bic"``: information criteria on the rows, with ``dof`` free
       coordinates (rows treated as independent).
+
+    ``scorer``: ``(problem, to_raw)`` whose rows ``"mstls"`` measures the distance in (the
+    :class:`ConstrainedSTLSQ` ``score_rows``), ``to_raw`` mapping a path coefficient vector to
+    that problem's units.
     """
     x, y = problem.x, problem.y
     N = problem.p * problem.n
     m = x.shape[0] * problem.n
     if criterion == "mstls":
-        full = problem.full
-        ref = np.linalg.norm(x @ full.reshape(problem.p, problem.n))
+        sp, to_raw = (problem, None) if scorer is None else scorer
+        full = sp.full
+        ref = np.linalg.norm(sp.x @ full.reshape(sp.p, sp.n))
         for pt in path:
-            d = pt.coef.T.ravel() - full
-            pt.score = float(np.linalg.norm(x @ d.reshape(problem.p, problem.n)) / max(ref, 1e-300) + sparsity_weight * pt.n_terms / N)
+            w = pt.coef.T.ravel()
+            d = (w if to_raw is None else to_raw(w)) - full
+            pt.score = float(np.linalg.norm(sp.x @ d.reshape(sp.p, sp.n)) / max(ref, 1e-300) + sparsity_weight * pt.n_terms / N)
     elif criterion in ("aicc", "bic"):
         for pt in path:
             rss = max(problem.rss(pt.coef.T.ravel()), 1e-300)

@@ -164,3 +164,40 @@ def test_loo_error_matches_refitting_without_each_row():
     assert loo_error(theta[:3], Y[:3], np.ones((2, 4))) == float("inf")
     with pytest.raises(ValueError, match="do not match"):
         loo_error(theta, Y[:, :1], coef)
+
+
+def test_scale_drops_a_large_coefficient_whose_contribution_is_small():
+    # y = a + 3 c with a column c of small norm: 3 is above the threshold, its share of y is not
+    rng = np.random.default_rng(0)
+    a, c = rng.standard_normal(200), 0.01 * rng.standard_normal(200)
+    X = np.column_stack([a, c])
+    y = (a + 3.0 * c + 1e-3 * rng.standard_normal(200))[:, None]
+    scale = (np.linalg.norm(X, axis=0) / np.linalg.norm(y))[None, :]
+    plain = ConstrainedSTLSQ(threshold=0.5).fit(X, y)
+    bounded = ConstrainedSTLSQ(threshold=0.5, scale=scale).fit(X, y)
+    assert np.array_equal(plain.coef_ != 0, [[True, True]])
+    assert np.array_equal(bounded.coef_ != 0, [[True, False]])
+    # the bound never keeps what the plain threshold drops, and nothing kept is below either
+    kept = bounded.coef_[bounded.coef_ != 0]
+    assert np.all(np.abs(kept) >= 0.5) and np.all(np.abs(kept) * scale[bounded.coef_ != 0] >= 0.5)
+    with pytest.raises(ValueError, match=r"scale: expected finite numbers >= 0 of shape \(n_targets, n_features\) = \(1, 2\)"):
+        ConstrainedSTLSQ(threshold=0.5, scale=np.ones(3)).fit(X, y)
+
+
+def test_stacked_rows_scored_on_the_original_rows_reproduce_the_plain_fit():
+    # the one-target stacked form (columns in feature ordering) of the same rows, scored through
+    # score_rows on the rows themselves, is the same regression: same path, scores and choice
+    rng = np.random.default_rng(1)
+    m, p, n = 120, 5, 2
+    X = rng.standard_normal((m, p))
+    W = np.zeros((p, n))
+    W[0, 0], W[2, 0], W[1, 1], W[4, 1] = 1.5, -0.4, 2.0, 0.7
+    Y = X @ W + 0.05 * rng.standard_normal((m, n))
+    plain = ConstrainedSTLSQ().fit(X, Y)
+    stacked_X = np.einsum("kf,ij->kifj", X, np.eye(n)).reshape(m * n, p * n)
+    stacked = ConstrainedSTLSQ(score_rows=(X, Y)).fit(stacked_X, Y.ravel()[:, None])
+    assert np.allclose(stacked.coef_.reshape(p, n).T, plain.coef_)
+    assert np.allclose([pt.score for pt in stacked.path_], [pt.score for pt in plain.path_])
+    assert stacked.path_index_ == plain.path_index_
+    with pytest.raises(ValueError, match=r"score_rows: expected \(theta, target\)"):
+        ConstrainedSTLSQ(score_rows=(X[:, :4], Y)).fit(stacked_X, Y.ravel()[:, None])
