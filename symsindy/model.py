@@ -194,7 +194,9 @@ class SymmetricSINDy(BaseEstimator):
         trajectory hosts test functions, else strong; ``formulation_`` says which, and
         ``formulation_reason_`` why.
     weak : symsindy.weak.WeakForm, optional
-        Test-function settings of the weak formulation (default: chosen from the data).
+        Test-function settings of the weak formulation (default: chosen from the data), and
+        whether it is regressed by generalised least squares with the residual's covariance
+        (``WeakForm(gls=True)``, the default; :func:`symsindy.weak.whitened_system`).
     criterion : {"mstls", "cv", "aicc", "bic"}, default "mstls"
         How ``threshold="auto"`` scores a support.
     rtol : float, default 1e-9
@@ -220,6 +222,9 @@ class SymmetricSINDy(BaseEstimator):
     formulation_reason_ : str
     weak_system_ : symsindy.weak.WeakSystem or None
         The test functions and integrals of a weak fit.
+    weak_noise_ : (n,) array or None
+        The noise level a weak fit's generalised least squares assumed (``WeakForm(gls=True)``,
+        the default), else None.
     optimizer_ : ConstrainedSTLSQ
         The fitted optimizer (a pysindy ``BaseOptimizer``; ``path_`` holds the path).
     """
@@ -287,12 +292,41 @@ class SymmetricSINDy(BaseEstimator):
         """Fit validated data (see :meth:`_validate`); returns the rows regressed, for callers
         (discovery) that go on working with the same samples or test functions."""
         rows = self._rows(xs, ts, dxs, feature_names, sym)
+        gls = self._whitened(rows, xs) if rows.weak is not None else None
         self._fit_rows(rows.theta, rows.target, rows.library, feature_names, rows.symmetry, rows.action,
-                       rows.subspace, unit="samples" if rows.weak is None else "test functions")
+                       rows.subspace, unit="samples" if rows.weak is None else "test functions", gls=gls)
         self.formulation_ = rows.formulation
         self.formulation_reason_ = rows.reason
         self.weak_system_ = rows.weak
+        self.weak_noise_ = None if gls is None else gls.sigma.copy()
         return rows
+
+    def _whitened(self, rows, xs):
+        """The weak system whitened by its residual covariance at the full least-squares fit
+        (:func:`symsindy.weak.whitened_system`), or None (``WeakForm(gls=False)``, or a
+        covariance that is not positive definite, e.g. noise-free data given ``noise=0``)."""
+        from .optimizers import _Problem
+        from .weak import WeakForm, estimate_noise, whitened_system
+
+        weak = WeakForm() if self.weak is None else self.weak
+        if not weak.gls:
+            return None
+        n = rows.target.shape[1]
+        p = rows.theta.shape[1]
+        if isinstance(weak.noise, str):
+            used = [xi for xi, tf in zip(xs, rows.weak.test_functions) if tf is not None and len(xi) > 6]
+            if not used:
+                return None
+            var = sum(len(xi) * estimate_noise(xi) ** 2 for xi in used) / sum(len(xi) for xi in used)
+            sigma = np.sqrt(var)
+        else:
+            sigma = np.broadcast_to(np.asarray(weak.noise, float), (n,))
+        Q = None if rows.symmetry.is_trivial else rows.subspace.basis
+        full = _Problem(rows.theta, rows.target, Q).full.reshape(p, n).T
+        try:
+            return whitened_system(rows.weak, xs, rows.library.transform, full, sigma)
+        except np.linalg.LinAlgError:
+            return None
 
     def _validate(self, x, t, x_dot, feature_names):
         """Trajectories, times (a step or an array each), derivatives or None, names and symmetry."""
@@ -347,8 +381,11 @@ class SymmetricSINDy(BaseEstimator):
             )
         return sym, action, subspace
 
-    def _fit_rows(self, theta, target, library, feature_names, sym, action, subspace, unit="samples"):
-        """Sparse regression of ``target`` rows on ``theta`` rows inside the equivariant subspace."""
+    def _fit_rows(self, theta, target, library, feature_names, sym, action, subspace, unit="samples", gls=None):
+        """Sparse regression of ``target`` rows on ``theta`` rows inside the equivariant subspace;
+        with ``gls`` (a :class:`symsindy.weak.WhitenedSystem` of these rows), the fit is generalised
+        least squares on its whitened rows; the automatic path is thresholded by coefficient and
+        contribution (``scale``) and its supports are scored on ``theta`` and ``target``."""
         n = target.shape[1]
         m_total = theta.shape[0]
         if m_total * n < subspace.dim:
@@ -357,6 +394,13 @@ class SymmetricSINDy(BaseEstimator):
                 f"{subspace.dim} free coefficients of the {'symmetric ' if not sym.is_trivial else ''}model; "
                 f"use more data or a smaller library"
             )
+        p = theta.shape[1]
+        scale = None
+        if gls is not None and isinstance(self.threshold, str):
+            # WSINDy's bound on the automatic path (a given threshold means |c| >= threshold
+            # alone): |Theta_j| / |y_i| in the rows' own (unwhitened) units
+            tn, yn = np.linalg.norm(theta, axis=0), np.linalg.norm(target, axis=0)
+            scale = (tn[None, :] / np.where(yn > 0, yn, 1.0)[:, None]).T.reshape(1, p * n)
         optimizer = ConstrainedSTLSQ(
             basis=None if sym.is_trivial else subspace.basis,
             threshold=self.threshold,
@@ -365,13 +409,29 @@ class SymmetricSINDy(BaseEstimator):
             normalize_columns=self.normalize_columns,
             unbias=self.unbias,
             criterion=self.criterion,
+            scale=scale,
+            # the supports' scores stay in the rows' own units: in the whitened ones the share of
+            # the signal a term explains depends on the model through the covariance (measured:
+            # scored there, Hopf and the damped oscillator lose true terms)
+            score_rows=None if gls is None else (theta, target),
         )
-        optimizer.fit(theta, target)
+        if gls is None:
+            optimizer.fit(theta, target)
+            path = list(getattr(optimizer, "path_", []))
+            coef = np.array(optimizer.coef_, dtype=float)
+        else:
+            # one target: the stacked coefficients in feature ordering, the basis's own ordering
+            # (a zero initial guess spares pysindy's unused least-squares start)
+            optimizer.set_params(initial_guess=np.zeros((1, p * n)))
+            optimizer.fit(gls.X, gls.y[:, None])
+            path = [dataclasses.replace(pt, support=pt.support.reshape(p, n).T.copy(), coef=pt.coef.reshape(p, n).T.copy())
+                    for pt in getattr(optimizer, "path_", [])]
+            coef = np.array(optimizer.coef_, dtype=float).reshape(p, n).T.copy()
         self.optimizer_ = optimizer
         self.library_ = library
-        self.coef_ = np.array(optimizer.coef_, dtype=float)
+        self.coef_ = coef
         self.threshold_ = float(optimizer.threshold_)
-        self.threshold_path_ = list(getattr(optimizer, "path_", []))
+        self.threshold_path_ = path
         self.feature_names_ = list(feature_names)
         self.term_names_ = list(library.get_feature_names(list(feature_names)))
         self.symmetry_ = sym
@@ -382,6 +442,7 @@ class SymmetricSINDy(BaseEstimator):
         self.formulation_ = "strong"
         self.formulation_reason_ = "given rows"
         self.weak_system_ = None
+        self.weak_noise_ = None
         self._symbolic = None
         return self
 
@@ -536,6 +597,9 @@ class SymmetricSINDy(BaseEstimator):
                 "radius": [None if r is None else float(r) for r in ws.radii],
                 "p": [None if p is None else int(p) for p in ws.p],
                 "skipped": [[int(k), str(why)] for k, why in ws.skipped],
+                "regression": "ordinary least squares" if getattr(self, "weak_noise_", None) is None
+                else "generalised least squares",
+                "noise": None if getattr(self, "weak_noise_", None) is None else [float(v) for v in self.weak_noise_],
             }
         return info
 
@@ -558,7 +622,9 @@ class SymmetricSINDy(BaseEstimator):
             w = info["weak"]
             radii = [r for r in w["radius"] if r is not None]
             lines[-1] += (f"; {sum(w['test_functions'])} test functions, radius "
-                          + ", ".join(f"{r:.3g}" for r in radii))
+                          + ", ".join(f"{r:.3g}" for r in radii) + f"; {w['regression']}")
+            if w["noise"] is not None:
+                lines[-1] += " (noise " + ", ".join(f"{v:.3g}" for v in w["noise"]) + ")"
         sp = info["sparsity"]
         if sp["rule"] == "given":
             lines.append(f"threshold: {info['threshold']:.4g} (given)")
