@@ -245,8 +245,11 @@ def main(argv=None):
         names = [n for n in names if n in args.systems.split(",")]
     cases = [(n, s) for n in names for s in range(args.seeds)]
     start = time.time()
+    rows = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = list(pool.map(run_case, *zip(*cases)))
+        for k, row in enumerate(pool.map(run_case, *zip(*cases)), 1):
+            rows.append(row)
+            print(f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True)
     elapsed = time.time() - start
     lines = [
         "# Conserved quantities from noisy time series (`benchmarks/bench_conserved.py`)",

@@ -224,7 +224,9 @@ class InvariantSearch:
     basis : str
         The family searched (the one chosen, for ``basis="auto"``).
     candidates : dict
-        Per family tried: ``{"found", "independent", "smallest_residual"}``.
+        Per family tried: ``{"found", "independent", "smallest_residual"}``, and
+        ``"not_searched"`` with the reason for a family left out (too many functions for the
+        data, or more than ``MAX_FUNCTIONS``).
     formulation : str
         ``strong`` (derivatives) or ``weak`` (test functions; :func:`conserved_from_data`).
 
@@ -507,21 +509,36 @@ def resolve_basis(basis, variables, degree, *, x_samples=None, positions=None):
     return custom_basis(list(basis), variables, degree)
 
 
+#: Largest family searched (its gradients are evaluated at 4 points per function).
+MAX_FUNCTIONS = 600
+
+
 def _families(basis, variables, degree, x_samples, positions):
-    """The bases to try: one, or for ``auto`` every family that applies to these data."""
+    """``(bases, skipped)``: one basis, or for ``auto`` every family that applies to these data
+    and is at most ``MAX_FUNCTIONS`` long (the longer ones named in ``skipped``)."""
     from .invariants import FAMILIES, make_basis
 
     if not (isinstance(basis, str) and basis == "auto"):
-        return [resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)]
-    out = []
+        b = resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)
+        if len(b) > MAX_FUNCTIONS:
+            raise ValueError(f"basis {b.name!r}: {len(b)} candidate functions at degree {degree}, more than "
+                             f"{MAX_FUNCTIONS}; lower the degree")
+        return [b], {}
+    out, skipped = [], {}
     for name in FAMILIES:
         if name == "kepler" and positions is None and (len(variables) < 4 or len(variables) % 2):
             continue
         b = make_basis(name, variables, degree, x_samples=x_samples, positions=positions)
         if name == "log" and not b.positive:
             continue
+        if len(b) > MAX_FUNCTIONS:
+            skipped[name] = f"{len(b)} candidate functions at degree {degree}: more than {MAX_FUNCTIONS}, not searched"
+            continue
         out.append(b)
-    return out
+    if not out:
+        raise ValueError(f"conserved quantities: every family has more than {MAX_FUNCTIONS} candidate functions at "
+                         f"degree {degree}; lower the degree")
+    return out, skipped
 
 
 #: On a tie in the count of independent quantities, a richer family wins only when its largest
@@ -530,9 +547,12 @@ RICHER_FAMILY_GAIN = 3.0
 
 
 def _run_families(families, search):
-    """``[(basis, search(basis))]`` over the families; a family the data cannot decide
-    (:class:`UndeterminedSearch`) is left out when others remain, and named in the table."""
-    results, undetermined = [], {}
+    """``([(basis, search(basis))], left out)`` over ``families`` (from :func:`_families`); a
+    family the data cannot decide (:class:`UndeterminedSearch`) is left out when others remain,
+    and named with the reason."""
+    families, undetermined = families
+    undetermined = dict(undetermined)
+    results = []
     for b in families:
         try:
             results.append((b, search(b)))
@@ -551,7 +571,7 @@ def _choose(results, accept, undetermined=None):
     ``RICHER_FAMILY_GAIN`` times smaller)."""
     table, best = {}, None
     for name, why in (undetermined or {}).items():
-        table[name] = {"found": 0, "independent": 0, "smallest_residual": None, "undetermined": why}
+        table[name] = {"found": 0, "independent": 0, "smallest_residual": None, "not_searched": why}
     for b, (found, sv) in results:
         passing = [q for q in found if accept is None or accept(q)]
         n_ind = sum(q.independent for q in passing)

@@ -227,3 +227,15 @@ def test_separation_tells_an_energy_from_an_attracting_set():
     assert trajectory_separation(x**2 + y**2, vdp.variables, late) < trajectory_separation(
         osc.conserved["energy"], osc.variables, osc.simulate(n_trajectories=4, seed=0).x)
     assert trajectory_separation(x, vdp.variables, sim.x[:1]) is None
+
+
+def test_auto_leaves_out_a_family_too_large_to_search():
+    """Eight variables at degree 3: trig would hold 884 functions; it is named, not searched."""
+    names = [f"q{i}" for i in range(1, 5)] + [f"p{i}" for i in range(1, 5)]
+    q, p = sp.symbols(names[:4]), sp.symbols(names[4:])
+    rhs = [*p, *[-qi for qi in q]]  # four uncoupled oscillators
+    res = conserved_quantities(rhs, names, 3, basis="auto")
+    assert "not_searched" in res.candidates["trig"] and "884 candidate functions" in res.candidates["trig"]["not_searched"]
+    assert res.basis == "poly" and res.independent == 7
+    with pytest.raises(ValueError, match="basis 'trig': 884 candidate functions"):
+        conserved_quantities(rhs, names, 3, basis="trig")
