@@ -314,13 +314,13 @@ def _products(selected, basis, level):
     return out
 
 
-def _gradient_rank_ratio(basis, coefs: np.ndarray, pts: np.ndarray) -> float:
-    """Median over ``pts`` of the smallest singular value of the unit-normalised gradients of the
-    quantities ``coefs`` (rows): about 0 when the last is a function of the others."""
+def _gradient_rank_ratio(grads: np.ndarray, coefs: np.ndarray) -> float:
+    """Median over the points of the smallest singular value of the unit-normalised gradients of
+    the quantities ``coefs`` (rows), from the family's gradients ``grads`` ``(m, K, n)`` there:
+    about 0 when the last is a function of the others."""
     q = coefs.shape[0]
-    if q > coefs.shape[1] or q > len(basis.variables):
+    if q > coefs.shape[1] or q > grads.shape[2]:
         return 0.0
-    grads = basis.gradients(pts)  # (m, K, n)
     J = np.einsum("mkn,qk->mnq", grads, coefs)
     norms = np.linalg.norm(J, axis=1, keepdims=True)
     ok = np.all(norms[:, 0, :] > 1e-12 * max(float(norms.max()), 1e-300), axis=1) & np.all(np.isfinite(J), axis=(1, 2))
@@ -425,6 +425,9 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
     polynomial = np.array([bool(f.is_polynomial(*xs)) for f in basis.functions], dtype=bool)
     selected: list[ConservedQuantity] = []
     coefs: list[np.ndarray] = []
+    # the family's gradients at (at most 400 of) the points, for the independence test
+    pick = np.linspace(0, len(x) - 1, min(len(x), 400)).astype(int)
+    grads_x = basis.gradients(np.asarray(x)[pick])
     for g in sorted(set(levels.tolist())):
         cols = np.flatnonzero(levels <= g)
         s_g, C_g = _whitened_null(G, W, cols)
@@ -456,7 +459,7 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
             expr = sp.expand(basis.expression(c, number=_rational))
             earlier = [q for q, s in zip(coefs, selected) if s.independent]
             # a moving state has at most n - 1 independent first integrals (their gradients are normal to f)
-            indep = len(earlier) < n_max and _gradient_rank_ratio(basis, np.array([*earlier, c]), x) > DEPENDENCE_TOL
+            indep = len(earlier) < n_max and _gradient_rank_ratio(grads_x, np.array([*earlier, c])) > DEPENDENCE_TOL
             selected.append(ConservedQuantity(expr, resid, int(g), bool(indep), basis.name))
             coefs.append(c)
     return selected, s_all
