@@ -22,8 +22,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from .actions import induced_action
+from .differentiation import estimate_derivatives
 from .linalg import rref, snap_rationals
-from .model import estimate_derivatives
 from .symmetry import Symmetry
 
 __all__ = [
