@@ -1,6 +1,8 @@
 """The main job: from a catalogue system or a data file to equations, symmetries and conservation laws.
 
-:func:`run_discovery` runs the whole pipeline and returns a :class:`DiscoveryReport`:
+:func:`run_discovery` runs the whole pipeline, one function a step (``_load_data``,
+``_plain_fit``, ``_discover``, ``_enforce``, ``_conservation``, ``_errors_against_truth``),
+and returns a :class:`DiscoveryReport`:
 
 1. data: a catalogue system is simulated (several trajectories, Gaussian noise on the
    states); a file is read with :func:`symsindy.io.read_data`;
@@ -718,6 +720,320 @@ def _check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def _check_options(*, out, noise, threshold, alpha, formulation, candidates, min_frequency) -> None:
+    """Reject bad options before any work (integers are checked by :func:`_check_positive_int`)."""
+    if threshold is not None:
+        from .optimizers import check_threshold
+
+        check_threshold(threshold)
+    if formulation not in ("strong", "weak", "auto"):
+        raise ValueError(f"formulation {formulation!r}: expected 'strong', 'weak' or 'auto'")
+    for name, v in (("noise", noise), ("threshold", None if isinstance(threshold, str) else threshold), ("alpha", alpha)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
+    if candidates not in ("gl", "so", "affine"):
+        raise ValueError(f"candidates {candidates!r}: expected one of gl, so, affine")
+    if not 0 <= min_frequency <= 1:
+        raise ValueError(f"min_frequency {min_frequency!r}: expected a number in [0, 1]")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"output folder '{out}' is a file; expected a folder")
+
+
+@dataclass
+class _Run:
+    """What every step of :func:`run_discovery` reads: the data, the settings chosen so far,
+    and the warnings the steps add to."""
+
+    label: str
+    system: object  # the catalogue System, or None for a data file
+    variables: list
+    ts: list
+    xs: list
+    x_dot: object
+    seed: int
+    settings: dict
+    warnings: list
+    fit_kw: dict = field(default_factory=dict)
+    pairs: list | None = None
+    has_true: bool = False  # true coefficients in the fitted library
+
+    @property
+    def t_arg(self):
+        return None if self.x_dot is not None else self.ts
+
+
+@dataclass
+class _Conservation:
+    found: list
+    checks: list
+    rejected: list
+    structure: dict | None
+    noether: list
+    flags: list
+    x_start: list
+    x_smooth: object
+
+
+def _load_data(source, prog, *, seed, noise, samples, trajectories) -> _Run:
+    """Step 1: simulate a catalogue system or read a data file."""
+    from .catalogue import System
+
+    warnings: list[str] = []
+    src = resolve_source(source)
+    settings: dict = {"source": src.name if isinstance(src, System) else str(src.source), "seed": int(seed)}
+    system = src if isinstance(src, System) else None
+    if system is not None:
+        noise = DEFAULTS["noise"] if noise is None else float(noise)
+        trajectories = DEFAULTS["trajectories"] if trajectories is None else trajectories
+        m = int(round(system.t_end / system.dt)) + 1 if samples is None else samples
+        t_end = (m - 1) * system.dt
+        prog.step("data", f"simulating {system.name}: {trajectories} trajectories x {m} samples, noise {noise:.3g}")
+        sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, seed=seed)
+        variables = list(system.variables)
+        ts, xs, x_dot = [sim.t] * len(sim.x), list(sim.x), None
+        settings.update(kind="catalogue", noise=noise, samples=m, trajectories=trajectories, dt=system.dt, t_end=t_end,
+                        samples_meaning="per trajectory, at the system's step dt")
+        label = system.name
+    else:
+        given = [k for k, v in (("noise", noise), ("samples", samples), ("trajectories", trajectories)) if v is not None]
+        if given:
+            warnings.append(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to simulated catalogue systems only; ignored for a data file")
+        prog.step("data", f"reading {src.source}")
+        variables = list(src.variables)
+        ts, xs, x_dot = list(src.t), list(src.x), src.x_dot
+        settings.update(kind="file", measured_derivatives=x_dot is not None)
+        label = str(src.source)
+    return _Run(label=label, system=system, variables=variables, ts=ts, xs=xs, x_dot=x_dot, seed=seed,
+                settings=settings, warnings=warnings)
+
+
+def _choose_settings(run: _Run, *, canonical, degree, threshold, alpha, formulation, candidates, n_bootstrap,
+                     min_frequency, conserved_degree) -> int:
+    """The canonical pairs, the library degree and threshold (with the rules that chose them) and
+    the other settings, recorded in ``run.settings``; returns the conserved quantities' degree."""
+    import pysindy as ps
+
+    from .conservation import parse_canonical
+
+    system, xs = run.system, run.xs
+    if canonical is not None:
+        run.pairs = parse_canonical(canonical, run.variables) if isinstance(canonical, str) else [tuple(pq) for pq in canonical]
+
+    polynomial = system is not None and system.is_polynomial
+    if degree is None:
+        if polynomial:
+            degree, degree_rule = max(2, _polynomial_degree(system)), "the system's polynomial degree, at least 2"
+        else:
+            degree = DEFAULTS["file_degree"]
+            degree_rule = "default for data files" if system is None else "default; the system is not polynomial"
+    else:
+        degree_rule = "given"
+    library = ps.PolynomialLibrary(degree=degree)
+    if polynomial:
+        try:
+            run.has_true = system.true_coefficients(ps.PolynomialLibrary(degree=degree).fit(np.vstack(xs[:1]))) is not None
+        except ValueError as exc:  # a term above the given degree
+            run.warnings.append(f"no coefficient errors: {exc}")
+    if threshold is None:
+        threshold = DEFAULTS["threshold"]
+    threshold_rule = "automatic" if threshold == "auto" else "given"
+    if system is not None and not polynomial:
+        run.warnings.append(f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
+                            "and has no true coefficients to compare with")
+    if conserved_degree is None:
+        conserved_degree = min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
+    run.settings.update(degree=degree, degree_rule=degree_rule,
+                        threshold=threshold if isinstance(threshold, str) else float(threshold), threshold_rule=threshold_rule,
+                        formulation=formulation,
+                        alpha=float(alpha), candidates=candidates, bootstrap=n_bootstrap, min_frequency=float(min_frequency),
+                        conserved_degree=conserved_degree,
+                        canonical=None if canonical is None else (canonical if isinstance(canonical, str) else
+                                                                  ",".join(f"{q}:{p}" for q, p in canonical)))
+    run.settings["command"] = " ".join(_command(run.settings))
+    run.fit_kw = dict(library=library, threshold=threshold, alpha=alpha, formulation=formulation)
+    return conserved_degree
+
+
+def _plain_fit(run: _Run, prog):
+    """Step 2: SINDy without symmetry; the threshold and formulation it used go into the settings."""
+    from .model import SymmetricSINDy
+
+    prog.step("plain", "fitting plain SINDy")
+    plain = SymmetricSINDy(**run.fit_kw).fit(run.xs, t=run.t_arg, x_dot=run.x_dot, feature_names=run.variables)
+    run.settings["threshold_used"] = float(plain.threshold_)
+    run.settings["formulation_used"] = plain.formulation_
+    run.settings["formulation_reason"] = plain.formulation_reason_
+    run.settings["plain_fit"] = plain.fit_info()
+    return plain
+
+
+def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
+    """Step 3: symmetry discovery with bootstrap refits; returns the report (None when it failed),
+    the specs to enforce and the symmetry made of them (with unnamed generators that agree)."""
+    from .discover import discover_symmetries
+    from .symmetry import Symmetry
+
+    variables = run.variables
+    prog.step("discover", f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)")
+    report = None
+    try:
+        report = discover_symmetries(run.xs, t=run.t_arg, x_dot=run.x_dot, feature_names=variables, candidates=candidates,
+                                     n_bootstrap=n_bootstrap, seed=run.seed, **run.fit_kw)
+        run.warnings.extend(report.warnings)
+    except ValueError as exc:
+        run.warnings.append(f"symmetry discovery failed: {exc}")
+    enforced, sym = [], Symmetry(variables)
+    if report is not None:
+        enforced = [s for s in report.specs if n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
+        sym = Symmetry(variables, enforced) if enforced else Symmetry(variables)
+        if report.unnamed and (n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
+            sym = sym + Symmetry(variables, generators=list(report.unnamed))
+        skipped = [s for s in report.specs if s not in enforced]
+        if skipped:
+            run.warnings.append(f"found but not enforced (in fewer than {min_frequency:.0%} of bootstrap refits): {'; '.join(skipped)}")
+    return report, enforced, sym
+
+
+def _enforce(run: _Run, prog, plain, sym, enforced):
+    """Step 4: refit with ``sym`` enforced; returns the model (``plain`` when there is nothing to
+    enforce or enforcing fails) and the specs enforced in it."""
+    from .model import SymmetricSINDy
+
+    prog.step("enforce", f"enforcing {'; '.join(enforced) if enforced else 'nothing'} and refitting")
+    model = plain
+    if not sym.is_trivial:
+        try:
+            model = SymmetricSINDy(symmetry=sym, **run.fit_kw).fit(run.xs, t=run.t_arg, x_dot=run.x_dot,
+                                                                   feature_names=run.variables)
+        except ValueError as exc:
+            run.warnings.append(f"enforcing the symmetries found failed, the plain fit is kept: {exc}")
+            enforced = []
+    if not np.any(model.coef_):
+        run.warnings.append(f"the model is zero (threshold {model.threshold_:.3g}): lower the threshold (--threshold) or check the data")
+    return model, enforced
+
+
+def _structure(run: _Run):
+    """The Hamiltonian structure for Noether charges: the given canonical pairs, else the
+    catalogue's; returns its description, the canonical pairs and the Poisson matrix."""
+    pairs, matrix, structure = run.pairs, None, None
+    if pairs is not None:
+        structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the given canonical pairs"}
+    elif run.system is not None and run.system.structure is not None:
+        st = run.system.structure
+        if st.kind == "canonical":
+            pairs = [tuple(pq) for pq in st.pairs]
+            structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the catalogue"}
+        else:
+            matrix = st.matrix
+            from .expressions import format_expression
+
+            structure = {"kind": "poisson", "matrix": [[format_expression(e) for e in matrix.row(i)] for i in range(matrix.rows)],
+                         "from": "the catalogue"}
+    return structure, pairs, matrix
+
+
+def _conservation(run: _Run, prog, model, conserved_degree) -> _Conservation:
+    """Step 5: conserved quantities of ``model`` (only those that pass their checks) and Noether
+    charges of its continuous generators when a structure is known."""
+    from .conservation import check_quantity, checked_search, noether_report, split_by_check
+    from .differentiation import estimate_derivatives
+
+    variables, xs, ts = run.variables, run.xs, run.ts
+    prog.step("conserved", f"conserved quantities (degree <= {conserved_degree}) and Noether charges")
+    rhs = _rhs(model, variables)
+    smoothed = estimate_derivatives(xs, ts)[0] if run.x_dot is None else xs
+    x_start = [sx[0] for sx in smoothed]
+    x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
+    found, checks, rejected = [], [], []
+    if np.any(model.coef_):
+        search, checks = checked_search(rhs, variables, conserved_degree,
+                                        lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
+                                        x_samples=xs, seed=run.seed, basis="auto")
+        found = search.quantities
+        run.settings["conserved_basis"] = search.basis
+        run.settings["conserved_basis_candidates"] = search.candidates
+        # only what passes its checks is called conserved
+        passed, rejected = split_by_check(found, checks)
+        found, checks = [q for q, _ in passed], [c for _, c in passed]
+    structure, pairs, matrix = _structure(run)
+    entries, flags = [], []
+    if structure is not None and model.symmetry_.generators:
+        try:
+            entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, matrix=matrix, x_data=xs, t=ts,
+                                            conserved=[q.expr for q in found], degree=conserved_degree)
+        except (ValueError, TypeError) as exc:
+            run.warnings.append(f"Noether charges could not be computed: {exc}")
+    elif structure is not None and found:
+        flags = [f"{_show(q.expr)}: conserved, but no continuous symmetry was found whose Noether charge it is "
+                 "(e.g. energy or a Casimir)" for q in found]
+    return _Conservation(found=found, checks=checks, rejected=rejected, structure=structure, noether=entries,
+                         flags=flags, x_start=x_start, x_smooth=x_smooth)
+
+
+def _errors_against_truth(run: _Run, plain, model, report, found, conserved_degree):
+    """Step 6, catalogue systems only: the truth, and the coefficient errors before and after
+    enforcing, the declared symmetries and conserved quantities found or not; (None, None) for a file."""
+    from .conservation import span_residual
+    from .expressions import format_expression
+
+    system, variables = run.system, run.variables
+    if system is None:
+        return None, None
+    truth = {
+        "equations": {v: format_expression(e) for v, e in zip(variables, system.rhs_list)},
+        "symmetries": list(system.symmetry_specs),
+        "conserved": {k: format_expression(e) for k, e in system.conserved.items()},
+    }
+    errors = {}
+    if run.has_true:
+        for name, mdl in (("plain", plain), ("enforced", model)):
+            errors[name] = _coefficient_errors(mdl.coef_, system.true_coefficients(mdl.library_))
+    else:
+        errors["coefficients_note"] = "no true coefficients in a polynomial library: no coefficient errors"
+    if report is not None:
+        found_sym = report.symmetry()
+        passing = [c.matrix for c in report.discrete if c.spec not in report.rejected]
+        errors["symmetries"] = {"declared": {spec: _declared_found(spec, variables, found_sym, passing)
+                                             for spec in system.symmetry_specs}}
+    xsym = _symbols(variables)
+    exprs = [q.expr for q in found]
+    declared, notes = {}, {}
+    for name, e in system.conserved.items():
+        # found quantities carry the fitted model's few-percent errors
+        # in the span of the found ones and their products (L**2 is not listed again)
+        declared[name] = bool(exprs and span_residual(e, exprs, xsym) <= 0.05)
+        if not e.is_polynomial(*xsym):
+            if not declared[name]:
+                notes[name] = "not a polynomial: outside the families searched, or not found"
+        elif _total_degree(e, xsym) > conserved_degree:
+            notes[name] = f"degree {_total_degree(e, xsym)} > {conserved_degree}: outside the search"
+    errors["conserved"] = {"declared": declared, "notes": notes}
+    return truth, errors
+
+
+def _assemble(run: _Run, plain, model, report, enforced, cons: _Conservation, truth, errors) -> DiscoveryReport:
+    return DiscoveryReport(
+        source=run.label, kind="catalogue" if run.system is not None else "file", variables=run.variables,
+        settings=run.settings, t=run.ts, x=run.xs, plain=plain, model=model, symmetries=report, enforced=list(enforced),
+        conserved=cons.found, checks=cons.checks, rejected=cons.rejected, noether=cons.noether, noether_flags=cons.flags,
+        structure=cons.structure, system=run.system, truth=truth, errors=errors, warnings=run.warnings,
+        x_start=cons.x_start, x_smooth=cons.x_smooth,
+    )
+
+
+def _write(rep: DiscoveryReport, out, prog) -> DiscoveryReport:
+    """The last step, with ``out``: ``report.json`` and the figures; the timings either way."""
+    if out is not None:
+        prog.step("write", f"writing report.json and figures to {out}")
+        rep.write_figures(out)
+        rep.timings = prog.done()
+        rep.write_json(out)
+    else:
+        rep.timings = prog.done()
+    return rep
+
+
 def run_discovery(
     source,
     *,
@@ -773,225 +1089,22 @@ def run_discovery(
     progress : callable, optional
         Called with one line per step, e.g. ``"[3/6] discovering symmetries ... (1.2 s)"``.
     """
-    import pysindy as ps
-
-    from .catalogue import System
-    from .conservation import (check_quantity, checked_search, noether_report, parse_canonical, span_residual,
-                               split_by_check)
-    from .discover import discover_symmetries, estimate_derivatives
-    from .model import SymmetricSINDy
-    from .symmetry import Symmetry
-
     samples = _check_positive_int(samples, "samples", DEFAULTS["min_samples"])
     trajectories = _check_positive_int(trajectories, "trajectories")
     degree = _check_positive_int(degree, "degree")
     conserved_degree = _check_positive_int(conserved_degree, "conserved degree")
     n_bootstrap = _check_positive_int(n_bootstrap, "bootstrap", 0)
-    if threshold is not None:
-        from .optimizers import check_threshold
+    _check_options(out=out, noise=noise, threshold=threshold, alpha=alpha, formulation=formulation,
+                   candidates=candidates, min_frequency=min_frequency)
 
-        check_threshold(threshold)
-    if formulation not in ("strong", "weak", "auto"):
-        raise ValueError(f"formulation {formulation!r}: expected 'strong', 'weak' or 'auto'")
-    for name, v in (("noise", noise), ("threshold", None if isinstance(threshold, str) else threshold), ("alpha", alpha)):
-        if v is not None and not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
-    if candidates not in ("gl", "so", "affine"):
-        raise ValueError(f"candidates {candidates!r}: expected one of gl, so, affine")
-    if not 0 <= min_frequency <= 1:
-        raise ValueError(f"min_frequency {min_frequency!r}: expected a number in [0, 1]")
-
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(f"output folder '{out}' is a file; expected a folder")
     prog = _Progress(progress, 6 if out is not None else 5)
-    warnings: list[str] = []
-    src = resolve_source(source)
-    settings: dict = {"source": src.name if isinstance(src, System) else str(src.source), "seed": int(seed)}
-    system = src if isinstance(src, System) else None
-    if system is not None:
-        noise = DEFAULTS["noise"] if noise is None else float(noise)
-        trajectories = DEFAULTS["trajectories"] if trajectories is None else trajectories
-        m = int(round(system.t_end / system.dt)) + 1 if samples is None else samples
-        t_end = (m - 1) * system.dt
-        prog.step("data", f"simulating {system.name}: {trajectories} trajectories x {m} samples, noise {noise:.3g}")
-        sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, seed=seed)
-        variables = list(system.variables)
-        ts, xs, x_dot = [sim.t] * len(sim.x), list(sim.x), None
-        settings.update(kind="catalogue", noise=noise, samples=m, trajectories=trajectories, dt=system.dt, t_end=t_end,
-                        samples_meaning="per trajectory, at the system's step dt")
-        label = system.name
-    else:
-        given = [k for k, v in (("noise", noise), ("samples", samples), ("trajectories", trajectories)) if v is not None]
-        if given:
-            warnings.append(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to simulated catalogue systems only; ignored for a data file")
-        prog.step("data", f"reading {src.source}")
-        variables = list(src.variables)
-        ts, xs, x_dot = list(src.t), list(src.x), src.x_dot
-        settings.update(kind="file", measured_derivatives=x_dot is not None)
-        label = str(src.source)
-
-    pairs = None
-    if canonical is not None:
-        pairs = parse_canonical(canonical, variables) if isinstance(canonical, str) else [tuple(pq) for pq in canonical]
-
-    # library degree and threshold, with the rule that chose them
-    polynomial = system is not None and system.is_polynomial
-    if degree is None:
-        if polynomial:
-            degree, degree_rule = max(2, _polynomial_degree(system)), "the system's polynomial degree, at least 2"
-        else:
-            degree = DEFAULTS["file_degree"]
-            degree_rule = "default for data files" if system is None else "default; the system is not polynomial"
-    else:
-        degree_rule = "given"
-    library = ps.PolynomialLibrary(degree=degree)
-    true = None
-    if polynomial:
-        try:
-            true = system.true_coefficients(ps.PolynomialLibrary(degree=degree).fit(np.vstack(xs[:1])))
-        except ValueError as exc:  # a term above the given degree
-            warnings.append(f"no coefficient errors: {exc}")
-    if threshold is None:
-        threshold = DEFAULTS["threshold"]
-    threshold_rule = "automatic" if threshold == "auto" else "given"
-    if system is not None and not polynomial:
-        warnings.append(f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
-                        "and has no true coefficients to compare with")
-    if conserved_degree is None:
-        conserved_degree = min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
-    settings.update(degree=degree, degree_rule=degree_rule,
-                    threshold=threshold if isinstance(threshold, str) else float(threshold), threshold_rule=threshold_rule,
-                    formulation=formulation,
-                    alpha=float(alpha), candidates=candidates, bootstrap=n_bootstrap, min_frequency=float(min_frequency),
-                    conserved_degree=conserved_degree,
-                    canonical=None if canonical is None else (canonical if isinstance(canonical, str) else
-                                                              ",".join(f"{q}:{p}" for q, p in canonical)))
-    settings["command"] = " ".join(_command(settings))
-    fit_kw = dict(library=library, threshold=threshold, alpha=alpha, formulation=formulation)
-    t_arg = None if x_dot is not None else ts
-
-    prog.step("plain", "fitting plain SINDy")
-    plain = SymmetricSINDy(**fit_kw).fit(xs, t=t_arg, x_dot=x_dot, feature_names=variables)
-    settings["threshold_used"] = float(plain.threshold_)
-    settings["formulation_used"] = plain.formulation_
-    settings["formulation_reason"] = plain.formulation_reason_
-    settings["plain_fit"] = plain.fit_info()
-
-    prog.step("discover", f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)")
-    report = None
-    try:
-        report = discover_symmetries(xs, t=t_arg, x_dot=x_dot, feature_names=variables, candidates=candidates,
-                                     n_bootstrap=n_bootstrap, seed=seed, **fit_kw)
-        warnings += list(report.warnings)
-    except ValueError as exc:
-        warnings.append(f"symmetry discovery failed: {exc}")
-    enforced, sym = [], Symmetry(variables)
-    if report is not None:
-        enforced = [s for s in report.specs if n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
-        sym = Symmetry(variables, enforced) if enforced else Symmetry(variables)
-        if report.unnamed and (n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
-            sym = sym + Symmetry(variables, generators=list(report.unnamed))
-        skipped = [s for s in report.specs if s not in enforced]
-        if skipped:
-            warnings.append(f"found but not enforced (in fewer than {min_frequency:.0%} of bootstrap refits): {'; '.join(skipped)}")
-
-    prog.step("enforce", f"enforcing {'; '.join(enforced) if enforced else 'nothing'} and refitting")
-    model = plain
-    if not sym.is_trivial:
-        try:
-            model = SymmetricSINDy(symmetry=sym, **fit_kw).fit(xs, t=t_arg, x_dot=x_dot, feature_names=variables)
-        except ValueError as exc:
-            warnings.append(f"enforcing the symmetries found failed, the plain fit is kept: {exc}")
-            enforced = []
-    if not np.any(model.coef_):
-        warnings.append(f"the model is zero (threshold {model.threshold_:.3g}): lower the threshold (--threshold) or check the data")
-
-    prog.step("conserved", f"conserved quantities (degree <= {conserved_degree}) and Noether charges")
-    rhs = _rhs(model, variables)
-    smoothed = estimate_derivatives(xs, ts)[0] if x_dot is None else xs
-    x_start = [sx[0] for sx in smoothed]
-    x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
-    found, checks, rejected = [], [], []
-    if np.any(model.coef_):
-        search, checks = checked_search(rhs, variables, conserved_degree,
-                                        lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
-                                        x_samples=xs, seed=seed, basis="auto")
-        found = search.quantities
-        settings["conserved_basis"] = search.basis
-        settings["conserved_basis_candidates"] = search.candidates
-        # only what passes its checks is called conserved
-        passed, rejected = split_by_check(found, checks)
-        found, checks = [q for q, _ in passed], [c for _, c in passed]
-    structure, matrix = None, None
-    if pairs is not None:
-        structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the given canonical pairs"}
-    elif system is not None and system.structure is not None:
-        st = system.structure
-        if st.kind == "canonical":
-            pairs = [tuple(pq) for pq in st.pairs]
-            structure = {"kind": "canonical", "pairs": [list(pq) for pq in pairs], "from": "the catalogue"}
-        else:
-            matrix = st.matrix
-            from .expressions import format_expression
-
-            structure = {"kind": "poisson", "matrix": [[format_expression(e) for e in matrix.row(i)] for i in range(matrix.rows)],
-                         "from": "the catalogue"}
-    entries, flags = [], []
-    if structure is not None and model.symmetry_.generators:
-        try:
-            entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, matrix=matrix, x_data=xs, t=ts,
-                                            conserved=[q.expr for q in found], degree=conserved_degree)
-        except (ValueError, TypeError) as exc:
-            warnings.append(f"Noether charges could not be computed: {exc}")
-    elif structure is not None and found:
-        flags = [f"{_show(q.expr)}: conserved, but no continuous symmetry was found whose Noether charge it is "
-                 "(e.g. energy or a Casimir)" for q in found]
-
-    truth, errors = None, None
-    if system is not None:
-        from .expressions import format_expression
-
-        truth = {
-            "equations": {v: format_expression(e) for v, e in zip(variables, system.rhs_list)},
-            "symmetries": list(system.symmetry_specs),
-            "conserved": {k: format_expression(e) for k, e in system.conserved.items()},
-        }
-        errors = {}
-        if true is not None:
-            for name, mdl in (("plain", plain), ("enforced", model)):
-                errors[name] = _coefficient_errors(mdl.coef_, system.true_coefficients(mdl.library_))
-        else:
-            errors["coefficients_note"] = "no true coefficients in a polynomial library: no coefficient errors"
-        if report is not None:
-            found_sym = report.symmetry()
-            passing = [c.matrix for c in report.discrete if c.spec not in report.rejected]
-            errors["symmetries"] = {"declared": {spec: _declared_found(spec, variables, found_sym, passing)
-                                                 for spec in system.symmetry_specs}}
-        xsym = _symbols(variables)
-        exprs = [q.expr for q in found]
-        declared, notes = {}, {}
-        for name, e in system.conserved.items():
-            # found quantities carry the fitted model's few-percent errors
-            # in the span of the found ones and their products (L**2 is not listed again)
-            declared[name] = bool(exprs and span_residual(e, exprs, xsym) <= 0.05)
-            if not e.is_polynomial(*xsym):
-                if not declared[name]:
-                    notes[name] = "not a polynomial: outside the families searched, or not found"
-            elif _total_degree(e, xsym) > conserved_degree:
-                notes[name] = f"degree {_total_degree(e, xsym)} > {conserved_degree}: outside the search"
-        errors["conserved"] = {"declared": declared, "notes": notes}
-
-    rep = DiscoveryReport(
-        source=label, kind="catalogue" if system is not None else "file", variables=variables, settings=settings,
-        t=ts, x=xs, plain=plain, model=model, symmetries=report, enforced=list(enforced), conserved=found,
-        checks=checks, rejected=rejected, noether=entries, noether_flags=flags, structure=structure, system=system, truth=truth,
-        errors=errors, warnings=warnings, x_start=x_start, x_smooth=x_smooth,
-    )
-    if out is not None:
-        prog.step("write", f"writing report.json and figures to {out}")
-        rep.write_figures(out)
-        rep.timings = prog.done()
-        rep.write_json(out)
-    else:
-        rep.timings = prog.done()
-    return rep
+    run = _load_data(source, prog, seed=seed, noise=noise, samples=samples, trajectories=trajectories)
+    conserved_degree = _choose_settings(run, canonical=canonical, degree=degree, threshold=threshold, alpha=alpha,
+                                        formulation=formulation, candidates=candidates, n_bootstrap=n_bootstrap,
+                                        min_frequency=min_frequency, conserved_degree=conserved_degree)
+    plain = _plain_fit(run, prog)
+    report, enforced, sym = _discover(run, prog, candidates=candidates, n_bootstrap=n_bootstrap, min_frequency=min_frequency)
+    model, enforced = _enforce(run, prog, plain, sym, enforced)
+    cons = _conservation(run, prog, model, conserved_degree)
+    truth, errors = _errors_against_truth(run, plain, model, report, cons.found, conserved_degree)
+    return _write(_assemble(run, plain, model, report, enforced, cons, truth, errors), out, prog)
