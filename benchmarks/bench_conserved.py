@@ -146,7 +146,11 @@ def run_case(name: str, seed: int) -> dict:
     system = get_system(name)
     variables = list(system.variables)
     xs = system.symbols
-    sim = system.simulate(noise=NOISE, seed=seed, n_trajectories=TRAJECTORIES)
+    try:
+        sim = system.simulate(noise=NOISE, seed=seed, n_trajectories=TRAJECTORIES)
+    except ValueError as exc:  # a perturbed initial state the integrator cannot follow: no data
+        return {"system": name, "seed": seed, "library": _library_kind(system), "declared_independent": 0,
+                "simulation_failed": str(exc), "true_rhs": None, "strong": None, "weak": None, "from_data": None}
     x_all = np.vstack(sim.x)
     declared = list(system.conserved.values())
     degree = max([_level(q, xs) for q in declared] + [2 if not declared else 1])
@@ -236,6 +240,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--systems", default=None, help="comma-separated subset")
+    parser.add_argument("--skip", default="", help="comma-separated systems to leave out")
+    parser.add_argument("--table-only", action="store_true",
+                        help="rewrite the table from the rows already in OUT/conserved.jsonl")
     parser.add_argument("--out", default=str(common.RESULTS))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -243,19 +250,33 @@ def main(argv=None):
     names = _declared_systems() + DISSIPATIVE
     if args.systems:
         names = [n for n in names if n in args.systems.split(",")]
-    cases = [(n, s) for n in names for s in range(args.seeds)]
+    names = [n for n in names if n not in args.skip.split(",")]
+    # rows are appended as cases finish, so that a long run can be resumed and tables rebuilt
+    log = out / "conserved.jsonl"
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["system"], r["seed"])] = r
+    cases = [(n, s) for n in names for s in range(args.seeds) if (n, s) not in done]
     start = time.time()
-    rows = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for k, row in enumerate(pool.map(run_case, *zip(*cases)), 1):
-            rows.append(row)
-            print(f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True)
+    if cases and not args.table_only:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool, log.open("a") as fh:
+            for k, row in enumerate(pool.map(run_case, *zip(*cases)), 1):
+                done[(row["system"], row["seed"])] = row
+                fh.write(json.dumps(row, default=str) + "\n")
+                fh.flush()
+                print(f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True)
+    failed = [r for r in done.values() if r["system"] in names and r.get("simulation_failed")]
+    rows = [r for r in done.values() if r["system"] in names and not r.get("simulation_failed")]
+    names = [n for n in names if any(r["system"] == n for r in rows)]
     elapsed = time.time() - start
     lines = [
         "# Conserved quantities from noisy time series (`benchmarks/bench_conserved.py`)",
         "",
-        f"{common.platform_line()}; {args.seeds} seeds, noise {NOISE:g} x std, {TRAJECTORIES} trajectories; "
-        f"{elapsed / 60:.1f} min with {args.workers} worker(s).",
+        f"{common.platform_line()}; noise {NOISE:g} x std, {TRAJECTORIES} trajectories; seeds per system: "
+        + ", ".join(f"{n} {sum(r['system'] == n for r in rows)}" for n in names)
+        + ("." if args.table_only else f"; this invocation {elapsed / 60:.1f} min with {args.workers} worker(s)."),
         "",
         "Each cell: seeds in which every declared quantity lies in the span of the reported ones and their "
         "products (< 1e-2) / reported quantities that fail the true flow (all seeds) / median number of "
@@ -265,6 +286,8 @@ def main(argv=None):
         "",
         *_table(rows, names, args.seeds),
         "",
+        *(["Seeds whose simulation failed (left out): " + "; ".join(f"{r['system']} seed {r['seed']}" for r in failed),
+           ""] if failed else []),
     ]
     (out / "conserved.md").write_text("\n".join(lines))
     (out / "conserved.json").write_text(json.dumps({"rows": rows, "seconds": elapsed}, indent=1, default=str))
