@@ -244,3 +244,20 @@ def test_from_data_weak_form_and_attracting_sets(tmp_path, capsys):
     assert span_residual(get_system("harmonic_oscillator").conserved["energy"], found, d["variables"]) < 1e-2
     assert d["from_data_rejected"] == []
     assert "straight from the data (weak form" in capsys.readouterr().out
+
+
+def test_kepler_model_library_and_positions(tmp_path, capsys):
+    path = catalogue_csv(tmp_path, "kepler", trajectories=3)
+    out = tmp_path / "k.json"
+    assert main(["conserved", str(path), "--model-library", "kepler", "--model-degree", "1", "--basis", "kepler",
+                 "--positions", "x,y", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert "(x**2 + y**2)**1.5" in d["equations"]["px"] and d["basis"] == "kepler"
+    from symsindy.expressions import parse_expression
+
+    found = [parse_expression(e, d["variables"]) for e in d["conserved"]]
+    system = get_system("kepler")
+    for label in ("energy", "angular_momentum"):
+        assert span_residual(system.conserved[label], found, d["variables"]) < 1e-2, label
+    assert main(["conserved", str(path), "--model-library", "kepler", "--positions", "x,w"]) == 2
+    assert "--positions: unknown variable 'w'" in capsys.readouterr().err

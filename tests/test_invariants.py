@@ -239,3 +239,16 @@ def test_auto_leaves_out_a_family_too_large_to_search():
     assert res.basis == "poly" and res.independent == 7
     with pytest.raises(ValueError, match="basis 'trig': 884 candidate functions"):
         conserved_quantities(rhs, names, 3, basis="trig")
+
+
+def test_fewer_equations_than_functions_is_undetermined():
+    from symsindy.conservation import UndeterminedSearch
+
+    system = get_system("harmonic_oscillator")
+    sim = system.simulate(n_trajectories=1, seed=0)
+    x, v = sim.x[0][:6], sim.x_dot[0][:6]
+    with pytest.raises(UndeterminedSearch, match="6 equations for 9 candidate functions"):
+        conserved_from_data(x, v, list(system.variables), 3)
+    # auto leaves the undetermined families out and says why
+    res = conserved_from_data(sim.x[0][:12], sim.x_dot[0][:12], list(system.variables), 2, basis="auto")
+    assert res.basis == "poly" and "12 equations for 17" in res.candidates["trig"]["not_searched"]

@@ -88,7 +88,6 @@ def register(sub) -> None:
     p.add_argument("--basis", metavar="auto|poly|log|trig|kepler|FILE", default="auto", type=_basis_value,
                    help="candidate family for the quantities: a name, or a text file of SymPy expressions "
                         "(one per line) added to the polynomials (default auto)")
-
     p.set_defaults(func=run_conserved)
     p = sub.add_parser("noether", help="Noether charges of a symmetry and whether model and data conserve them",
                        description="Fit a model to DATA with SPEC enforced, derive the Noether charge of each generator "
