@@ -422,7 +422,7 @@ def _analyse(name, cls, meta) -> _Analysis:
     return _Analysis(name, None, names, exprs, polys, degree, meta)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _all_analyses() -> tuple[_Analysis, ...]:
     data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
     symbolic = _load_classes(symbolic=True)
@@ -437,7 +437,7 @@ def _all_analyses() -> tuple[_Analysis, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numeric_classes():
     return _load_classes(symbolic=False)
 
@@ -530,7 +530,7 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _catalogue_duplicates() -> tuple[tuple[str, str], ...]:
     from symsindy import catalogue
 
@@ -561,7 +561,7 @@ def catalogue_duplicates() -> dict[str, str]:
     return dict(_catalogue_duplicates())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _built(name: str):
     """(DystsSystem, None) or (None, reason) for a polynomial flow."""
     a = next(x for x in _all_analyses() if x.name == name)
@@ -572,7 +572,7 @@ def _built(name: str):
     return system, None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stability(name: str) -> str | None:
     """None if 5,000 samples at the JSON's dt simulate without failing or blowing up, else why."""
     system, _ = _built(name)

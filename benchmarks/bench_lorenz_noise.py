@@ -100,7 +100,6 @@ def main(argv=None) -> int:
                           "err": float(np.linalg.norm(m.coef_ - truth) / np.linalg.norm(truth))}
         X, Y, order = bn.weak_problem(bn.weak_library(t, 2, weak_seed), x)
         for rule in ("oracle", "cv"):
-            best = None
             for alpha in bn.ALPHAS:
                 thr = oracle if rule == "oracle" else bn.cv_threshold(X, Y, alpha, order)[0]
                 coef = bn.stlsq(thr, alpha, X=X, Y=Y)

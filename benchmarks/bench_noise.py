@@ -690,7 +690,7 @@ def run_task(task):
     except Exception as exc:  # noqa: BLE001
         return {"task": task, "rows": [], "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t_task}
     oracle = 0.5 * float(np.abs(truth[truth != 0]).min())
-    for si, sampling in enumerate(task["samplings"]):
+    for sampling in task["samplings"]:
         if sampling == "dense":
             t, xc = t_d, x_d
         else:
@@ -805,7 +805,7 @@ def pooled(results, split, sampling, noise, method, rule, systems=None):
 
 def envelope(results, split, sampling, noise, rule):
     k = n = 0
-    for system, per in results.get(split, {}).items():
+    for per in results.get(split, {}).values():
         cell = per.get(sampling, {}).get(noise, {})
         best = None
         for m in PY_METHODS:

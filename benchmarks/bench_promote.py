@@ -613,9 +613,9 @@ def write_report(out_dir: Path, results: dict) -> None:
         return
     L.append(f"## Fast solver (ADMM) against cvxpy: {sb['system']}, n = 3, cubic library, N = {sb['N']}, {sb['noise']:.0%} noise")
     L.append("")
-    L.append("Times: fast = median of %d calls of `solve_fast`; cvxpy = `solve_cvxpy` (construction, compilation and "
-             "solve; the solver's own time in brackets), Clarabel one call, SCS the median of up to %d calls while under 5 s "
-             "in all. Clarabel with the estimator's default tolerances (1e-10), SCS with eps 1e-10." % (sb["repeats"], sb["repeats"]))
+    L.append("Times: fast = median of {0} calls of `solve_fast`; cvxpy = `solve_cvxpy` (construction, compilation and "
+             "solve; the solver's own time in brackets), Clarabel one call, SCS the median of up to {0} calls while under 5 s "
+             "in all. Clarabel with the estimator's default tolerances (1e-10), SCS with eps 1e-10.".format(sb["repeats"]))
     L.append("")
     L.append("| candidates | weight | l1 | Lie matrix | rank | fast (ms) | iterations | Clarabel (s) | SCS (s) | speed-up vs Clarabel | vs SCS | fast vs SCS | fast vs Clarabel | Clarabel vs SCS | objective, fast vs Clarabel |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -254,7 +254,6 @@ def term_counts(coef, info, thr, norms):
 
 
 def run_cell(system, si, ni, eta, info, grid, n_seeds, log):
-    need = common.needed(n_seeds)
     keys = [c["key"] for c in CONFIGS]
     e = {"N": [], "n_seeds": n_seeds, "eta": eta}
     for k in keys:
@@ -358,8 +357,8 @@ def summarise(result, grid, n_seeds):
         worse = lost_seeds = 0
         cells = 0
         ratios = []
-        for name, cells_by_eta in result["recovery"].items():
-            for eta, e in cells_by_eta.items():
+        for cells_by_eta in result["recovery"].values():
+            for e in cells_by_eta.values():
                 v = e[f"n90_{k}"]
                 logsum += math.log2(beyond if v is None else v)
                 sc = e[f"scarce_{k}"]

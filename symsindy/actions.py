@@ -24,7 +24,7 @@ naming the terms that break closure and the residual.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -33,7 +33,7 @@ import math
 import re
 from fractions import Fraction
 from numbers import Integral, Rational as _RationalNumber, Real
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import sympy
 from sympy.printing.str import StrPrinter

@@ -133,7 +133,7 @@ def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str |
             if xm is None or not len(xm):
                 continue
             ax.plot(t[: len(xm)], xm[:, i], _MODEL_STYLES[k % 4], color=f"C{k}", lw=1.3, label=label)
-        for k, (tm, label) in enumerate(marks or ()):
+        for tm, label in marks or ():
             ax.axvline(tm, color="k", linestyle=":", lw=1.0, label=label if i == 0 else None)
         ax.set_ylabel(v)
         ax.grid(True, alpha=0.3)

@@ -35,7 +35,7 @@ import sys
 from itertools import combinations, combinations_with_replacement
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import sympy

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy.linalg import expm
@@ -210,7 +210,7 @@ def _term_action(spec, name, args, index) -> tuple[str, list[tuple[np.ndarray, n
         if not ix:
             raise SpecError(f"symmetry {spec!r}: scaling needs at least one variable")
         A = np.zeros((n, n))
-        for (v, x), k in zip(args, ix):
+        for (_, x), k in zip(args, ix):
             A[k, k] = 1.0 if x is None else x
         if not np.any(A):
             raise SpecError(f"symmetry {spec!r}: the generator is zero (all scaling weights are 0)")

@@ -53,7 +53,7 @@ def test_show_json_for_every_system(capsys, name):
     for v in d["variables"]:
         assert sympy.parse_expr(d["equations"][v], local_dict=names) == s.equations[v]
         assert sympy.parse_expr(d["rhs"][v], local_dict=names) == s.rhs[v]
-    for cname, text in d["conserved"].items():
+    for text in d["conserved"].values():
         assert isinstance(text, str) and sympy.parse_expr(text, local_dict=names).free_symbols
     assert d["symmetries"] == s.symmetry_specs
     for spec in d["symmetries"]:

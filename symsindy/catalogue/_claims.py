@@ -177,12 +177,12 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
         sym = Symmetry(system.variables, c.spec)
         residuals = []
         for g in sym.generators:
-            A = sympy.Matrix(n, n, lambda i, j: _rational(g.matrix[i, j]))
+            A = sympy.Matrix(n, n, lambda i, j: _rational(g.matrix[i, j]))  # noqa: B023 (called here)
             b = sympy.Matrix([_rational(v) for v in g.translation])
             R = J * (A * X + b) - A * Fc
             residuals += [(f"generator {g.label}, equation for {system.variables[i]}", R[i]) for i in range(n)]
         for e in sym.elements:
-            M = sympy.Matrix(n, n, lambda i, j: _rational(e.matrix[i, j]))
+            M = sympy.Matrix(n, n, lambda i, j: _rational(e.matrix[i, j]))  # noqa: B023 (called here)
             moved = dict(zip(system.symbols, M * X))
             R = Fc.xreplace(moved) - M * Fc
             residuals += [(f"element {e.label}, equation for {system.variables[i]}", R[i]) for i in range(n)]

@@ -875,7 +875,7 @@ class PromotedSINDy(BaseEstimator):
                         # no model could be fitted (e.g. too few samples): it predicts nothing
                         cache[key] = 1.0
                 errors[i, f] = cache[key]
-                found[i][f] = tuple(disc.specs) + (("+%d unnamed" % len(disc.unnamed),) if disc.unnamed else ())
+                found[i][f] = tuple(disc.specs) + ((f"+{len(disc.unnamed)} unnamed",) if disc.unnamed else ())
         with np.errstate(invalid="ignore"):
             mean = errors.mean(axis=1)
             se = errors.std(axis=1, ddof=1) / np.sqrt(k)

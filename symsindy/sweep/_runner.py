@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
