@@ -95,15 +95,11 @@ def _independent_count(exprs, variables, pts) -> int:
         g = f(*pts.T)
     J = np.array([[np.broadcast_to(np.asarray(v, float), (len(pts),)) for v in row] for row in g])  # (q, n, m)
     J = np.transpose(J, (2, 1, 0))  # (m, n, q)
+    from symsindy.conservation import DEPENDENCE_TOL, last_rank_ratio
+
     kept = []
     for k in range(J.shape[2]):
-        trial = J[:, :, kept + [k]]
-        norms = np.linalg.norm(trial, axis=1, keepdims=True)
-        ok = np.all(norms[:, 0, :] > 0, axis=1) & np.all(np.isfinite(trial), axis=(1, 2))
-        if not np.any(ok) or len(kept) + 1 > len(variables):
-            continue
-        s = np.linalg.svd(trial[ok] / norms[ok], compute_uv=False)
-        if np.median(s[:, -1]) > 0.02:
+        if last_rank_ratio(J[:, :, kept + [k]]) > DEPENDENCE_TOL:
             kept.append(k)
     return len(kept)
 
@@ -138,6 +134,7 @@ def run_case(name: str, seed: int) -> dict:
         check_quantity,
         checked_search,
         conserved_from_data,
+        per_quantity,
         split_by_check,
         trajectory_separation,
     )
@@ -188,10 +185,10 @@ def run_case(name: str, seed: int) -> dict:
         out[form] = row
     t0 = time.time()
     try:
+        sep = per_quantity(lambda q: trajectory_separation(q.expr, variables, sim.x) or 0)
         direct = conserved_from_data(sim.x, None, variables, degree, t=sim.t, formulation="weak", basis="auto",
-                                     accept=lambda q: (trajectory_separation(q.expr, variables, sim.x) or 0) >= SEPARATION_TOL)
-        kept = [q for q in direct.quantities
-                if (trajectory_separation(q.expr, variables, sim.x) or 0) >= SEPARATION_TOL]
+                                     accept=lambda q: sep(q) >= SEPARATION_TOL)
+        kept = [q for q in direct.quantities if sep(q) >= SEPARATION_TOL]
         row = _evaluate(kept, system, x_all)
         row["basis"] = direct.basis
     except Exception as exc:

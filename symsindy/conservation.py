@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
-from .invariants import _monomials
+from .invariants import _monomials, _term_level, _terms
 from .linalg import rref
 from .symmetry import Generator, Symmetry
 
@@ -318,10 +318,17 @@ def _gradient_rank_ratio(grads: np.ndarray, coefs: np.ndarray) -> float:
     """Median over the points of the smallest singular value of the unit-normalised gradients of
     the quantities ``coefs`` (rows), from the family's gradients ``grads`` ``(m, K, n)`` there:
     about 0 when the last is a function of the others."""
-    q = coefs.shape[0]
-    if q > coefs.shape[1] or q > grads.shape[2]:
+    if coefs.shape[0] > coefs.shape[1]:
         return 0.0
-    J = np.einsum("mkn,qk->mnq", grads, coefs)
+    return last_rank_ratio(np.einsum("mkn,qk->mnq", grads, coefs))
+
+
+def last_rank_ratio(J: np.ndarray) -> float:
+    """Median over the points of the smallest singular value of the unit-normalised gradients
+    ``J`` ``(m, n, q)`` of ``q`` functions: about 0 when the last is a function of the others
+    (independent when above ``DEPENDENCE_TOL``)."""
+    if J.shape[2] > J.shape[1]:
+        return 0.0
     norms = np.linalg.norm(J, axis=1, keepdims=True)
     ok = np.all(norms[:, 0, :] > 1e-12 * max(float(norms.max()), 1e-300), axis=1) & np.all(np.isfinite(J), axis=(1, 2))
     if not np.any(ok):
@@ -654,16 +661,23 @@ def conserved_quantities(
     return _choose(results, accept, undetermined)
 
 
-def checked_search(rhs, variables, degree, check, **kwargs) -> tuple[InvariantSearch, list]:
-    """:func:`conserved_quantities` whose ``auto`` family is chosen by ``check`` (a callable
-    ``quantity -> QuantityCheck``), with every quantity's check: ``(search, checks)``."""
-    memo = {}  # id -> (quantity, check); the quantity is kept so that its id is not reused
+def per_quantity(fn):
+    """``fn(quantity)`` computed once per quantity object (the quantity is kept with its value, so
+    that the id of a discarded one is not reused)."""
+    memo = {}
 
     def run(q):
         if id(q) not in memo or memo[id(q)][0] is not q:
-            memo[id(q)] = (q, check(q))
+            memo[id(q)] = (q, fn(q))
         return memo[id(q)][1]
 
+    return run
+
+
+def checked_search(rhs, variables, degree, check, **kwargs) -> tuple[InvariantSearch, list]:
+    """:func:`conserved_quantities` whose ``auto`` family is chosen by ``check`` (a callable
+    ``quantity -> QuantityCheck``), with every quantity's check: ``(search, checks)``."""
+    run = per_quantity(check)
     search = conserved_quantities(rhs, variables, degree, accept=lambda q: run(q).conserved, **kwargs)
     return search, [run(q) for q in search.quantities]
 
@@ -757,18 +771,6 @@ def trajectory_separation(expr, variables, xs) -> float | None:
     return float("inf") if within == 0 and between > 0 else (between / within if within > 0 else 0.0)
 
 
-def _term_level(key: sp.Expr, xs) -> int:
-    """Polynomial degree of a term, a non-polynomial factor counting one."""
-    level = 0
-    for factor in sp.Mul.make_args(key):
-        base, exp = factor.as_base_exp()
-        if base in xs and exp.is_Integer and exp > 0:
-            level += int(exp)
-        elif not factor.is_number:
-            level += 1
-    return level
-
-
 def span_residual(q, quantities, variables) -> float:
     """Relative residual of ``q`` in the span of ``quantities`` and of their products up to
     ``q``'s level (its degree for polynomials): 0 when ``q`` is a polynomial in them of that
@@ -783,9 +785,8 @@ def span_residual(q, quantities, variables) -> float:
 
     def terms(e):
         out = {}
-        for term in sp.Add.make_args(sp.expand(sp.sympify(e))):
-            c, k = term.as_coeff_Mul()
-            if k != 1 and c.is_number:
+        for c, k in _terms(e):
+            if c.is_number:
                 out[k] = out.get(k, 0.0) + float(c)
         return out
 

@@ -55,6 +55,28 @@ def _key(expr: sp.Expr) -> sp.Expr:
     return sp.expand(expr).as_coeff_Mul()[1]
 
 
+def _terms(expr) -> list[tuple[sp.Expr, sp.Expr]]:
+    """``(coefficient, function)`` for each non-constant term of the expanded ``expr``."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(sp.sympify(expr))):
+        coeff, rest = term.as_coeff_Mul()
+        if rest != 1:
+            out.append((coeff, rest))
+    return out
+
+
+def _term_level(key: sp.Expr, xs) -> int:
+    """Polynomial degree of a term, a non-polynomial factor counting one (the search's level)."""
+    level = 0
+    for factor in sp.Mul.make_args(key):
+        base, exp = factor.as_base_exp()
+        if base in xs and exp.is_Integer and exp > 0:
+            level += int(exp)
+        elif not factor.is_number:
+            level += 1
+    return level
+
+
 @dataclass
 class InvariantBasis:
     """A family of candidate functions for a conserved quantity.
@@ -158,10 +180,7 @@ class InvariantBasis:
         """The coefficients of ``expr`` over the family (a constant term is dropped), or None when
         ``expr`` is not a combination of its functions."""
         out = np.zeros(len(self.functions))
-        for term in sp.Add.make_args(sp.expand(sp.sympify(expr))):
-            coeff, rest = term.as_coeff_Mul()
-            if rest == 1:
-                continue
+        for coeff, rest in _terms(expr):
             k = self._index.get(rest)
             if k is None or not coeff.is_number:
                 return None
@@ -169,7 +188,7 @@ class InvariantBasis:
         return out
 
     def describe(self) -> str:
-        extra = [f for f, lv in zip(self.functions, self.levels) if not f.is_polynomial(*self.symbols)]
+        extra = [f for f in self.functions if not f.is_polynomial(*self.symbols)]
         if not extra:
             return f"{self.name}: {len(self)} monomials"
         return f"{self.name}: {len(self) - len(extra)} monomials and {len(extra)} other functions"
@@ -253,13 +272,12 @@ def custom_basis(expressions: Sequence, variables: Sequence[str], degree: int) -
         unknown = sorted(str(s) for s in expr.free_symbols - set(xs))
         if unknown:
             raise ValueError(f"basis expression {str(expr)!r}: unknown name {unknown[0]!r}; variables are {', '.join(variables)}")
-        for term in sp.Add.make_args(sp.expand(expr)):
-            k = _key(term)
-            if k == 1 or k in have:
+        for _, k in _terms(expr):
+            if k in have:
                 continue
             have.add(k)
             funcs.append(k)
-            levels.append(int(sp.Poly(k, *xs).total_degree()) if k.is_polynomial(*xs) else 1)
+            levels.append(_term_level(k, xs))
     return InvariantBasis("custom", variables, funcs, levels)
 
 

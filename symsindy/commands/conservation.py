@@ -238,14 +238,14 @@ def run_conserved(args) -> int:
 def _from_data(args, data, positions, out) -> None:
     """The search straight from the data (no model): weak form for time series, strong with
     measured derivatives (as --formulation); a quantity must tell the trajectories apart."""
-    from ..conservation import SEPARATION_TOL, UndeterminedSearch, conserved_from_data, trajectory_separation
+    from ..conservation import (SEPARATION_TOL, UndeterminedSearch, conserved_from_data, per_quantity,
+                                 trajectory_separation)
     from ..expressions import format_expression
 
-    sep = {}
+    sep = per_quantity(lambda q: trajectory_separation(q.expr, data.variables, data.x))
 
     def accept(q):
-        sep[id(q)] = trajectory_separation(q.expr, data.variables, data.x)
-        return sep[id(q)] is None or sep[id(q)] >= SEPARATION_TOL
+        return sep(q) is None or sep(q) >= SEPARATION_TOL
 
     try:
         direct = conserved_from_data(data.x, data.x_dot, data.variables, args.degree, t=data.t,
@@ -261,20 +261,20 @@ def _from_data(args, data, positions, out) -> None:
           f"{len(kept)}, {n_ind} independent")
     for q in kept:
         tail = "" if q.independent else "   (a function of the ones above)"
-        note = "" if sep[id(q)] is not None else "; one trajectory: not told apart from an attracting set"
+        note = "" if sep(q) is not None else "; one trajectory: not told apart from an attracting set"
         print(f"  {_show(q.expr)}   residual {q.residual:.2e}{note}{tail}")
     if dropped:
         print(f"rejected (the same on every trajectory, as on an attracting set): {len(dropped)}")
         for q in dropped:
-            print(f"  {_show(q.expr)}   residual {q.residual:.2e}; separation {sep[id(q)]:.2e} < {SEPARATION_TOL:g}")
+            print(f"  {_show(q.expr)}   residual {q.residual:.2e}; separation {sep(q):.2e} < {SEPARATION_TOL:g}")
     out["from_data"] = [format_expression(q.expr) for q in kept]
     out["from_data_residuals"] = [q.residual for q in kept]
     out["from_data_independent"] = int(n_ind)
     out["from_data_basis"] = direct.basis
     out["from_data_formulation"] = direct.formulation
     out["from_data_rejected"] = [{"quantity": format_expression(q.expr), "residual": q.residual,
-                                  "separation": sep[id(q)],
-                                  "reason": f"separation {sep[id(q)]:.2e} < {SEPARATION_TOL:g}: the same on every "
+                                  "separation": sep(q),
+                                  "reason": f"separation {sep(q):.2e} < {SEPARATION_TOL:g}: the same on every "
                                             "trajectory, as on an attracting set"} for q in dropped]
 
 
