@@ -99,5 +99,7 @@ def platform_line() -> str:
     import numpy as np
     import pysindy as ps
 
-    return (f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"pysindy {getattr(ps, '__version__', '?')}")
+    return (
+        f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}, "
+        f"pysindy {getattr(ps, '__version__', '?')}"
+    )

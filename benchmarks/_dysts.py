@@ -154,10 +154,24 @@ class _UnknownBase(_DynSys):
 
 
 _SYMPY_FUNCS = {
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "arcsin": sympy.asin, "arccos": sympy.acos,
-    "arctan": sympy.atan, "arctan2": sympy.atan2, "sinh": sympy.sinh, "cosh": sympy.cosh,
-    "tanh": sympy.tanh, "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
-    "absolute": sympy.Abs, "sign": sympy.sign, "heaviside": sympy.Heaviside, "power": sympy.Pow,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "arcsin": sympy.asin,
+    "arccos": sympy.acos,
+    "arctan": sympy.atan,
+    "arctan2": sympy.atan2,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "absolute": sympy.Abs,
+    "sign": sympy.sign,
+    "heaviside": sympy.Heaviside,
+    "power": sympy.Pow,
 }
 
 
@@ -240,7 +254,8 @@ def _load_classes(symbolic: bool) -> dict[str, type]:
         tree = ast.fix_missing_locations(_ExactLiterals().visit(tree))
     exec(compile(tree, str(FLOWS_FILE), "exec"), namespace)  # noqa: S102 - class definitions only
     return {
-        k: v for k, v in namespace.items()
+        k: v
+        for k, v in namespace.items()
         if isinstance(v, type) and issubclass(v, _DynSys) and v not in (_DynSys, _DynSysDelay, _UnknownBase)
     }
 
@@ -303,8 +318,18 @@ class DystsSystem:
         X = np.asarray(X, dtype=float)
         return self.rhs(0.0, X.T).T
 
-    def simulate(self, n_samples: int, dt: float | None = None, transient: float | None = None,
-                 seed=None, ic=None, *, method: str = "DOP853", rtol: float = 1e-10, atol: float = 1e-10):
+    def simulate(
+        self,
+        n_samples: int,
+        dt: float | None = None,
+        transient: float | None = None,
+        seed=None,
+        ic=None,
+        *,
+        method: str = "DOP853",
+        rtol: float = 1e-10,
+        atol: float = 1e-10,
+    ):
         """``(t, x)``: ``n_samples`` states every ``dt`` (default: the JSON's) on the attractor.
 
         The run starts from ``ic`` (default: the JSON's initial condition, itself on the
@@ -493,7 +518,9 @@ def _verify(s: DystsSystem, lib) -> None:
     for what, value in (("rhs()", mine), ("dysts' rhs", reference)):
         err = np.max(np.abs(via_library - value) / size)
         if not err <= _VERIFY_RTOL:
-            raise AssertionError(f"{s.name}: library.transform(X) @ coefficients.T differs from {what} by {err:.2e} (relative)")
+            raise AssertionError(
+                f"{s.name}: library.transform(X) @ coefficients.T differs from {what} by {err:.2e} (relative)"
+            )
 
 
 def _catalogue_signature(polys, dim):
@@ -609,15 +636,17 @@ def _selection(max_degree, max_dim, exclude_catalogue, check_stability):
     return selected, excluded
 
 
-def polynomial_systems(max_degree: int = 3, max_dim: int | None = 4, *, exclude_catalogue: bool = True,
-                       check_stability: bool = True) -> list[DystsSystem]:
+def polynomial_systems(
+    max_degree: int = 3, max_dim: int | None = 4, *, exclude_catalogue: bool = True, check_stability: bool = True
+) -> list[DystsSystem]:
     """Every dysts flow with a polynomial right-hand side of degree ``<= max_degree`` and dimension
     ``<= max_dim`` (None: any), sorted by name; see the module docstring for what is dropped."""
     return _selection(max_degree, max_dim, exclude_catalogue, check_stability)[0]
 
 
-def exclusions(max_degree: int = 3, max_dim: int | None = 4, *, exclude_catalogue: bool = True,
-               check_stability: bool = True) -> dict[str, str]:
+def exclusions(
+    max_degree: int = 3, max_dim: int | None = 4, *, exclude_catalogue: bool = True, check_stability: bool = True
+) -> dict[str, str]:
     """``{dysts name: reason}`` for every dysts flow that :func:`polynomial_systems` does not return."""
     return _selection(max_degree, max_dim, exclude_catalogue, check_stability)[1]
 

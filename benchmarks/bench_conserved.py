@@ -68,8 +68,12 @@ def _library_kind(system) -> str:
     funcs = {type(f) for e in rhs for f in e.atoms(sp.Function)}
     if not funcs and any(p.exp == sp.Rational(-3, 2) for e in rhs for p in e.atoms(sp.Pow)):
         return "kepler"
-    if funcs and funcs <= {sp.sin, sp.cos} and all(f.args[0] in xs for e in rhs for f in e.atoms(sp.sin, sp.cos)) \
-            and not any(p.exp.is_negative for e in rhs for p in e.atoms(sp.Pow)):
+    if (
+        funcs
+        and funcs <= {sp.sin, sp.cos}
+        and all(f.args[0] in xs for e in rhs for f in e.atoms(sp.sin, sp.cos))
+        and not any(p.exp.is_negative for e in rhs for p in e.atoms(sp.Pow))
+    ):
         return "trig"
     return "none"
 
@@ -146,20 +150,39 @@ def run_case(name: str, seed: int) -> dict:
     try:
         sim = system.simulate(noise=NOISE, seed=seed, n_trajectories=TRAJECTORIES)
     except ValueError as exc:  # a perturbed initial state the integrator cannot follow: no data
-        return {"system": name, "seed": seed, "library": _library_kind(system), "declared_independent": 0,
-                "simulation_failed": str(exc), "true_rhs": None, "strong": None, "weak": None, "from_data": None}
+        return {
+            "system": name,
+            "seed": seed,
+            "library": _library_kind(system),
+            "declared_independent": 0,
+            "simulation_failed": str(exc),
+            "true_rhs": None,
+            "strong": None,
+            "weak": None,
+            "from_data": None,
+        }
     x_all = np.vstack(sim.x)
     declared = list(system.conserved.values())
     degree = max([_level(q, xs) for q in declared] + [2 if not declared else 1])
     kind = _library_kind(system)
-    out = {"system": name, "seed": seed, "degree": degree, "library": kind,
-           "declared_independent": _independent_count(declared, variables, x_all[::10]) if declared else 0}
+    out = {
+        "system": name,
+        "seed": seed,
+        "degree": degree,
+        "library": kind,
+        "declared_independent": _independent_count(declared, variables, x_all[::10]) if declared else 0,
+    }
 
     def search(rhs):
         t0 = time.time()
-        res, checks = checked_search(rhs, variables, degree,
-                                     lambda q: check_quantity(q.expr, rhs, variables, x_data=sim.x, t=sim.t),
-                                     x_samples=sim.x, basis="auto")
+        res, checks = checked_search(
+            rhs,
+            variables,
+            degree,
+            lambda q: check_quantity(q.expr, rhs, variables, x_data=sim.x, t=sim.t),
+            x_samples=sim.x,
+            basis="auto",
+        )
         passed, _ = split_by_check(res.quantities, checks)
         row = _evaluate([q for q, _ in passed], system, x_all)
         row.update(basis=res.basis, seconds=time.time() - t0)
@@ -176,24 +199,47 @@ def run_case(name: str, seed: int) -> dict:
             model.fit(sim.x, t=sim.t, feature_names=variables)
             exprs = model.sympy()
             rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
-            row = search(rhs) if any(e != 0 for e in rhs) else {"span_ok": False, "reported": 0, "independent": 0,
-                                                                 "false": 0, "expressions": [], "basis": None}
+            row = (
+                search(rhs)
+                if any(e != 0 for e in rhs)
+                else {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
+            )
         except Exception as exc:  # a failed fit is a failed case, recorded
-            row = {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [],
-                   "error": f"{type(exc).__name__}: {exc}"}
+            row = {
+                "span_ok": False,
+                "reported": 0,
+                "independent": 0,
+                "false": 0,
+                "expressions": [],
+                "error": f"{type(exc).__name__}: {exc}",
+            }
         row["seconds"] = time.time() - t0
         out[form] = row
     t0 = time.time()
     try:
         sep = per_quantity(lambda q: trajectory_separation(q.expr, variables, sim.x) or 0)
-        direct = conserved_from_data(sim.x, None, variables, degree, t=sim.t, formulation="weak", basis="auto",
-                                     accept=lambda q: sep(q) >= SEPARATION_TOL)
+        direct = conserved_from_data(
+            sim.x,
+            None,
+            variables,
+            degree,
+            t=sim.t,
+            formulation="weak",
+            basis="auto",
+            accept=lambda q: sep(q) >= SEPARATION_TOL,
+        )
         kept = [q for q in direct.quantities if sep(q) >= SEPARATION_TOL]
         row = _evaluate(kept, system, x_all)
         row["basis"] = direct.basis
     except Exception as exc:
-        row = {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [],
-               "error": f"{type(exc).__name__}: {exc}"}
+        row = {
+            "span_ok": False,
+            "reported": 0,
+            "independent": 0,
+            "false": 0,
+            "expressions": [],
+            "error": f"{type(exc).__name__}: {exc}",
+        }
     row["seconds"] = time.time() - t0
     out["from_data"] = row
     return out
@@ -201,9 +247,12 @@ def run_case(name: str, seed: int) -> dict:
 
 def _table(rows, names, n_seeds):
     cols = ["true_rhs", "strong", "weak", "from_data"]
-    lines = ["| system | library | declared (independent) | " + " | ".join(
-        f"{c}: span ok / false / independent" for c in cols) + " |",
-        "|---|---|---|" + "---|" * len(cols)]
+    lines = [
+        "| system | library | declared (independent) | "
+        + " | ".join(f"{c}: span ok / false / independent" for c in cols)
+        + " |",
+        "|---|---|---|" + "---|" * len(cols),
+    ]
     for name in names:
         rs = [r for r in rows if r["system"] == name]
         if not rs:
@@ -221,8 +270,11 @@ def _table(rows, names, n_seeds):
                 cells.append(f"reported {sum(g['reported'] for g in got)} / false {false}")
             else:
                 cells.append(f"{ok}/{len(got)} / {false} / {ind:g}")
-        lines.append(f"| {name} | {rs[0]['library']} | {len(get_declared(name))} ({rs[0]['declared_independent']}) | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {name} | {rs[0]['library']} | {len(get_declared(name))} ({rs[0]['declared_independent']}) | "
+            + " | ".join(cells)
+            + " |"
+        )
     return lines
 
 
@@ -238,8 +290,9 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--systems", default=None, help="comma-separated subset")
     parser.add_argument("--skip", default="", help="comma-separated systems to leave out")
-    parser.add_argument("--table-only", action="store_true",
-                        help="rewrite the table from the rows already in OUT/conserved.jsonl")
+    parser.add_argument(
+        "--table-only", action="store_true", help="rewrite the table from the rows already in OUT/conserved.jsonl"
+    )
     parser.add_argument("--out", default=str(common.RESULTS))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -263,7 +316,9 @@ def main(argv=None):
                 done[(row["system"], row["seed"])] = row
                 fh.write(json.dumps(row, default=str) + "\n")
                 fh.flush()
-                print(f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True)
+                print(
+                    f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True
+                )
     failed = [r for r in done.values() if r["system"] in names and r.get("simulation_failed")]
     rows = [r for r in done.values() if r["system"] in names and not r.get("simulation_failed")]
     names = [n for n in names if any(r["system"] == n for r in rows)]
@@ -283,8 +338,15 @@ def main(argv=None):
         "",
         *_table(rows, names, args.seeds),
         "",
-        *(["Seeds whose simulation failed (left out): " + "; ".join(f"{r['system']} seed {r['seed']}" for r in failed),
-           ""] if failed else []),
+        *(
+            [
+                "Seeds whose simulation failed (left out): "
+                + "; ".join(f"{r['system']} seed {r['seed']}" for r in failed),
+                "",
+            ]
+            if failed
+            else []
+        ),
     ]
     (out / "conserved.md").write_text("\n".join(lines))
     (out / "conserved.json").write_text(json.dumps({"rows": rows, "seconds": elapsed}, indent=1, default=str))

@@ -31,8 +31,15 @@ import pysindy as ps  # noqa: E402
 from symsindy.catalogue import get_system  # noqa: E402
 from symsindy.model import AdaptiveSavitzkyGolay, SymmetricSINDy  # noqa: E402
 
-CASES = [("damped_oscillator", 3), ("duffing", 3), ("van_der_pol", 3), ("harmonic_oscillator_2d", 2),
-         ("rigid_body", 2), ("lorenz", 2), ("rossler", 2)]
+CASES = [
+    ("damped_oscillator", 3),
+    ("duffing", 3),
+    ("van_der_pol", 3),
+    ("harmonic_oscillator_2d", 2),
+    ("rigid_body", 2),
+    ("lorenz", 2),
+    ("rossler", 2),
+]
 NOISE = [0.01, 0.05]
 SEEDS = [0, 1, 2]
 EDGE = 150  # samples dropped at each end for the derivative error
@@ -40,9 +47,15 @@ EDGE = 150  # samples dropped at each end for the derivative error
 
 def methods():
     return {
-        "SG window 11 (pysindy)": lambda: ps.SmoothedFiniteDifference(smoother_kws={"window_length": 11, "polyorder": 3}),
-        "adaptive, full window": lambda: ps.SmoothedFiniteDifference(smoother=AdaptiveSavitzkyGolay(shrink=1.0), smoother_kws={}),
-        "adaptive, half window (default)": lambda: ps.SmoothedFiniteDifference(smoother=AdaptiveSavitzkyGolay(), smoother_kws={}),
+        "SG window 11 (pysindy)": lambda: ps.SmoothedFiniteDifference(
+            smoother_kws={"window_length": 11, "polyorder": 3}
+        ),
+        "adaptive, full window": lambda: ps.SmoothedFiniteDifference(
+            smoother=AdaptiveSavitzkyGolay(shrink=1.0), smoother_kws={}
+        ),
+        "adaptive, half window (default)": lambda: ps.SmoothedFiniteDifference(
+            smoother=AdaptiveSavitzkyGolay(), smoother_kws={}
+        ),
     }
 
 
@@ -66,11 +79,17 @@ def main(argv=None):
                     lib = ps.PolynomialLibrary(degree=degree).fit(sim.x[0])
                     true = system.true_coefficients(lib)
                     thr = 0.5 * np.min(np.abs(true[true != 0]))
-                    model = SymmetricSINDy(ps.PolynomialLibrary(degree=degree), None, threshold=thr, differentiation=make())
+                    model = SymmetricSINDy(
+                        ps.PolynomialLibrary(degree=degree), None, threshold=thr, differentiation=make()
+                    )
                     model.fit(sim.x, t=sim.t, feature_names=list(system.variables))
                     ok += bool(np.array_equal(model.coef_ != 0, true != 0))
                     cerr.append(float(np.linalg.norm(model.coef_ - true) / np.linalg.norm(true)))
-                row[label] = {"derivative_error": float(np.mean(errs)), "recovered": ok, "coef_error": float(np.median(cerr))}
+                row[label] = {
+                    "derivative_error": float(np.mean(errs)),
+                    "recovered": ok,
+                    "coef_error": float(np.median(cerr)),
+                }
             rows.append(row)
             print(row, flush=True)
     labels = list(methods())

@@ -94,7 +94,15 @@ from symsindy.symmetry import Symmetry  # noqa: E402
 METHODS = ("pysindy", "enforce", "auto", "auto_nocheck")
 # auto-type methods -> refit_tol passed to the discovery (None: its default); auto_nocheck is a diagnostic
 AUTO_METHODS = {"auto": None, "auto_nocheck": float("inf")}
-AUTO_KEYS = ("classes", "successes_by_class", "fallbacks", "enforced_sets", "rejected", "plain_support_as_pysindy", "per_seed")
+AUTO_KEYS = (
+    "classes",
+    "successes_by_class",
+    "fallbacks",
+    "enforced_sets",
+    "rejected",
+    "plain_support_as_pysindy",
+    "per_seed",
+)
 PER_SEED_FIELDS = ["class", "status", "success", "enforced", "rejected", "plain_support_as_pysindy"]
 CONTROL_SEED_OFFSET = 100  # system index in the seed sequence of the controls: no overlap with be.SYSTEMS
 EXACT_SYMMETRY_TOL = 1e-8
@@ -162,7 +170,12 @@ def prepare(system, control, check_rng):
         "exact_model_discrete": [c.spec for c in disc],
         "state_rms": info["rms"].tolist(),
         "derivative_rms": info["drms"].tolist(),
-        "trajectory": {"x0": list(system.x0), "t_transient": system.t_transient, "t_end": system.t_end, "pool": len(pool)},
+        "trajectory": {
+            "x0": list(system.x0),
+            "t_transient": system.t_transient,
+            "t_end": system.t_end,
+            "pool": len(pool),
+        },
     }
     if control:
         worst = min(
@@ -179,12 +192,18 @@ def prepare(system, control, check_rng):
         err = be.symmetry_error(system, system.symmetry, states, seed=1)
         err_control = be.symmetry_error(system, system.not_symmetry, states, seed=1)
         if err > 1e-12 or err_control < 1e-3:
-            raise RuntimeError(f"{system.name}: symmetry check failed ({err:.2g}, {system.not_symmetry}: {err_control:.2g})")
+            raise RuntimeError(
+                f"{system.name}: symmetry check failed ({err:.2g}, {system.not_symmetry}: {err_control:.2g})"
+            )
         sub = equivariant_subspace(induced_action(lib, Symmetry(names, system.symmetry)))
         C = sub.constraints
         info["known_constraints"] = C / np.linalg.norm(C, axis=1, keepdims=True)
-        summary.update(symmetry_error=err, control_symmetry=system.not_symmetry, control_symmetry_error=err_control,
-                       subspace_dim=int(sub.dim))
+        summary.update(
+            symmetry_error=err,
+            control_symmetry=system.not_symmetry,
+            control_symmetry_error=err_control,
+            subspace_dim=int(sub.dim),
+        )
     return info, summary
 
 
@@ -234,7 +253,13 @@ def fit_auto(system, X, Xd, info, exact, refit_tol=None):
         warnings.simplefilter("ignore")
         try:
             model, report, enforced = fit_with_discovered_symmetry(
-                X, x_dot=Xd, feature_names=names, library=lib, threshold=info["threshold"], alpha=be.ALPHA, n_bootstrap=0,
+                X,
+                x_dot=Xd,
+                feature_names=names,
+                library=lib,
+                threshold=info["threshold"],
+                alpha=be.ALPHA,
+                n_bootstrap=0,
                 **({} if refit_tol is None else {"refit_tol": refit_tol}),
             )
         except (ValueError, np.linalg.LinAlgError) as exc:
@@ -288,8 +313,18 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
 
     def run_size(N):
         acc = {m: be.new_tally() for m in methods}
-        tally = {m: {"classes": Counter(), "by_class": Counter(), "fallbacks": Counter(), "sets": Counter(),
-                     "rejected": Counter(), "seeds": [], "plain_same": 0} for m in autos}
+        tally = {
+            m: {
+                "classes": Counter(),
+                "by_class": Counter(),
+                "fallbacks": Counter(),
+                "sets": Counter(),
+                "rejected": Counter(),
+                "seeds": [],
+                "plain_same": 0,
+            }
+            for m in autos
+        }
         for seed in range(n_seeds):
             rng = np.random.default_rng([be.BASE_SEED, si, ni, int(N), seed])
             X, Xd = be.noisy_sample(info["pool"], info["dpool"], info["rms"], info["drms"], int(N), eta, rng)
@@ -298,7 +333,9 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                 if m in AUTO_METHODS:
                     coefs[m], recs[m] = fit_auto(system, X, Xd, info, exact, AUTO_METHODS[m])
                 else:
-                    coefs[m] = be.try_fit("pysindy" if m == "pysindy" else "symsindy", system, X, Xd, info["threshold"], be.ALPHA)
+                    coefs[m] = be.try_fit(
+                        "pysindy" if m == "pysindy" else "symsindy", system, X, Xd, info["threshold"], be.ALPHA
+                    )
             for m in methods:
                 be.score(acc[m], coefs[m], truth, system, terms)
             for m in autos:
@@ -317,7 +354,9 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, has_known, exact):
                 if rec["enforced"]:
                     t["sets"]["; ".join(rec["enforced"])] += 1
                 t["rejected"].update(rec["rejected"])
-                t["seeds"].append([cls, rec["status"], int(ok), rec["enforced"], rec["rejected"], rec["plain_support_as_pysindy"]])
+                t["seeds"].append(
+                    [cls, rec["status"], int(ok), rec["enforced"], rec["rejected"], rec["plain_support_as_pysindy"]]
+                )
         return acc, tally
 
     for N in grid:
@@ -374,9 +413,14 @@ def timing(system, si, info, exact):
         t0 = time.perf_counter()
         fit_auto(system, X, Xd, info, exact)
         times["auto"].append(time.perf_counter() - t0)
-    return {"N": N_TIMING, "noise": 0.01, "repeats": TIMING_REPEATS,
-            "seconds_pysindy": float(np.median(times["pysindy"])), "seconds_auto": float(np.median(times["auto"])),
-            "all_seconds": times}
+    return {
+        "N": N_TIMING,
+        "noise": 0.01,
+        "repeats": TIMING_REPEATS,
+        "seconds_pysindy": float(np.median(times["pysindy"])),
+        "seconds_auto": float(np.median(times["auto"])),
+        "all_seconds": times,
+    }
 
 
 # --------------------------------------------------------------------------- reporting
@@ -396,7 +440,9 @@ def class_summary(entry, k, control=False, m="auto"):
     c = entry[f"{m}_classes"][k]
     n = entry["n_seeds"]
     if control:
-        return f"none {c['none']}/{n}, spurious {c['spurious']}/{n}" + (f", exact {c['partial']}/{n}" if c["partial"] else "")
+        return f"none {c['none']}/{n}, spurious {c['spurious']}/{n}" + (
+            f", exact {c['partial']}/{n}" if c["partial"] else ""
+        )
     out = f"known {c['known']}/{n}, none {c['none']}/{n}, spurious {c['spurious']}/{n}"
     return out + (f", partial {c['partial']}/{n}" if c["partial"] else "")
 
@@ -481,13 +527,23 @@ def refit_check_size(n_vars, k_free, k_sym, tol=0.1):
 def summary_lines(result):
     top = result["settings"]["grid"][-1]
     out = []
-    for group, control, label in (("symmetric", False, "symmetric cells (N90 auto < N90 pysindy)"),
-                                  ("controls", True, "negative-control cells (N90 auto ≤ N90 pysindy)")):
-        tally = Counter(verdict(e, control, top).split(" ")[0] for cells in result[group].values() for e in cells.values())
-        out.append(f"- Criterion on {label}: holds in {tally['holds']}, fails in {tally['fails']}, "
-                   f"undecided (neither pysindy nor auto reaches N90 by N = {top}) in {tally['undecided']}.")
-    enforced = sum(c["spurious"] + c["partial"] for cells in result["controls"].values() for e in cells.values()
-                   for c in e["auto_classes"])
+    for group, control, label in (
+        ("symmetric", False, "symmetric cells (N90 auto < N90 pysindy)"),
+        ("controls", True, "negative-control cells (N90 auto ≤ N90 pysindy)"),
+    ):
+        tally = Counter(
+            verdict(e, control, top).split(" ")[0] for cells in result[group].values() for e in cells.values()
+        )
+        out.append(
+            f"- Criterion on {label}: holds in {tally['holds']}, fails in {tally['fails']}, "
+            f"undecided (neither pysindy nor auto reaches N90 by N = {top}) in {tally['undecided']}."
+        )
+    enforced = sum(
+        c["spurious"] + c["partial"]
+        for cells in result["controls"].values()
+        for e in cells.values()
+        for c in e["auto_classes"]
+    )
     fits = sum(len(e["N"]) * e["n_seeds"] for cells in result["controls"].values() for e in cells.values())
     out.append(f"- On the controls auto enforced a symmetry in {enforced} of {fits} fits.")
     fb = Counter()
@@ -500,9 +556,15 @@ def summary_lines(result):
                         fb[key] += v
                         largest[name] = max(largest.get(name, 0), N)
     out.append(
-        "- Auto's fallbacks: " + (", ".join(f"{k} ×{v}" for k, v in fb.items()) if fb else "none")
-        + (" (the plain fit refuses fewer equations than coefficients, N < library size; largest such N: "
-           + ", ".join(f"{n} {v}" for n, v in largest.items()) + "; pysindy fits those samples)" if fb else "")
+        "- Auto's fallbacks: "
+        + (", ".join(f"{k} ×{v}" for k, v in fb.items()) if fb else "none")
+        + (
+            " (the plain fit refuses fewer equations than coefficients, N < library size; largest such N: "
+            + ", ".join(f"{n} {v}" for n, v in largest.items())
+            + "; pysindy fits those samples)"
+            if fb
+            else ""
+        )
         + "."
     )
     out.append(
@@ -528,7 +590,11 @@ def per_size_lines(result):
                     if "enforce" in e["methods"]:
                         s += f"/{e['successes_enforce'][k]}"
                     s += f"/{e['successes_auto'][k]}/{e['successes_auto_nocheck'][k]}"
-                    cls = f"k{c['known']} n{c['none']} s{c['spurious']}" if not control else f"n{c['none']} s{c['spurious']}"
+                    cls = (
+                        f"k{c['known']} n{c['none']} s{c['spurious']}"
+                        if not control
+                        else f"n{c['none']} s{c['spurious']}"
+                    )
                     if c["partial"]:
                         cls += f" p{c['partial']}"
                     parts.append(f"{N}: {s} [{cls}]")
@@ -676,7 +742,9 @@ def dumps(obj) -> str:
             return {k: mark(v) for k, v in o.items()}
         if isinstance(o, list):
             o = [None if isinstance(v, float) and not np.isfinite(v) else v for v in o]
-            text = json.dumps(o, allow_nan=False) if all(not isinstance(v, float) or np.isfinite(v) for v in o) else None
+            text = (
+                json.dumps(o, allow_nan=False) if all(not isinstance(v, float) or np.isfinite(v) for v in o) else None
+            )
             if text is not None and len(text) <= 160:
                 inline.append(text)
                 return f"\x00{len(inline) - 1}\x00"
@@ -705,9 +773,14 @@ def check_against_enforce(result, path):
                     continue
                 j = r["N"].index(N)
                 compared += 1
-                if (e["successes_pysindy"][k], e["successes_enforce"][k]) != (r["successes_pysindy"][j], r["successes_symsindy"][j]):
+                if (e["successes_pysindy"][k], e["successes_enforce"][k]) != (
+                    r["successes_pysindy"][j],
+                    r["successes_symsindy"][j],
+                ):
                     bad.append(f"{name} {eta} N={N}")
-    return f"{compared} sizes compared, all equal" if not bad else f"{len(bad)} of {compared} differ: {', '.join(bad[:5])}"
+    return (
+        f"{compared} sizes compared, all equal" if not bad else f"{len(bad)} of {compared} differ: {', '.join(bad[:5])}"
+    )
 
 
 def main(argv=None) -> int:
@@ -734,8 +807,10 @@ def main(argv=None) -> int:
         prepared.append((system, CONTROL_SEED_OFFSET + ci, info, True))
         systems_json[system.name] = summ
     for name, summ in systems_json.items():
-        log(f"  {name:10s} threshold {summ['threshold']:.3g}; exact model: continuous "
-            f"{summ['exact_model_continuous_specs']}, discrete {summ['exact_model_discrete']}")
+        log(
+            f"  {name:10s} threshold {summ['threshold']:.3g}; exact model: continuous "
+            f"{summ['exact_model_continuous_specs']}, discrete {summ['exact_model_discrete']}"
+        )
 
     result = {"symmetric": {}, "controls": {}, "fit_time": {}}
     agree = {"same": 0, "total": 0}

@@ -122,14 +122,25 @@ N_TIMING = 10_000
 #: the recovery benchmark's columns: key -> (fit function in METHODS, alpha, threshold rule)
 #: (keys "pysindy" and "symsindy" kept from the earlier layout of enforce.json)
 RECOVERY = {
-    "pysindy": {"fit": "pysindy", "alpha": PYSINDY_ALPHAS[0], "threshold": "oracle",
-                "label": f"pysindy α={PYSINDY_ALPHAS[0]:g}"},
-    "pysindy_a0": {"fit": "pysindy", "alpha": PYSINDY_ALPHAS[1], "threshold": "oracle",
-                   "label": f"pysindy α={PYSINDY_ALPHAS[1]:g}"},
-    "symsindy": {"fit": "symsindy", "alpha": SYMSINDY_ALPHA, "threshold": "oracle",
-                 "label": "symsindy (oracle threshold)"},
-    "symsindy_auto": {"fit": "symsindy", "alpha": SYMSINDY_ALPHA, "threshold": "auto",
-                      "label": "symsindy auto"},
+    "pysindy": {
+        "fit": "pysindy",
+        "alpha": PYSINDY_ALPHAS[0],
+        "threshold": "oracle",
+        "label": f"pysindy α={PYSINDY_ALPHAS[0]:g}",
+    },
+    "pysindy_a0": {
+        "fit": "pysindy",
+        "alpha": PYSINDY_ALPHAS[1],
+        "threshold": "oracle",
+        "label": f"pysindy α={PYSINDY_ALPHAS[1]:g}",
+    },
+    "symsindy": {
+        "fit": "symsindy",
+        "alpha": SYMSINDY_ALPHA,
+        "threshold": "oracle",
+        "label": "symsindy (oracle threshold)",
+    },
+    "symsindy_auto": {"fit": "symsindy", "alpha": SYMSINDY_ALPHA, "threshold": "auto", "label": "symsindy auto"},
 }
 PYSINDY_KEYS = [k for k, m in RECOVERY.items() if m["fit"] == "pysindy"]
 ENFORCED_KEYS = [k for k, m in RECOVERY.items() if m["fit"] == "symsindy"]
@@ -204,8 +215,13 @@ def system_data(system: System, check_rng, n_pool: int = 100_000):
     truth = true_coefficients(system, lib, check_rng)
     threshold = 0.5 * float(np.abs(truth[truth != 0]).min())
     info = dict(
-        pool=pool, dpool=dpool, rms=np.sqrt((pool**2).mean(0)), drms=np.sqrt((dpool**2).mean(0)),
-        truth=truth, threshold=threshold, terms=list(lib.get_feature_names(list(system.variables))),
+        pool=pool,
+        dpool=dpool,
+        rms=np.sqrt((pool**2).mean(0)),
+        drms=np.sqrt((dpool**2).mean(0)),
+        truth=truth,
+        threshold=threshold,
+        terms=list(lib.get_feature_names(list(system.variables))),
     )
     return lib, info
 
@@ -225,7 +241,9 @@ def true_coefficients(system: System, lib, rng) -> np.ndarray:
     coef, *_ = np.linalg.lstsq(theta, F, rcond=None)
     resid = np.abs(theta @ coef - F).max() / np.abs(F).max()
     if resid > 1e-10:
-        raise RuntimeError(f"{system.name}: the right-hand side is not in the degree-{system.degree} library (residual {resid:.2g})")
+        raise RuntimeError(
+            f"{system.name}: the right-hand side is not in the degree-{system.degree} library (residual {resid:.2g})"
+        )
     coef = coef.T
     coef[np.abs(coef) < ZERO_TOL] = 0.0
     return coef
@@ -353,13 +371,17 @@ def compare_to_baseline(entry, grid, n_seeds) -> None:
     reached = [entry[f"n90_{k}"] for k in PYSINDY_KEYS if entry[f"n90_{k}"] is not None]
     best = min(reached) if reached else None
     entry["n90_best_pysindy"] = best
-    entry["best_pysindy_alpha"] = [RECOVERY[k]["alpha"] for k in PYSINDY_KEYS if entry[f"n90_{k}"] == best and best is not None]
+    entry["best_pysindy_alpha"] = [
+        RECOVERY[k]["alpha"] for k in PYSINDY_KEYS if entry[f"n90_{k}"] == best and best is not None
+    ]
     entry["successes_best_pysindy"] = [max(entry[f"successes_{k}"][i] for k in PYSINDY_KEYS) for i in range(len(grid))]
     for k in ENFORCED_KEYS:
         entry[f"ratio_{k}"] = ratio_value(entry[f"n90_{k}"], best, grid)
         entry[f"ratio_le_half_{k}"] = ratio_le_half(entry[f"n90_{k}"], best, grid)
         entry[f"worse_{k}"] = [
-            [int(n), int(b - s)] for n, s, b in zip(grid, entry[f"successes_{k}"], entry["successes_best_pysindy"]) if s < b
+            [int(n), int(b - s)]
+            for n, s, b in zip(grid, entry[f"successes_{k}"], entry["successes_best_pysindy"])
+            if s < b
         ]
 
 
@@ -425,7 +447,10 @@ def timing_benchmark(systems_info, repeats, log):
             "ratio_reference": "pysindy (alpha 0.05)",
             "all_seconds": times,
         }
-        log(f"  {system.name:10s} fit N={N_TIMING}: " + ", ".join(f"{RECOVERY[m]['label']} {med[m]*1e3:.1f} ms" for m in keys))
+        log(
+            f"  {system.name:10s} fit N={N_TIMING}: "
+            + ", ".join(f"{RECOVERY[m]['label']} {med[m] * 1e3:.1f} ms" for m in keys)
+        )
     return out
 
 
@@ -461,7 +486,9 @@ def constraint_benchmark(repeats, log):
         "seconds_median": float(np.median(times)),
         "seconds_all": times,
     }
-    log(f"  SO(3) x two 3-vectors, degree 5: {n_unknowns} unknowns, subspace dim {sub.dim}, {res['seconds_median']:.3f} s")
+    log(
+        f"  SO(3) x two 3-vectors, degree 5: {n_unknowns} unknowns, subspace dim {sub.dim}, {res['seconds_median']:.3f} s"
+    )
     return res
 
 
@@ -499,6 +526,7 @@ def _wrong_summary(entry, method, k, allowed_terms):
 
 def _better_pysindy_at(entry, k):
     """The pysindy column with more successes at grid index k (ties: the one with the smaller N90, then α = 0.05)."""
+
     def rank(m):
         v = entry[f"n90_{m}"]
         return (-entry[f"successes_{m}"][k], math.inf if v is None else v, PYSINDY_KEYS.index(m))
@@ -575,7 +603,7 @@ def markdown(result) -> str:
         "library and derivatives (exact, plus noise std = η × per-variable RMS on states and on derivatives); max_iter 20, "
         "no column normalisation, unbiasing on. Methods: pysindy STLSQ with α = 0.05 and with α = 0; SymmetricSINDy with the "
         f"system's symmetry at the package's default ridge (α = {SYMSINDY_ALPHA:g}), once with the oracle threshold and once "
-        "with `threshold=\"auto\"`. The oracle threshold (½ × smallest true |coefficient|, column *threshold*) uses the truth: "
+        'with `threshold="auto"`. The oracle threshold (½ × smallest true |coefficient|, column *threshold*) uses the truth: '
         "it is a reference setting, the same for both pysindy columns and for *symsindy (oracle threshold)*; *symsindy auto* "
         "uses no oracle. Baseline = the better pysindy (per cell the smaller N90, per N the larger success count). "
         "Ratio = symsindy N90 / baseline N90 (target ≤ 0.5); *worse N* = grid sizes at which the enforced fit succeeds in "
@@ -598,11 +626,12 @@ def markdown(result) -> str:
     lines += [
         "",
         f"Ratio ≤ 0.5 in {summ['symsindy']['cells_ratio_le_half']} of {summ['cells']} cells with the oracle threshold and in "
-        f"{summ['symsindy_auto']['cells_ratio_le_half']} of {summ['cells']} with `threshold=\"auto\"`.",
+        f'{summ["symsindy_auto"]["cells_ratio_le_half"]} of {summ["cells"]} with `threshold="auto"`.',
         "",
         "Unknowns: "
         + "; ".join(
-            f"{n}: {i['n_unknowns']} (pysindy) vs {i['subspace_dim']} (equivariant subspace)" for n, i in result["systems"].items()
+            f"{n}: {i['n_unknowns']} (pysindy) vs {i['subspace_dim']} (equivariant subspace)"
+            for n, i in result["systems"].items()
         )
         + ".",
         "",
@@ -614,9 +643,11 @@ def markdown(result) -> str:
         + ".",
         "",
         "Strict pattern (any coefficient ≠ 0.0 counts, including rounding-level ones left by the final "
-        "unbiased refit): N90 " + " / ".join(lab[m] for m in keys) + " = "
+        "unbiased refit): N90 "
+        + " / ".join(lab[m] for m in keys)
+        + " = "
         + "; ".join(
-            f"{n} {float(eta):.0%}: " + " / ".join(fmt_n90(e['n90_strict_' + m], grid) for m in keys)
+            f"{n} {float(eta):.0%}: " + " / ".join(fmt_n90(e["n90_strict_" + m], grid) for m in keys)
             for n in result["systems"]
             for eta, e in result["recovery"][n].items()
         )
@@ -637,7 +668,9 @@ def markdown(result) -> str:
         for name, cells in result["recovery"].items():
             for eta, e in cells.items():
                 if e[f"worse_{m}"]:
-                    per_cell.append(f"{name} {float(eta):.0%}: " + ", ".join(f"N={n} (−{d})" for n, d in e[f"worse_{m}"]))
+                    per_cell.append(
+                        f"{name} {float(eta):.0%}: " + ", ".join(f"N={n} (−{d})" for n, d in e[f"worse_{m}"])
+                    )
         lines.append(f"- {lab[m]}: " + ("; ".join(per_cell) if per_cell else "none") + ".")
     lines.append("")
     lines.append("(N = size (−seeds short): successes of the better pysindy minus those of the enforced fit.)")
@@ -659,12 +692,15 @@ def markdown(result) -> str:
     lines += [
         f"## Fit time, N = {N_TIMING:,}, 1 % noise (median of {t0['repeats']})",
         "",
-        "| system | " + " | ".join(f"{lab[m]} (s)" for m in keys) + " | ratio oracle / pysindy α=0.05 | ratio auto / pysindy α=0.05 |",
+        "| system | "
+        + " | ".join(f"{lab[m]} (s)" for m in keys)
+        + " | ratio oracle / pysindy α=0.05 | ratio auto / pysindy α=0.05 |",
         "|---|" + "---|" * (len(keys) + 2),
     ]
     for name, t in result["fit_time"].items():
         lines.append(
-            f"| {name} | " + " | ".join(f"{t['seconds_' + m]:.4f}" for m in keys)
+            f"| {name} | "
+            + " | ".join(f"{t['seconds_' + m]:.4f}" for m in keys)
             + f" | {t['ratio_symsindy']:.2f} | {t['ratio_symsindy_auto']:.2f} |"
         )
     c = result["constraints"]
@@ -707,8 +743,8 @@ def main(argv=None) -> int:
     for system in SYSTEMS:
         lib, info = system_data(system, check_rng)
         pool, truth, threshold = info["pool"], info["truth"], info["threshold"]
-        err = symmetry_error(system, system.symmetry, pool[:: 1000], seed=1)
-        err_control = symmetry_error(system, system.not_symmetry, pool[:: 1000], seed=1)
+        err = symmetry_error(system, system.symmetry, pool[::1000], seed=1)
+        err_control = symmetry_error(system, system.not_symmetry, pool[::1000], seed=1)
         if err > 1e-12 or err_control < 1e-3:
             raise RuntimeError(
                 f"{system.name}: symmetry check failed ({system.symmetry}: {err:.2g}, {system.not_symmetry}: {err_control:.2g})"
@@ -733,8 +769,15 @@ def main(argv=None) -> int:
             "control_symmetry_error": err_control,
             "state_rms": info["rms"].tolist(),
             "derivative_rms": info["drms"].tolist(),
-            "pool_last_state": pool[-1].tolist(),  # fingerprint: a chaotic pool is not bit-reproducible across platforms
-            "trajectory": {"x0": list(system.x0), "t_transient": system.t_transient, "t_end": system.t_end, "pool": len(pool)},
+            "pool_last_state": pool[
+                -1
+            ].tolist(),  # fingerprint: a chaotic pool is not bit-reproducible across platforms
+            "trajectory": {
+                "x0": list(system.x0),
+                "t_transient": system.t_transient,
+                "t_end": system.t_end,
+                "pool": len(pool),
+            },
         }
         log(
             f"  {system.name:10s} {system.symmetry:14s} equivariance error {err:.1e} (control {system.not_symmetry}: "

@@ -232,8 +232,12 @@ def catalogue_pool():
     from symsindy.catalogue import load_folder
 
     cat = load_folder()
-    report = sorted(n for n, s in cat.items() if s.is_polynomial and n not in TUNING and s.n_variables <= MAX_REPORT_DIM)
-    left_out = sorted(n for n, s in cat.items() if s.is_polynomial and n not in TUNING and s.n_variables > MAX_REPORT_DIM)
+    report = sorted(
+        n for n, s in cat.items() if s.is_polynomial and n not in TUNING and s.n_variables <= MAX_REPORT_DIM
+    )
+    left_out = sorted(
+        n for n, s in cat.items() if s.is_polynomial and n not in TUNING and s.n_variables > MAX_REPORT_DIM
+    )
     not_poly = sorted(n for n, s in cat.items() if not s.is_polynomial)
     return report, left_out, not_poly
 
@@ -511,15 +515,20 @@ def pysindy_reference(kind, x, t, degree, threshold, alpha, weak_seed=None, bag_
         lib, extra = cache["weak"]
     t0 = time.perf_counter()
     if kind == "stlsq":
-        model = ps.SINDy(optimizer=opt, feature_library=ps.PolynomialLibrary(degree=degree),
-                         differentiation_method=ps.SmoothedFiniteDifference())
+        model = ps.SINDy(
+            optimizer=opt,
+            feature_library=ps.PolynomialLibrary(degree=degree),
+            differentiation_method=ps.SmoothedFiniteDifference(),
+        )
     elif kind == "weak":
         model = ps.SINDy(optimizer=opt, feature_library=lib)
     else:
         np.random.seed(bag_seed)
-        model = ps.SINDy(optimizer=ps.EnsembleOptimizer(opt=opt, bagging=True, n_models=N_MODELS),
-                         feature_library=ps.PolynomialLibrary(degree=degree),
-                         differentiation_method=ps.SmoothedFiniteDifference())
+        model = ps.SINDy(
+            optimizer=ps.EnsembleOptimizer(opt=opt, bagging=True, n_models=N_MODELS),
+            feature_library=ps.PolynomialLibrary(degree=degree),
+            differentiation_method=ps.SmoothedFiniteDifference(),
+        )
     model.fit(x, t=t)
     return np.asarray(model.coefficients(), float), time.perf_counter() - t0 + extra
 
@@ -577,19 +586,38 @@ def run_pysindy(x, t, degree, truth, oracle, wlib, weak_seed, bag_seed, methods,
                         ref, secs = pysindy_reference(m, x, t, degree, thr, alpha, weak_seed, bag_seed, ref_cache)
                         rec["pysindy_time"] = secs + (cv_time if rule == "auto" else 0.0)
                         if coef is None:
-                            checks.append({"key": key, "rule": rule, "support_equal": False, "max_rel_diff": None,
-                                           "note": "transcription raised"})
+                            checks.append(
+                                {
+                                    "key": key,
+                                    "rule": rule,
+                                    "support_equal": False,
+                                    "max_rel_diff": None,
+                                    "note": "transcription raised",
+                                }
+                            )
                         else:
                             scale = max(float(np.abs(ref).max()), 1e-300)
-                            checks.append({
-                                "key": key, "rule": rule,
-                                "support_equal": bool(np.array_equal(np.abs(ref) > NONZERO, np.abs(coef) > NONZERO)),
-                                "max_rel_diff": float(np.abs(ref - coef).max() / scale),
-                                "pysindy_ok": score(ref, truth)[0],
-                            })
+                            checks.append(
+                                {
+                                    "key": key,
+                                    "rule": rule,
+                                    "support_equal": bool(
+                                        np.array_equal(np.abs(ref) > NONZERO, np.abs(coef) > NONZERO)
+                                    ),
+                                    "max_rel_diff": float(np.abs(ref - coef).max() / scale),
+                                    "pysindy_ok": score(ref, truth)[0],
+                                }
+                            )
                     except Exception as exc:  # noqa: BLE001
-                        checks.append({"key": key, "rule": rule, "support_equal": coef is None, "max_rel_diff": None,
-                                       "note": f"pysindy raised {type(exc).__name__}: {str(exc)[:100]}"})
+                        checks.append(
+                            {
+                                "key": key,
+                                "rule": rule,
+                                "support_equal": coef is None,
+                                "max_rel_diff": None,
+                                "note": f"pysindy raised {type(exc).__name__}: {str(exc)[:100]}",
+                            }
+                        )
                 out.setdefault(key, {})[rule] = rec
     return out, checks
 
@@ -620,8 +648,13 @@ def run_symsindy(x, t, names, degree, truth, oracle, known, methods, terms):
             t0 = time.perf_counter()
             try:
                 if m == "sym_weak_disc":
-                    kw = dict(feature_names=names, library=ps.PolynomialLibrary(degree=degree), threshold=thr,
-                              alpha=0.0, n_bootstrap=N_BOOTSTRAP)
+                    kw = dict(
+                        feature_names=names,
+                        library=ps.PolynomialLibrary(degree=degree),
+                        threshold=thr,
+                        alpha=0.0,
+                        n_bootstrap=N_BOOTSTRAP,
+                    )
                     if disc_accepts_formulation():
                         kw["formulation"] = "weak"
                     model, _report, enforced = fit_with_discovered_symmetry(x, t=t, **kw)
@@ -640,7 +673,8 @@ def run_symsindy(x, t, names, degree, truth, oracle, known, methods, terms):
                 if list(model.term_names_) != list(terms):
                     raise RuntimeError(f"term order {list(model.term_names_)} differs from the truth's {list(terms)}")
                 out.setdefault(m, {})[rule] = record(
-                    model.coef_, truth, dt, thr=float(model.threshold_), formulation=str(model.formulation_), **extra)
+                    model.coef_, truth, dt, thr=float(model.threshold_), formulation=str(model.formulation_), **extra
+                )
             except Exception as exc:  # noqa: BLE001
                 out.setdefault(m, {})[rule] = failure(exc, time.perf_counter() - t0)
     return out
@@ -663,15 +697,27 @@ def system_spec(split, name):
     """names, degree, known symmetry specs, simulate(seed) -> (t_dense, x_dense, attempt), truth fn."""
     if split == "dysts":
         s = _DYSTS[name]
-        return list(s.names), int(s.degree), [], (lambda seed: simulate_dysts(s, seed)), s.coefficients, list(s.term_names)
+        return (
+            list(s.names),
+            int(s.degree),
+            [],
+            (lambda seed: simulate_dysts(s, seed)),
+            s.coefficients,
+            list(s.term_names),
+        )
     s = get_catalogue(name)
     degree = catalogue_degree(s)
     lib = ps.PolynomialLibrary(degree=degree).fit(np.zeros((2, s.n_variables)) + np.arange(2)[:, None])
     truth = s.true_coefficients(lib)
     terms = list(lib.get_feature_names(list(s.variables)))
     if split == "lorenz_target":
-        sim = lambda seed: simulate_catalogue(name, seed, t_end=LORENZ_DT * (LORENZ_SAMPLES - 1), dt=LORENZ_DT,  # noqa: E731
-                                             n_steps=LORENZ_SAMPLES - 1)
+        sim = lambda seed: simulate_catalogue(
+            name,
+            seed,
+            t_end=LORENZ_DT * (LORENZ_SAMPLES - 1),
+            dt=LORENZ_DT,  # noqa: E731
+            n_steps=LORENZ_SAMPLES - 1,
+        )
         known = ["flip(x,y)"]
     else:
         sim = lambda seed: simulate_catalogue(name, seed)  # noqa: E731
@@ -688,7 +734,12 @@ def run_task(task):
         names, degree, known, sim, truth, terms = system_spec(split, name)
         t_d, x_d, attempt = sim(seed)
     except Exception as exc:  # noqa: BLE001
-        return {"task": task, "rows": [], "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t_task}
+        return {
+            "task": task,
+            "rows": [],
+            "error": f"{type(exc).__name__}: {exc}",
+            "seconds": time.perf_counter() - t_task,
+        }
     oracle = 0.5 * float(np.abs(truth[truth != 0]).min())
     for sampling in task["samplings"]:
         if sampling == "dense":
@@ -702,17 +753,41 @@ def run_task(task):
         for eta in task["noise"]:
             rng = np.random.default_rng([BASE_SEED, crc(name), seed, samp_id, int(round(1000 * eta))])
             x = xc + eta * std * rng.standard_normal(xc.shape)
-            bag_seed = int(np.random.SeedSequence([BASE_SEED, crc(name), seed, samp_id, int(round(1000 * eta)), 11])
-                           .generate_state(1)[0] % (2**31))
+            bag_seed = int(
+                np.random.SeedSequence(
+                    [BASE_SEED, crc(name), seed, samp_id, int(round(1000 * eta)), 11]
+                ).generate_state(1)[0]
+                % (2**31)
+            )
             verify = seed in task["verify_seeds"]
             py, checks = run_pysindy(x, t, degree, truth, oracle, wlib, weak_seed, bag_seed, task["methods"], verify)
             sy = run_symsindy(x, t, names, degree, truth, oracle, known, task["methods"], terms)
-            rows.append({"split": split, "system": name, "sampling": sampling, "noise": eta, "seed": seed,
-                         "attempt": attempt, "fits": {**py, **sy}, "checks": checks})
-    return {"task": task, "rows": rows, "error": None, "seconds": time.perf_counter() - t_task,
-            "oracle": oracle, "degree": degree, "names": names, "known": known, "terms": terms,
-            "truth": truth.tolist(), "n_samples": {s: int(len(t_d[:: (1 if s == 'dense' else SPARSE_STRIDE)])) for s in task["samplings"]},
-            "span": float(t_d[-1] - t_d[0])}
+            rows.append(
+                {
+                    "split": split,
+                    "system": name,
+                    "sampling": sampling,
+                    "noise": eta,
+                    "seed": seed,
+                    "attempt": attempt,
+                    "fits": {**py, **sy},
+                    "checks": checks,
+                }
+            )
+    return {
+        "task": task,
+        "rows": rows,
+        "error": None,
+        "seconds": time.perf_counter() - t_task,
+        "oracle": oracle,
+        "degree": degree,
+        "names": names,
+        "known": known,
+        "terms": terms,
+        "truth": truth.tolist(),
+        "n_samples": {s: int(len(t_d[:: (1 if s == "dense" else SPARSE_STRIDE)])) for s in task["samplings"]},
+        "span": float(t_d[-1] - t_d[0]),
+    }
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -850,7 +925,9 @@ def split_tables(results, split, sampling, lines, ratios):
     lines.append(f"### {split} — {sampling} ({len(systems)} systems: {', '.join(systems)})")
     lines.append("")
     for rule in RULES:
-        lines.append(f"Success rate, {rule} thresholds (pooled over systems; pysindy methods at their better alpha per cell):")
+        lines.append(
+            f"Success rate, {rule} thresholds (pooled over systems; pysindy methods at their better alpha per cell):"
+        )
         lines.append("")
         lines.append("| noise | " + " | ".join(LABELS[m] for m in METHODS) + " |")
         lines.append("|---" * (len(METHODS) + 1) + "|")
@@ -874,11 +951,23 @@ def split_tables(results, split, sampling, lines, ratios):
         rd = rate(kd, nd)
         ratio = fmt_ratio(rd, best_r)
         ratio_e = fmt_ratio(rd, rate(ke, ne))
-        ratios.append({"split": split, "sampling": sampling, "noise": float(nz), "sym_weak_disc": [kd, nd],
-                       "best_pysindy_method": best_m, "best_pysindy": list(best_kn), "ratio": ratio,
-                       "pysindy_envelope": [ke, ne], "ratio_envelope": ratio_e})
-        lines.append(f"| {float(nz):.0%} | {pct(kd, nd)} | {LABELS.get(best_m, '—')} | {pct(*best_kn)} | {ratio} | "
-                     f"{pct(ke, ne)} | {ratio_e} |")
+        ratios.append(
+            {
+                "split": split,
+                "sampling": sampling,
+                "noise": float(nz),
+                "sym_weak_disc": [kd, nd],
+                "best_pysindy_method": best_m,
+                "best_pysindy": list(best_kn),
+                "ratio": ratio,
+                "pysindy_envelope": [ke, ne],
+                "ratio_envelope": ratio_e,
+            }
+        )
+        lines.append(
+            f"| {float(nz):.0%} | {pct(kd, nd)} | {LABELS.get(best_m, '—')} | {pct(*best_kn)} | {ratio} | "
+            f"{pct(ke, ne)} | {ratio_e} |"
+        )
     lines.append("")
     lines.append("Per system, auto thresholds: successes of sym weak+disc / per-cell best pysindy (of the seeds):")
     lines.append("")
@@ -974,13 +1063,18 @@ def write_report(out, payload):
             lines.append(
                 f"| {float(nz):.0%} | ≥ {target}/20 | {show(known)} | {met} | {show(get('sym_weak', 'auto'))} | "
                 f"{show(get('sym_weak_disc', 'auto'))} | {show(get('weak', 'auto'))} | {show(get('weak', 'oracle'))} | "
-                f"{show(get('sym_weak_known', 'oracle'))} |")
+                f"{show(get('sym_weak_known', 'oracle'))} |"
+            )
         lines.append("")
         payload["lorenz_target_summary"] = target_rows
 
-    lines += ["## Fit times and errors", "",
-              "Median over cells of the per-cell median fit time (s; pysindy: its own SINDy.fit on the checked seeds, "
-              "plus CV for auto) and of the median relative coefficient error, auto thresholds:", ""]
+    lines += [
+        "## Fit times and errors",
+        "",
+        "Median over cells of the per-cell median fit time (s; pysindy: its own SINDy.fit on the checked seeds, "
+        "plus CV for auto) and of the median relative coefficient error, auto thresholds:",
+        "",
+    ]
     lines.append("| split | sampling | " + " | ".join(LABELS[m] for m in METHODS) + " |")
     lines.append("|---|---" + "|---" * len(METHODS) + "|")
     for split in ("tuning", "report", "dysts"):
@@ -1016,11 +1110,15 @@ def write_report(out, payload):
         lines.append("none.")
     lines.append("")
     v = payload["verification"]
-    lines += ["## Check of the pysindy transcription", "",
-              f"{v['checked']} pysindy fits repeated with pysindy itself (seed(s) {list(VERIFY_SEEDS)} of every cell): "
-              f"{v['support_mismatch']} with a different support, largest coefficient difference "
-              f"{v['max_rel_diff']:.2g} of max|c|; pysindy-proper successes {v['pysindy_ok']} vs transcription "
-              f"{v['transcription_ok']} on those fits.", ""]
+    lines += [
+        "## Check of the pysindy transcription",
+        "",
+        f"{v['checked']} pysindy fits repeated with pysindy itself (seed(s) {list(VERIFY_SEEDS)} of every cell): "
+        f"{v['support_mismatch']} with a different support, largest coefficient difference "
+        f"{v['max_rel_diff']:.2g} of max|c|; pysindy-proper successes {v['pysindy_ok']} vs transcription "
+        f"{v['transcription_ok']} on those fits.",
+        "",
+    ]
     if v["examples"]:
         lines.append("Mismatches: " + "; ".join(v["examples"][:8]))
         lines.append("")
@@ -1036,9 +1134,14 @@ def provenance():
     root = HERE.parent
     info = {}
     try:
-        info["git_head"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-        info["git_status_package"] = subprocess.run(["git", "status", "--short", "symsindy"], cwd=root,
-                                                    capture_output=True, text=True).stdout.strip().splitlines()
+        info["git_head"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        info["git_status_package"] = (
+            subprocess.run(["git", "status", "--short", "symsindy"], cwd=root, capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()
+        )
     except OSError:
         pass
     h = hashlib.sha256()
@@ -1050,19 +1153,28 @@ def provenance():
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="smoke test: 3 seeds, 0/5/20%% noise, 2 tuning + 2 report + 2 dysts systems")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 3 seeds, 0/5/20%% noise, 2 tuning + 2 report + 2 dysts systems",
+    )
     p.add_argument("--out", default=str(common.RESULTS), help="output directory (default: benchmarks/results)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seeds", type=int, default=None, help=f"seeds per cell (default {N_SEEDS})")
-    p.add_argument("--systems", default=None, help="comma-separated system names (catalogue or dysts); default: the splits")
+    p.add_argument(
+        "--systems", default=None, help="comma-separated system names (catalogue or dysts); default: the splits"
+    )
     p.add_argument("--noise", default=None, help="comma-separated noise levels in %% (default 0,1,5,10,20,40)")
     p.add_argument("--samplings", default="dense,sparse")
     p.add_argument("--n-report", default=str(N_REPORT_DEFAULT), help="report-catalogue systems drawn (or 'all')")
     p.add_argument("--n-dysts", default=str(N_DYSTS_DEFAULT), help="dysts systems drawn (or 'all')")
     p.add_argument("--no-lorenz-target", action="store_true")
     p.add_argument("--no-main", action="store_true", help="only the Lorenz target")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run: reuse the finished tasks checkpointed in OUT/noise.json")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run: reuse the finished tasks checkpointed in OUT/noise.json",
+    )
     args = p.parse_args(argv)
     args.out = Path(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -1087,7 +1199,11 @@ def main(argv=None) -> int:
     report_sel = seeded_subset(report_pool, n_rep, 1)
     dysts_sel = seeded_subset(dysts_names, n_dy, 2)
     seeds = args.seeds if args.seeds is not None else (3 if args.quick else N_SEEDS)
-    noise = tuple(float(v) / 100 for v in args.noise.split(",")) if args.noise else ((0.0, 0.05, 0.20) if args.quick else NOISE_LEVELS)
+    noise = (
+        tuple(float(v) / 100 for v in args.noise.split(","))
+        if args.noise
+        else ((0.0, 0.05, 0.20) if args.quick else NOISE_LEVELS)
+    )
     samplings = tuple(s.strip() for s in args.samplings.split(",") if s.strip())
     for s in samplings:
         if s not in SAMPLINGS:
@@ -1104,18 +1220,40 @@ def main(argv=None) -> int:
         tuning = [w for w in wanted if w in TUNING]
         report_sel = [w for w in wanted if w in all_cat and w not in TUNING]
         dysts_sel = [w for w in wanted if w in dysts_names and w not in all_cat]
-    splits = [] if args.no_main else [("tuning", n) for n in tuning] + [("report", n) for n in report_sel] + [("dysts", n) for n in dysts_sel]
+    splits = (
+        []
+        if args.no_main
+        else [("tuning", n) for n in tuning] + [("report", n) for n in report_sel] + [("dysts", n) for n in dysts_sel]
+    )
 
     tasks = []
     for split, name in splits:
         for seed in range(seeds):
-            tasks.append({"split": split, "name": name, "seed": seed, "samplings": samplings, "noise": noise,
-                          "methods": METHODS, "verify_seeds": VERIFY_SEEDS})
+            tasks.append(
+                {
+                    "split": split,
+                    "name": name,
+                    "seed": seed,
+                    "samplings": samplings,
+                    "noise": noise,
+                    "methods": METHODS,
+                    "verify_seeds": VERIFY_SEEDS,
+                }
+            )
     if not args.no_lorenz_target:
         for seed in range(seeds):
-            tasks.append({"split": "lorenz_target", "name": "lorenz", "seed": seed, "samplings": ("dense",),
-                          "noise": LORENZ_NOISE, "methods": ("weak", "sym_weak", "sym_weak_known", "sym_weak_disc"),
-                          "verify_seeds": VERIFY_SEEDS})
+            tasks.append(
+                {
+                    "split": "lorenz_target",
+                    "name": "lorenz",
+                    "seed": seed,
+                    "samplings": ("dense",),
+                    "noise": LORENZ_NOISE,
+                    "methods": ("weak", "sym_weak", "sym_weak_known", "sym_weak_disc"),
+                    "verify_seeds": VERIFY_SEEDS,
+                }
+            )
+
     # big tasks first (4-D and high-degree systems), so that the pool does not end on one long task
     def cost(task):
         if task["split"] == "lorenz_target":
@@ -1130,15 +1268,27 @@ def main(argv=None) -> int:
 
     tasks.sort(key=cost, reverse=True)
     log(f"systems: tuning {tuning}; report {report_sel}; dysts {dysts_sel}; lorenz target {not args.no_lorenz_target}")
-    log(f"{len(tasks)} tasks (system x seed), noise {[f'{v:.0%}' for v in noise]}, samplings {list(samplings)}, "
-        f"{args.workers} workers; discovery formulation keyword accepted: {disc_accepts_formulation()}")
+    log(
+        f"{len(tasks)} tasks (system x seed), noise {[f'{v:.0%}' for v in noise]}, samplings {list(samplings)}, "
+        f"{args.workers} workers; discovery formulation keyword accepted: {disc_accepts_formulation()}"
+    )
     dysts_needed = [s for s in dysts_all if s.name in set(dysts_sel)]
     rows, task_errors, task_meta = [], [], {}
     # checkpoint: while the run is going, noise.json holds the finished tasks' raw rows, so that an
     # interrupted run can be continued with --resume (the signature must match: same settings)
     ckpt = args.out / "noise.json"
-    signature = json.dumps([BASE_SEED, list(noise), list(samplings), seeds, splits, not args.no_lorenz_target,
-                            provenance().get("package_sha256")], default=str)
+    signature = json.dumps(
+        [
+            BASE_SEED,
+            list(noise),
+            list(samplings),
+            seeds,
+            splits,
+            not args.no_lorenz_target,
+            provenance().get("package_sha256"),
+        ],
+        default=str,
+    )
     done_ids = set()
     if args.resume and ckpt.is_file():
         try:
@@ -1157,8 +1307,20 @@ def main(argv=None) -> int:
     last_ckpt = time.perf_counter()
 
     def checkpoint():
-        ckpt.write_text(json.dumps({"checkpoint": True, "signature": signature, "done": done_list, "rows": rows,
-                                    "task_errors": task_errors, "task_meta": task_meta}, default=float), encoding="utf-8")
+        ckpt.write_text(
+            json.dumps(
+                {
+                    "checkpoint": True,
+                    "signature": signature,
+                    "done": done_list,
+                    "rows": rows,
+                    "task_errors": task_errors,
+                    "task_meta": task_meta,
+                },
+                default=float,
+            ),
+            encoding="utf-8",
+        )
 
     done = 0
     ctx = mp.get_context("fork")
@@ -1172,12 +1334,19 @@ def main(argv=None) -> int:
             rows.extend(res["rows"])
             key = f"{task['split']}/{task['name']}"
             if key not in task_meta and not res["error"]:
-                task_meta[key] = {k: res[k] for k in ("oracle", "degree", "names", "known", "terms", "truth", "n_samples", "span")}
+                task_meta[key] = {
+                    k: res[k] for k in ("oracle", "degree", "names", "known", "terms", "truth", "n_samples", "span")
+                }
             elapsed = time.perf_counter() - t_start
-            ok = sum(all(r["fits"].get(m, {}).get("auto", {}).get("ok", False) for m in ("sym_weak_disc",)) for r in res["rows"])
-            log(f"  [{done}/{len(tasks)}] {key} seed {task['seed']}: {res['seconds']:.1f} s "
+            ok = sum(
+                all(r["fits"].get(m, {}).get("auto", {}).get("ok", False) for m in ("sym_weak_disc",))
+                for r in res["rows"]
+            )
+            log(
+                f"  [{done}/{len(tasks)}] {key} seed {task['seed']}: {res['seconds']:.1f} s "
                 f"(disc auto ok {ok}/{len(res['rows'])}); elapsed {elapsed / 60:.1f} min, "
-                f"ETA {elapsed / done * (len(tasks) - done) / 60:.1f} min")
+                f"ETA {elapsed / done * (len(tasks) - done) / 60:.1f} min"
+            )
             if time.perf_counter() - last_ckpt > CHECKPOINT_SECONDS or done == len(tasks):
                 checkpoint()
                 last_ckpt = time.perf_counter()
@@ -1202,26 +1371,58 @@ def main(argv=None) -> int:
             if not c["support_equal"]:
                 verification["examples"].append(
                     f"{r['split']}/{r['system']} {r['sampling']} {r['noise']:.0%} seed {r['seed']} {c['key']} {c['rule']}"
-                    + (f" ({c['note']})" if c.get("note") else ""))
+                    + (f" ({c['note']})" if c.get("note") else "")
+                )
     verification["transcription_ok"] = t_ok
     payload = {
         "platform": common.platform_line(),
         "provenance": provenance(),
-        "discovery_formulation": "weak (formulation='weak' passed)" if disc_accepts_formulation()
+        "discovery_formulation": "weak (formulation='weak' passed)"
+        if disc_accepts_formulation()
         else "strong (fit_with_discovered_symmetry does not accept formulation yet); final refit formulation='auto'",
         "seconds": time.perf_counter() - t_start,
         "settings": {
-            "base_seed": BASE_SEED, "noise": list(noise), "seeds": seeds, "samplings": list(samplings),
-            "dense_samples": N_STEPS + 1, "sparse_stride": SPARSE_STRIDE, "dysts_steps_per_period": DYSTS_STEPS_PER_PERIOD,
-            "spread": SPREAD, "alphas": list(ALPHAS), "max_iter": MAX_ITER, "weak_K": K_WEAK, "esindy_models": N_MODELS,
-            "cv": {"folds": CV_FOLDS, "grid": CV_GRID, "low": CV_LOW, "high_factor": CV_HIGH_FACTOR, "rule": "one-standard-error"},
-            "nonzero": NONZERO, "n_bootstrap": N_BOOTSTRAP, "verify_seeds": list(VERIFY_SEEDS), "workers": args.workers,
+            "base_seed": BASE_SEED,
+            "noise": list(noise),
+            "seeds": seeds,
+            "samplings": list(samplings),
+            "dense_samples": N_STEPS + 1,
+            "sparse_stride": SPARSE_STRIDE,
+            "dysts_steps_per_period": DYSTS_STEPS_PER_PERIOD,
+            "spread": SPREAD,
+            "alphas": list(ALPHAS),
+            "max_iter": MAX_ITER,
+            "weak_K": K_WEAK,
+            "esindy_models": N_MODELS,
+            "cv": {
+                "folds": CV_FOLDS,
+                "grid": CV_GRID,
+                "low": CV_LOW,
+                "high_factor": CV_HIGH_FACTOR,
+                "rule": "one-standard-error",
+            },
+            "nonzero": NONZERO,
+            "n_bootstrap": N_BOOTSTRAP,
+            "verify_seeds": list(VERIFY_SEEDS),
+            "workers": args.workers,
             "quick": bool(args.quick),
-            "lorenz_target": {"dt": LORENZ_DT, "samples": LORENZ_SAMPLES, "noise": list(LORENZ_NOISE), "targets": {str(k): v for k, v in LORENZ_TARGETS.items()}},
+            "lorenz_target": {
+                "dt": LORENZ_DT,
+                "samples": LORENZ_SAMPLES,
+                "noise": list(LORENZ_NOISE),
+                "targets": {str(k): v for k, v in LORENZ_TARGETS.items()},
+            },
         },
-        "systems": {"tuning": tuning, "report": report_sel, "dysts": dysts_sel, "report_pool": report_pool,
-                    "report_left_out_dimension": left_out, "catalogue_not_polynomial": not_poly,
-                    "dysts_pool": dysts_names, "meta": task_meta},
+        "systems": {
+            "tuning": tuning,
+            "report": report_sel,
+            "dysts": dysts_sel,
+            "report_pool": report_pool,
+            "report_left_out_dimension": left_out,
+            "catalogue_not_polynomial": not_poly,
+            "dysts_pool": dysts_names,
+            "meta": task_meta,
+        },
         "verification": verification,
         "task_errors": task_errors,
         "results": results,

@@ -152,14 +152,33 @@ def _term_powers(term: str, variables) -> np.ndarray:
 _OSC_START = ((2.0, 0.0),)
 _HOPF_STARTS = ((0.1, 0.0), (2.0, 0.0), (0.0, 0.5), (-1.5, 0.3))
 SYSTEMS = {
-    "oscillator": System("oscillator", "damped_oscillator", {}, 3, _OSC_START, 0.0, 20.0,
-                         "rotation(x,y); scaling(x,y)", "tuning"),
+    "oscillator": System(
+        "oscillator", "damped_oscillator", {}, 3, _OSC_START, 0.0, 20.0, "rotation(x,y); scaling(x,y)", "tuning"
+    ),
     "hopf": System("hopf", "hopf", {}, 3, _HOPF_STARTS, 0.0, 8.0, "rotation(x,y)", "tuning"),
     "langford": System("langford", "aizawa", {"f": 0.0}, 3, ((0.1, 0.0, 0.0),), 50.0, 250.0, "rotation(x,y)", "tuning"),
-    "linear_3d": System("linear_3d", "linear_3d", {}, 3, ((2.0, 0.0, 1.0), (-1.0, 1.5, -0.5), (0.5, -1.0, 2.0)),
-                        0.0, 10.0, "rotation(x,y); scaling(x,y); scaling(z)", "report"),
-    "harmonic": System("harmonic", "harmonic_oscillator", {}, 3, ((1.0, 0.0), (0.0, 0.4), (-1.5, 1.0)), 0.0, 10.0,
-                       "rotation(q,p); scaling(q,p)", "report"),
+    "linear_3d": System(
+        "linear_3d",
+        "linear_3d",
+        {},
+        3,
+        ((2.0, 0.0, 1.0), (-1.0, 1.5, -0.5), (0.5, -1.0, 2.0)),
+        0.0,
+        10.0,
+        "rotation(x,y); scaling(x,y); scaling(z)",
+        "report",
+    ),
+    "harmonic": System(
+        "harmonic",
+        "harmonic_oscillator",
+        {},
+        3,
+        ((1.0, 0.0), (0.0, 0.4), (-1.5, 1.0)),
+        0.0,
+        10.0,
+        "rotation(q,p); scaling(q,p)",
+        "report",
+    ),
     "broken": System("broken", "damped_oscillator", {}, 3, _OSC_START, 0.0, 20.0, None, "broken", ("y", "x^2", 0.5)),
     "aizawa": System("aizawa", "aizawa", {}, 4, ((0.1, 0.0, 0.0),), 50.0, 250.0, None, "broken"),
 }
@@ -174,8 +193,13 @@ def integrate(system: System):
     sols = []
     for x0 in system.starts:
         sol = solve_ivp(
-            lambda t, s: system.rhs(s[None, :])[0], (0.0, system.t_end), np.asarray(x0, float),
-            method="DOP853", rtol=1e-10, atol=1e-12, dense_output=True,
+            lambda t, s: system.rhs(s[None, :])[0],
+            (0.0, system.t_end),
+            np.asarray(x0, float),
+            method="DOP853",
+            rtol=1e-10,
+            atol=1e-12,
+            dense_output=True,
         )
         if not sol.success:
             raise RuntimeError(f"{system.name}: integration failed: {sol.message}")
@@ -242,8 +266,9 @@ def _library(system):
 
 
 def fit_stlsq(system, X, Xd, threshold, alpha):
-    model = ps.SINDy(optimizer=ps.STLSQ(threshold=threshold, alpha=alpha, max_iter=MAX_ITER),
-                     feature_library=_library(system))
+    model = ps.SINDy(
+        optimizer=ps.STLSQ(threshold=threshold, alpha=alpha, max_iter=MAX_ITER), feature_library=_library(system)
+    )
     model.fit(X, t=1.0, x_dot=Xd)
     return np.asarray(model.coefficients(), float), None
 
@@ -265,8 +290,14 @@ def fit_method(method, system, X, Xd, threshold, seed):
     if method in ("promote_gl", "promote_so", "promote_sl"):
         est = PromotedSINDy(library=_library(system), candidates=method[-2:])
     elif method == "promote_gl_cv":
-        est = PromotedSINDy(library=_library(system), candidates="gl", selection="cv", threshold=threshold,
-                            alpha=0.05, random_state=seed)
+        est = PromotedSINDy(
+            library=_library(system),
+            candidates="gl",
+            selection="cv",
+            threshold=threshold,
+            alpha=0.05,
+            random_state=seed,
+        )
     else:
         raise ValueError(method)
     est.fit(X, x_dot=Xd, feature_names=names)
@@ -294,8 +325,16 @@ def describe(est) -> str:
 
 # --------------------------------------------------------------------------- benchmarks
 
-SCARCE_METHODS = ("stlsq_a0.05", "stlsq_a0", "plain", "enforce", "enforce_oracle", "promote_gl", "promote_sl",
-                  "promote_gl_cv")
+SCARCE_METHODS = (
+    "stlsq_a0.05",
+    "stlsq_a0",
+    "plain",
+    "enforce",
+    "enforce_oracle",
+    "promote_gl",
+    "promote_sl",
+    "promote_gl_cv",
+)
 
 
 def scarce_cell(task):
@@ -313,8 +352,15 @@ def scarce_cell(task):
         for m in methods:
             coef, est, err, sec = try_fit(m, system, X, Xd, info["threshold"], seed)
             if coef is None:
-                row[m] = {"ok": False, "true_terms": 0, "n_terms": 0, "all_true": False, "error": err[:80],
-                          "symmetry": "failed", "seconds": sec}
+                row[m] = {
+                    "ok": False,
+                    "true_terms": 0,
+                    "n_terms": 0,
+                    "all_true": False,
+                    "error": err[:80],
+                    "symmetry": "failed",
+                    "seconds": sec,
+                }
                 continue
             nz = coef != 0
             row[m] = {
@@ -352,10 +398,14 @@ def broken_cell(task):
     var, term, value = BREAKING[name][0]
     i_var, i_term = system.variables.index(var), terms.index(term)
     if not np.isclose(truth[i_var, i_term], value, rtol=1e-9, atol=0.0):
-        raise RuntimeError(f"{name}: expected {value:g} {term} in {var}', the fit of the vector field has {truth[i_var, i_term]:g}")
+        raise RuntimeError(
+            f"{name}: expected {value:g} {term} in {var}', the fit of the vector field has {truth[i_var, i_term]:g}"
+        )
     res = {"system": name, "N": int(n), "n_seeds": n_seeds}
-    samples = [pool_sample(info, int(n), np.random.default_rng([BASE_SEED, info["index"], int(n), seed]))
-               for seed in range(n_seeds)]
+    samples = [
+        pool_sample(info, int(n), np.random.default_rng([BASE_SEED, info["index"], int(n), seed]))
+        for seed in range(n_seeds)
+    ]
     for m in methods:
         kept = close = rot = exact = 0
         values, with_rot, without = [], [], []
@@ -377,8 +427,11 @@ def broken_cell(task):
                     with_rot.append(min(r))
                     without.append(min(o))
         res[m] = {
-            "term_kept": int(kept), "term_within_10pct": int(close), "rotation_enforced": int(rot),
-            "exact_support": int(exact), "median_coefficient": float(np.median(values)) if values else None,
+            "term_kept": int(kept),
+            "term_within_10pct": int(close),
+            "rotation_enforced": int(rot),
+            "exact_support": int(exact),
+            "median_coefficient": float(np.median(values)) if values else None,
             "median_loo_with_rotation": float(np.median(with_rot)) if with_rot else None,
             "median_loo_without_rotation": float(np.median(without)) if without else None,
         }
@@ -408,9 +461,16 @@ def build_info(name: str) -> dict:
         if not err > 1e-2:
             raise RuntimeError(f"{name}: expected the rotation check to fail, got {err:.2g}")
     _INFOS[name] = {
-        "system": system, "index": index, "sols": sols, "pool": P, "dpool": dP,
-        "rms": np.sqrt(np.mean(P**2, axis=0)), "drms": np.sqrt(np.mean(dP**2, axis=0)),
-        "truth": truth, "terms": terms, "threshold": 0.5 * float(np.min(np.abs(truth[truth != 0]))),
+        "system": system,
+        "index": index,
+        "sols": sols,
+        "pool": P,
+        "dpool": dP,
+        "rms": np.sqrt(np.mean(P**2, axis=0)),
+        "drms": np.sqrt(np.mean(dP**2, axis=0)),
+        "truth": truth,
+        "terms": terms,
+        "threshold": 0.5 * float(np.min(np.abs(truth[truth != 0]))),
         "symmetry_error": float(err),
     }
     return _INFOS[name]
@@ -421,7 +481,9 @@ def solver_benchmark(info, repeats, log):
     rng = np.random.default_rng([BASE_SEED, info["index"], 99, N_SOLVER])
     X, Xd = pool_sample(info, N_SOLVER, rng)
     rows = []
-    configs = [(fam, w, 0.0) for fam in ("so", "gl") for w in (0.01, 0.1, 0.5)] + [(fam, 0.1, 1e-3) for fam in ("so", "gl")]
+    configs = [(fam, w, 0.0) for fam in ("so", "gl") for w in (0.01, 0.1, 0.5)] + [
+        (fam, 0.1, 1e-3) for fam in ("so", "gl")
+    ]
     problems = {}
     for fam in ("so", "gl"):
         est = PromotedSINDy(library=ps.PolynomialLibrary(degree=system.degree), candidates=fam, weight=0.0)
@@ -439,7 +501,9 @@ def solver_benchmark(info, repeats, log):
         x_cl, ci = solve_cvxpy(prob, lam, mu, solver="CLARABEL")
         scs_times = []
         while True:
-            x_scs, si = solve_cvxpy(prob, lam, mu, solver="SCS", options={"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000})
+            x_scs, si = solve_cvxpy(
+                prob, lam, mu, solver="SCS", options={"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200000}
+            )
             scs_times.append(si["solve_time"])
             # repeat the quick ones: their times are as noisy as the fast solver's
             if len(scs_times) >= repeats or sum(scs_times) > 5.0:
@@ -501,8 +565,12 @@ TABLE_METHODS = ("stlsq", "plain", "enforce", "enforce_oracle", "promote_gl", "p
 
 
 def summarise(cells, names):
-    tot = {m: sum(cells[(s, n)][m]["successes"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS}
-    lost = {m: sum(cells[(s, n)][m]["lost_terms"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS}
+    tot = {
+        m: sum(cells[(s, n)][m]["successes"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS
+    }
+    lost = {
+        m: sum(cells[(s, n)][m]["lost_terms"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS
+    }
     fits = sum(cells[(s, n)]["n_seeds"] for s in names for n in SIZES if (s, n) in cells)
     return tot, lost, fits
 
@@ -512,12 +580,18 @@ def write_report(out_dir: Path, results: dict) -> None:
     (out_dir / "promote.json").write_text(json.dumps(results, indent=1) + "\n")
     cells = {(c["system"], c["N"]): c for c in results["scarce"]}
     L = []
-    L.append("# Symmetry promotion at scarce data: told only gl(n), against plain STLSQ and enforcing the true symmetry")
+    L.append(
+        "# Symmetry promotion at scarce data: told only gl(n), against plain STLSQ and enforcing the true symmetry"
+    )
     L.append("")
-    L.append(f"Generated by `benchmarks/bench_promote.py{' --quick' if results['quick'] else ''}` "
-             f"({results['seconds']:.0f} s; {results['platform']}). Setup, systems and definitions: the script's docstring.")
-    L.append(f"Short trajectories of {SEGMENT} samples {SEGMENT_DT} apart with measured derivatives, {NOISE:.0%} noise on "
-             f"states and derivatives, {results['n_seeds']} seeds per cell, cubic library; every method on the same arrays.")
+    L.append(
+        f"Generated by `benchmarks/bench_promote.py{' --quick' if results['quick'] else ''}` "
+        f"({results['seconds']:.0f} s; {results['platform']}). Setup, systems and definitions: the script's docstring."
+    )
+    L.append(
+        f"Short trajectories of {SEGMENT} samples {SEGMENT_DT} apart with measured derivatives, {NOISE:.0%} noise on "
+        f"states and derivatives, {results['n_seeds']} seeds per cell, cubic library; every method on the same arrays."
+    )
     L.append("")
     L.append("## Findings")
     L.append("")
@@ -538,8 +612,12 @@ def write_report(out_dir: Path, results: dict) -> None:
     for name, b in results["broken"].items():
         var, term, value = BREAKING[name][0]
         for res in b:
-            parts = [f"{m} kept it in {res[m]['term_kept']}/{res['n_seeds']} fits (rotation enforced in "
-                     f"{res[m]['rotation_enforced']})" for m in results["broken_methods"] if m.startswith("promote")]
+            parts = [
+                f"{m} kept it in {res[m]['term_kept']}/{res['n_seeds']} fits (rotation enforced in "
+                f"{res[m]['rotation_enforced']})"
+                for m in results["broken_methods"]
+                if m.startswith("promote")
+            ]
             L.append(f"- {name}, N = {res['N']}: the {value:g} {term} term in {var}' — " + "; ".join(parts) + ".")
     rows = results["solver"]["rows"]
     if rows:
@@ -559,10 +637,15 @@ def write_report(out_dir: Path, results: dict) -> None:
             c = cells.get((name, n))
             if c is None:
                 continue
-            vals = [f"{c[m]['successes']}" + (f" (α {c['stlsq']['alpha']:g})" if m == "stlsq" else "") for m in TABLE_METHODS]
+            vals = [
+                f"{c[m]['successes']}" + (f" (α {c['stlsq']['alpha']:g})" if m == "stlsq" else "")
+                for m in TABLE_METHODS
+            ]
             L.append(f"| {name} | {SYSTEMS[name].split} | {n} | " + " | ".join(vals) + " |")
     L.append("")
-    L.append("Sums over the cells, and fits that lost more than half the true terms where pysindy's STLSQ kept them all:")
+    L.append(
+        "Sums over the cells, and fits that lost more than half the true terms where pysindy's STLSQ kept them all:"
+    )
     L.append("")
     L.append("| split | " + " | ".join(LABELS[m] for m in TABLE_METHODS) + " |")
     L.append("|---|" + "---|" * len(TABLE_METHODS))
@@ -581,20 +664,26 @@ def write_report(out_dir: Path, results: dict) -> None:
             if c is None:
                 continue
             f = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
-            L.append(f"| {name} | {n} | {f(c['promote_gl']['symmetry'])} | {f(c['promote_sl']['symmetry'])} | "
-                     f"{f(c['promote_gl_cv']['symmetry'])} |")
+            L.append(
+                f"| {name} | {n} | {f(c['promote_gl']['symmetry'])} | {f(c['promote_sl']['symmetry'])} | "
+                f"{f(c['promote_gl_cv']['symmetry'])} |"
+            )
     L.append("")
     secs = {m: sum(c[m]["seconds"] for c in results["scarce"]) for m in TABLE_METHODS if m != "stlsq"}
     L.append("Time over all cells: " + ", ".join(f"{LABELS[m]} {v:.0f} s" for m, v in secs.items()) + ".")
     L.append("")
     L.append("## A symmetry-breaking term is kept")
     L.append("")
-    L.append("`broken`: the damped oscillator with a deliberate +0.5 x^2 in y'; `aizawa`: Langford's system with its "
-             "rotation-breaking f z x^3 term (f = 0.1; quartic library). N random pool states. 'LOO error' is the median "
-             "over seeds of the smallest leave-one-out error among the candidates with a rotation and among the others "
-             "(the evidence the selection weighs).")
+    L.append(
+        "`broken`: the damped oscillator with a deliberate +0.5 x^2 in y'; `aizawa`: Langford's system with its "
+        "rotation-breaking f z x^3 term (f = 0.1; quartic library). N random pool states. 'LOO error' is the median "
+        "over seeds of the smallest leave-one-out error among the candidates with a rotation and among the others "
+        "(the evidence the selection weighs)."
+    )
     L.append("")
-    L.append("| system | N | method | term kept | within 10 % | median coefficient | rotation enforced | exact support | LOO error with rotation | LOO error without |")
+    L.append(
+        "| system | N | method | term kept | within 10 % | median coefficient | rotation enforced | exact support | LOO error with rotation | LOO error without |"
+    )
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, b in results["broken"].items():
         for res in b:
@@ -611,13 +700,19 @@ def write_report(out_dir: Path, results: dict) -> None:
     if not sb["rows"]:
         (out_dir / "promote.md").write_text("\n".join(L) + "\n")
         return
-    L.append(f"## Fast solver (ADMM) against cvxpy: {sb['system']}, n = 3, cubic library, N = {sb['N']}, {sb['noise']:.0%} noise")
+    L.append(
+        f"## Fast solver (ADMM) against cvxpy: {sb['system']}, n = 3, cubic library, N = {sb['N']}, {sb['noise']:.0%} noise"
+    )
     L.append("")
-    L.append("Times: fast = median of {0} calls of `solve_fast`; cvxpy = `solve_cvxpy` (construction, compilation and "
-             "solve; the solver's own time in brackets), Clarabel one call, SCS the median of up to {0} calls while under 5 s "
-             "in all. Clarabel with the estimator's default tolerances (1e-10), SCS with eps 1e-10.".format(sb["repeats"]))
+    L.append(
+        "Times: fast = median of {0} calls of `solve_fast`; cvxpy = `solve_cvxpy` (construction, compilation and "
+        "solve; the solver's own time in brackets), Clarabel one call, SCS the median of up to {0} calls while under 5 s "
+        "in all. Clarabel with the estimator's default tolerances (1e-10), SCS with eps 1e-10.".format(sb["repeats"])
+    )
     L.append("")
-    L.append("| candidates | weight | l1 | Lie matrix | rank | fast (ms) | iterations | Clarabel (s) | SCS (s) | speed-up vs Clarabel | vs SCS | fast vs SCS | fast vs Clarabel | Clarabel vs SCS | objective, fast vs Clarabel |")
+    L.append(
+        "| candidates | weight | l1 | Lie matrix | rank | fast (ms) | iterations | Clarabel (s) | SCS (s) | speed-up vs Clarabel | vs SCS | fast vs SCS | fast vs Clarabel | Clarabel vs SCS | objective, fast vs Clarabel |"
+    )
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sb["rows"]:
         L.append(
@@ -674,27 +769,48 @@ def main(argv=None) -> int:
         names = [s.strip() for s in args.systems.split(",")]
         bad = [s for s in names if s not in SYSTEMS or SYSTEMS[s].split == "broken"]
         if bad:
-            raise SystemExit(f"--systems: unknown or broken systems {bad}; expected some of "
-                             f"{[s for s, v in SYSTEMS.items() if v.split != 'broken']}")
+            raise SystemExit(
+                f"--systems: unknown or broken systems {bad}; expected some of "
+                f"{[s for s, v in SYSTEMS.items() if v.split != 'broken']}"
+            )
     for name in names + list(BREAKING):
         info = build_info(name)
-        log(f"{name}: {int(np.count_nonzero(info['truth']))} true terms of {info['truth'].size}, oracle threshold "
-            f"{info['threshold']:g}, symmetry check {info['symmetry_error']:.1e}")
-    results = {"quick": args.quick, "n_seeds": n_seeds, "sizes": list(SIZES), "systems": names,
-               "platform": common.platform_line(), "scarce": [], "broken": {}}
+        log(
+            f"{name}: {int(np.count_nonzero(info['truth']))} true terms of {info['truth'].size}, oracle threshold "
+            f"{info['threshold']:g}, symmetry check {info['symmetry_error']:.1e}"
+        )
+    results = {
+        "quick": args.quick,
+        "n_seeds": n_seeds,
+        "sizes": list(SIZES),
+        "systems": names,
+        "platform": common.platform_line(),
+        "scarce": [],
+        "broken": {},
+    }
     tasks = [(name, n, n_seeds, SCARCE_METHODS) for name in names for n in SIZES]
     broken_methods = ["stlsq_a0.05", "promote_so", "promote_gl"]
     results["broken_methods"] = broken_methods
-    btasks = [] if args.no_broken else [
-        (name, n, n_seeds, broken_methods) for name, (_, sizes) in BREAKING.items() for n in (sizes[:1] if args.quick else sizes)]
+    btasks = (
+        []
+        if args.no_broken
+        else [
+            (name, n, n_seeds, broken_methods)
+            for name, (_, sizes) in BREAKING.items()
+            for n in (sizes[:1] if args.quick else sizes)
+        ]
+    )
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool_:
         futures = [pool_.submit(scarce_cell, t) for t in tasks]
         bfutures = [pool_.submit(broken_cell, t) for t in btasks]
         for t, fut in zip(tasks, futures):
             c = fut.result()
             results["scarce"].append(c)
-            log(f"  {t[0]} N={t[1]}: " + ", ".join(f"{m} {c[m]['successes']}" for m in TABLE_METHODS)
-                + f" ({sum(c[m]['seconds'] for m in SCARCE_METHODS):.0f} s)")
+            log(
+                f"  {t[0]} N={t[1]}: "
+                + ", ".join(f"{m} {c[m]['successes']}" for m in TABLE_METHODS)
+                + f" ({sum(c[m]['seconds'] for m in SCARCE_METHODS):.0f} s)"
+            )
         for t, fut in zip(btasks, bfutures):
             r = fut.result()
             results["broken"].setdefault(t[0], []).append(r)

@@ -137,9 +137,36 @@ def _alpha_label(a: float) -> str:
 
 
 CONFIGS = (
-    [{"key": f"enforce_a{_alpha_label(a)}", "label": f"enforce a={_alpha_label(a)}", "kind": "enforce", "alpha": a, "normalize": False} for a in ALPHAS]
-    + [{"key": f"enforce_norm_a{_alpha_label(a)}", "label": f"enforce+norm a={_alpha_label(a)}", "kind": "enforce", "alpha": a, "normalize": True} for a in ALPHAS]
-    + [{"key": f"pysindy_a{_alpha_label(a)}", "label": f"pysindy a={_alpha_label(a)}", "kind": "pysindy", "alpha": a, "normalize": False} for a in PYSINDY_ALPHAS]
+    [
+        {
+            "key": f"enforce_a{_alpha_label(a)}",
+            "label": f"enforce a={_alpha_label(a)}",
+            "kind": "enforce",
+            "alpha": a,
+            "normalize": False,
+        }
+        for a in ALPHAS
+    ]
+    + [
+        {
+            "key": f"enforce_norm_a{_alpha_label(a)}",
+            "label": f"enforce+norm a={_alpha_label(a)}",
+            "kind": "enforce",
+            "alpha": a,
+            "normalize": True,
+        }
+        for a in ALPHAS
+    ]
+    + [
+        {
+            "key": f"pysindy_a{_alpha_label(a)}",
+            "label": f"pysindy a={_alpha_label(a)}",
+            "kind": "pysindy",
+            "alpha": a,
+            "normalize": False,
+        }
+        for a in PYSINDY_ALPHAS
+    ]
 )
 ENFORCED = [c for c in CONFIGS if c["kind"] == "enforce"]
 PYSINDY = [c for c in CONFIGS if c["kind"] == "pysindy"]
@@ -153,9 +180,17 @@ _SUBSPACE_STATS = {"computed": 0, "reused": 0}
 
 
 def _action_key(action, kwargs):
-    mats = tuple((m.shape, np.ascontiguousarray(m, float).tobytes()) for m in list(action.generators) + list(action.elements))
-    return (mats, action.method, float(action.accuracy), tuple(action.term_names),
-            tuple(action.symmetry.variables), tuple(sorted(kwargs.items())))
+    mats = tuple(
+        (m.shape, np.ascontiguousarray(m, float).tobytes()) for m in list(action.generators) + list(action.elements)
+    )
+    return (
+        mats,
+        action.method,
+        float(action.accuracy),
+        tuple(action.term_names),
+        tuple(action.symmetry.variables),
+        tuple(sorted(kwargs.items())),
+    )
 
 
 def _memoise_subspace():
@@ -348,7 +383,7 @@ def run_cell(system, si, ni, eta, info, grid, n_seeds, log):
 
 def summarise(result, grid, n_seeds):
     cap = grid[-1]
-    beyond = int(round(cap * 2 ** 0.25))  # the next grid size above the cap
+    beyond = int(round(cap * 2**0.25))  # the next grid size above the cap
     rows = {}
     for cfg in ENFORCED:
         k = cfg["key"]
@@ -385,16 +420,28 @@ def summarise(result, grid, n_seeds):
             "geomean_ratio_where_both_reached": float(np.exp(np.mean(np.log(ratios)))) if ratios else None,
             "n90": {f"{n}/{eta}": e[f"n90_{k}"] for n, c in result["recovery"].items() for eta, e in c.items()},
         }
+
     def rank_key(k):
         r = rows[k]
-        return (round(r["sum_log2_n90"], 9), -r["scarce_successes"], r["worse_cells"], r["paired_lost"] - r["paired_won"])
+        return (
+            round(r["sum_log2_n90"], 9),
+            -r["scarce_successes"],
+            r["worse_cells"],
+            r["paired_lost"] - r["paired_won"],
+        )
 
     order = sorted(rows, key=rank_key)
     best = order[0]
     tied = [k for k in order if rows[k]["n90"] == rows[best]["n90"]]
     fully_tied = [k for k in order if rank_key(k) == rank_key(best)]
-    return {"configs": rows, "ranking": order, "recommended": best, "tied_n90_with_recommended": tied,
-            "tied_on_every_criterion_with_recommended": fully_tied, "unreached_counts_as": beyond}
+    return {
+        "configs": rows,
+        "ranking": order,
+        "recommended": best,
+        "tied_n90_with_recommended": tied,
+        "tied_on_every_criterion_with_recommended": fully_tied,
+        "unreached_counts_as": beyond,
+    }
 
 
 # --------------------------------------------------------------------------- reporting
@@ -436,7 +483,11 @@ def markdown(result) -> str:
     ]
     for name, cells in result["recovery"].items():
         for eta, e in cells.items():
-            lines.append(f"| {name} | {float(eta):.0%} | " + " | ".join(common.fmt_n90(e[f"n90_{c['key']}"], top) for c in CONFIGS) + " |")
+            lines.append(
+                f"| {name} | {float(eta):.0%} | "
+                + " | ".join(common.fmt_n90(e[f"n90_{c['key']}"], top) for c in CONFIGS)
+                + " |"
+            )
     lines += [
         "",
         "## N90 ratio enforced / best pysindy",
@@ -449,7 +500,8 @@ def markdown(result) -> str:
             b = e["n90_best_pysindy"]
             lines.append(
                 f"| {name} | {float(eta):.0%} | {common.fmt_n90(b, top)} | "
-                + " | ".join(fmt_ratio(e[f"n90_{c['key']}"], b, top) for c in ENFORCED) + " |"
+                + " | ".join(fmt_ratio(e[f"n90_{c['key']}"], b, top) for c in ENFORCED)
+                + " |"
             )
     lines += [
         "",
@@ -475,7 +527,9 @@ def markdown(result) -> str:
                 totals[c["key"]][0] += sum(sc["successes"])
                 totals[c["key"]][1] += n_seeds * len(sc["successes"])
             lines.append(f"| {name} | {float(eta):.0%} | " + " | ".join(row) + " |")
-    lines.append("| **total** | | " + " | ".join(f"**{totals[c['key']][0]}/{totals[c['key']][1]}**" for c in CONFIGS) + " |")
+    lines.append(
+        "| **total** | | " + " | ".join(f"**{totals[c['key']][0]}/{totals[c['key']][1]}**" for c in CONFIGS) + " |"
+    )
     lines += ["", f"(sizes per cell: N = {', '.join(map(str, sizes))})", ""]
     lines += [
         f"## Spurious and sub-threshold terms at N = {SCARCE[0]}–{SCARCE[1]}",
@@ -495,8 +549,10 @@ def markdown(result) -> str:
                 if sc["median_spurious"] is None:
                     row.append("—")
                 else:
-                    row.append(f"{_fmt_med(sc['median_spurious'])} ({sc['mean_spurious']:.1f}) / "
-                               f"{_fmt_med(sc['median_subthreshold'])} ({sc['mean_subthreshold']:.1f})")
+                    row.append(
+                        f"{_fmt_med(sc['median_spurious'])} ({sc['mean_spurious']:.1f}) / "
+                        f"{_fmt_med(sc['median_subthreshold'])} ({sc['mean_subthreshold']:.1f})"
+                    )
             lines.append(f"| {name} | {float(eta):.0%} | " + " | ".join(row) + " |")
     lines += ["", "(each entry: spurious / sub-threshold)", ""]
     lines += [
@@ -517,24 +573,32 @@ def markdown(result) -> str:
             f"{r['paired_lost']} / {r['paired_won']} | {r['sum_log2_n90']:.2f} | {'—' if g is None else f'{g:.2f}'} | "
             f"{r['scarce_successes']}/{r['scarce_fits']} |"
         )
-    lines += ["", "Rows in the order of the ranking (Σ log2 N90 over the nine cells, an N90 not reached counting as "
-              f"{summ['unreached_counts_as']}; then scarce successes; then worse cells; then paired lost − won).", ""]
+    lines += [
+        "",
+        "Rows in the order of the ranking (Σ log2 N90 over the nine cells, an N90 not reached counting as "
+        f"{summ['unreached_counts_as']}; then scarce successes; then worse cells; then paired lost − won).",
+        "",
+    ]
     worse_detail = []
     for name, cells in result["recovery"].items():
         for eta, e in cells.items():
             for c in ENFORCED:
                 w = e[f"worse_cells_{c['key']}"]
                 if w:
-                    worse_detail.append(f"{c['label']} — {name} {float(eta):.0%}: " + ", ".join(f"N={n} (−{d})" for n, d in w))
+                    worse_detail.append(
+                        f"{c['label']} — {name} {float(eta):.0%}: " + ", ".join(f"N={n} (−{d})" for n, d in w)
+                    )
     if worse_detail:
         lines += ["Worse cells, where (N, seeds short):", ""] + [f"- {x}" for x in worse_detail] + [""]
     lines += [
         "## Threshold in normalised units",
         "",
         "With `normalize_columns=True` the threshold acts on |ξ_ij|·‖θ_j‖. The rule used (½ × the smallest true such value) "
-        "keeps every true term at ≥ 2× the threshold. The alternative \"physical threshold × typical (median) column norm\" "
+        'keeps every true term at ≥ 2× the threshold. The alternative "physical threshold × typical (median) column norm" '
         "would put the weakest true term at this multiple of the threshold (needs > 1 to be recoverable at all): "
-        + "; ".join(f"{n}: {i['typical_norm_rule_weakest_true_over_threshold']:.2g}" for n, i in result["systems"].items())
+        + "; ".join(
+            f"{n}: {i['typical_norm_rule_weakest_true_over_threshold']:.2g}" for n, i in result["systems"].items()
+        )
         + ".",
         "",
     ]
@@ -543,7 +607,9 @@ def markdown(result) -> str:
         c = result["consistency_with_enforce"]
         lines += [
             "Check against `results/enforce.json` (the same arrays when the pools agree): pysindy α = 0.05 success counts "
-            "equal at " + "; ".join(f"{n} {v['same']}/{v['compared']}" for n, v in c.items()) + " shared (noise, N) cells. "
+            "equal at "
+            + "; ".join(f"{n} {v['same']}/{v['compared']}" for n, v in c.items())
+            + " shared (noise, N) cells. "
             "A mismatch confined to a chaotic system (Lorenz) means its trajectory pool, integrated to t = 110, is not "
             "reproduced bit for bit on this platform (bench_enforce's own functions then give other counts too); "
             "`ridge.json` records each pool's last state as a fingerprint. Every configuration here still sees the same arrays.",
@@ -567,13 +633,19 @@ def conclusion(result) -> list[str]:
         f"successes at N = {SCARCE[0]}–{SCARCE[1]} (α = 0.05: {cur['scarce_successes']}/{cur['scarce_fits']}), and "
         f"{best['worse_cells']} cells worse than the better pysindy (α = 0.05: {cur['worse_cells']})."
         + (f" Identical N90 in every cell: {', '.join(tied)}." if tied else "")
-        + (f" Equal on every ranking criterion (not separated by this benchmark): {', '.join(full_tie)}." if full_tie else ""),
+        + (
+            f" Equal on every ranking criterion (not separated by this benchmark): {', '.join(full_tie)}."
+            if full_tie
+            else ""
+        ),
     ]
     # per-cell ratio of the recommendation
     ratios = []
     for name, cells in result["recovery"].items():
         for eta, e in cells.items():
-            ratios.append(f"{name} {float(eta):.0%} {fmt_ratio(e['n90_' + summ['recommended']], e['n90_best_pysindy'], top)}")
+            ratios.append(
+                f"{name} {float(eta):.0%} {fmt_ratio(e['n90_' + summ['recommended']], e['n90_best_pysindy'], top)}"
+            )
     out.append("")
     out.append("N90 ratio of the recommendation to the better pysindy: " + "; ".join(ratios) + ".")
     rec = summ["recommended"]
@@ -585,16 +657,24 @@ def conclusion(result) -> list[str]:
             others = [(rows[c["key"]]["label"], e[f"n90_{c['key']}"]) for c in ENFORCED if c["key"] != rec]
             wins = [f"{lab} {n}" for lab, n in others if n is not None and n < vv]
             if wins:
-                better.append(f"{name} {float(eta):.0%} (recommended {common.fmt_n90(v, top)}; " + ", ".join(wins) + ")")
+                better.append(
+                    f"{name} {float(eta):.0%} (recommended {common.fmt_n90(v, top)}; " + ", ".join(wins) + ")"
+                )
             b = e["n90_best_pysindy"]
             if b is not None and vv > b:
                 above.append(f"{name} {float(eta):.0%} ({common.fmt_n90(v, top)} against {b})")
     out.append("")
-    out.append("Cells where another enforced configuration has a smaller N90 than the recommendation: "
-               + ("; ".join(better) if better else "none") + ".")
+    out.append(
+        "Cells where another enforced configuration has a smaller N90 than the recommendation: "
+        + ("; ".join(better) if better else "none")
+        + "."
+    )
     out.append("")
-    out.append("Cells where the recommendation needs more samples than the better pysindy: "
-               + ("; ".join(above) if above else "none") + ".")
+    out.append(
+        "Cells where the recommendation needs more samples than the better pysindy: "
+        + ("; ".join(above) if above else "none")
+        + "."
+    )
     norm = [rows[k] for k in rows if rows[k]["normalize_columns"]]
     plain = [rows[k] for k in rows if not rows[k]["normalize_columns"]]
     bn = min(norm, key=lambda r: r["sum_log2_n90"])
@@ -652,8 +732,12 @@ def check_against_enforce(result, path):
 def git_state() -> str:
     here = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "symsindy"], cwd=here, capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "symsindy"], cwd=here, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown commit"
     return f"commit {head or '?'}{' with uncommitted changes in symsindy/' if dirty else ''}"
@@ -685,9 +769,11 @@ def main(argv=None) -> int:
         info, summary = prepare(system, check_rng)
         prepared.append((system, info))
         systems_json[system.name] = summary
-        log(f"  {system.name:10s} threshold {info['threshold']:.3g}; subspace {summary['subspace_dim']} of "
+        log(
+            f"  {system.name:10s} threshold {info['threshold']:.3g}; subspace {summary['subspace_dim']} of "
             f"{summary['n_unknowns']}; enforced fit from N = {info['min_n']}; typical-norm rule puts the weakest true "
-            f"term at {summary['typical_norm_rule_weakest_true_over_threshold']:.2g}x its threshold")
+            f"term at {summary['typical_norm_rule_weakest_true_over_threshold']:.2g}x its threshold"
+        )
 
     result = {"recovery": {}}
     for si, (system, info) in enumerate(prepared):

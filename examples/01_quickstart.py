@@ -113,8 +113,10 @@ print(f"free coefficients: {model.coef_.size} without the symmetry, {model.subsp
 C_true = system.true_coefficients(model.library_)
 for name, C in [("plain pysindy", plain.coefficients()), ("SymmetricSINDy", model.coef_)]:
     pattern = np.array_equal(C != 0, C_true != 0)
-    print(f"{name:15s} nonzero terms {np.count_nonzero(C):2d} (true 4)   "
-          f"right terms: {pattern!s:5}   largest coefficient error {np.max(np.abs(C - C_true)):.3f}")
+    print(
+        f"{name:15s} nonzero terms {np.count_nonzero(C):2d} (true 4)   "
+        f"right terms: {pattern!s:5}   largest coefficient error {np.max(np.abs(C - C_true)):.3f}"
+    )
 
 # %% [markdown]
 # ## Is the model symmetric?
@@ -125,11 +127,15 @@ for name, C in [("plain pysindy", plain.coefficients()), ("SymmetricSINDy", mode
 # states by random angles and compare $f(Rx)$ with $R f(x)$.
 
 # %%
-print(f"equivariance residual  SymmetricSINDy: {model.equivariance_residual_:.1e}   "
-      f"plain pysindy: {equivariance_residual(plain.coefficients(), model.action_):.1e}")
+print(
+    f"equivariance residual  SymmetricSINDy: {model.equivariance_residual_:.1e}   "
+    f"plain pysindy: {equivariance_residual(plain.coefficients(), model.action_):.1e}"
+)
 rotations = model.symmetry_
-print(f"max |f(Rx) - R f(x)| / max|f|  SymmetricSINDy: {rotations.equivariance_error(model.predict, x, rng=0):.1e}   "
-      f"plain pysindy: {rotations.equivariance_error(plain.predict, x, rng=0):.1e}")
+print(
+    f"max |f(Rx) - R f(x)| / max|f|  SymmetricSINDy: {rotations.equivariance_error(model.predict, x, rng=0):.1e}   "
+    f"plain pysindy: {rotations.equivariance_error(plain.predict, x, rng=0):.1e}"
+)
 
 # %% [markdown]
 # ## Forecasting beyond the data
@@ -143,12 +149,14 @@ print(f"max |f(Rx) - R f(x)| / max|f|  SymmetricSINDy: {rotations.equivariance_e
 # %%
 def forecast(f, x0, times, limit=1e3):
     """Integrate x' = f(x) from x0; stop early when |x| exceeds limit (a model that blows up)."""
+
     def too_large(_t, s):
         return limit - np.max(np.abs(s))
 
     too_large.terminal = True
-    sol = solve_ivp(lambda _t, s: f(s[None, :])[0], (times[0], times[-1]), x0, t_eval=times,
-                    rtol=1e-9, atol=1e-9, events=too_large)
+    sol = solve_ivp(
+        lambda _t, s: f(s[None, :])[0], (times[0], times[-1]), x0, t_eval=times, rtol=1e-9, atol=1e-9, events=too_large
+    )
     return sol.t, sol.y.T
 
 
@@ -181,8 +189,11 @@ fig.tight_layout()
 found = {"plain pysindy": 0, "SymmetricSINDy": 0}
 for seed in range(20):
     xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=seed).x[0]
-    p = ps.SINDy(optimizer=ps.STLSQ(threshold=0.05, alpha=0.05), feature_library=ps.PolynomialLibrary(degree=3),
-                 differentiation_method=default_differentiation(len(t)))
+    p = ps.SINDy(
+        optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),
+        feature_library=ps.PolynomialLibrary(degree=3),
+        differentiation_method=default_differentiation(len(t)),
+    )
     p.fit(xs, t=t, feature_names=["x", "y"])
     s = SymmetricSINDy(library=ps.PolynomialLibrary(degree=3), symmetry="rotation(x,y)", threshold=0.05)
     s.fit(xs, t=t, feature_names=["x", "y"])

@@ -51,9 +51,13 @@ sim = lorenz.simulate(t_end=10.0, dt=0.005, n_trajectories=2, noise=0.01, seed=0
 names = list(lorenz.variables)
 
 report_lorenz = discover_symmetries(
-    sim.x, t=sim.t, feature_names=names,
-    library=ps.PolynomialLibrary(degree=2), threshold=0.1,
-    n_bootstrap=10, seed=0,
+    sim.x,
+    t=sim.t,
+    feature_names=names,
+    library=ps.PolynomialLibrary(degree=2),
+    threshold=0.1,
+    n_bootstrap=10,
+    seed=0,
 )
 print(report_lorenz.summary())
 
@@ -97,9 +101,13 @@ fig.tight_layout()
 
 # %%
 report_hopf = discover_symmetries(
-    sim_h.x, t=sim_h.t, feature_names=["x", "y"],
-    library=ps.PolynomialLibrary(degree=3), threshold=0.05,
-    n_bootstrap=10, seed=0,
+    sim_h.x,
+    t=sim_h.t,
+    feature_names=["x", "y"],
+    library=ps.PolynomialLibrary(degree=3),
+    threshold=0.05,
+    n_bootstrap=10,
+    seed=0,
 )
 print(report_hopf.summary())
 
@@ -139,9 +147,13 @@ fig.tight_layout()
 
 # %%
 model, report, enforced = fit_with_discovered_symmetry(
-    sim_h.x, t=sim_h.t, feature_names=["x", "y"],
-    library=ps.PolynomialLibrary(degree=3), threshold=0.05,
-    n_bootstrap=10, seed=0,
+    sim_h.x,
+    t=sim_h.t,
+    feature_names=["x", "y"],
+    library=ps.PolynomialLibrary(degree=3),
+    threshold=0.05,
+    n_bootstrap=10,
+    seed=0,
 )
 print("enforced:", enforced)
 model.print()
@@ -154,9 +166,11 @@ print(f"equivariance residual: {model.equivariance_residual_:.1e}")
 C_true = hopf.true_coefficients(model.library_)
 free = report.model
 for name, C in [("unconstrained", free.coef_), ("discovered + enforced", model.coef_)]:
-    print(f"{name:22s} terms {np.count_nonzero(C):2d} (true {np.count_nonzero(C_true)})   "
-          f"largest coefficient error {np.max(np.abs(C - C_true)):.3f}   "
-          f"equivariance residual {equivariance_residual(C, model.action_):.1e}")
+    print(
+        f"{name:22s} terms {np.count_nonzero(C):2d} (true {np.count_nonzero(C_true)})   "
+        f"largest coefficient error {np.max(np.abs(C - C_true)):.3f}   "
+        f"equivariance residual {equivariance_residual(C, model.action_):.1e}"
+    )
 
 # %% [markdown]
 # The enforced model is exactly rotation symmetric: its coefficients are tied (the two linear
@@ -172,7 +186,9 @@ rows = [(i, k) for i in range(2) for k in range(len(terms)) if C_true[i, k] != 0
 labels = [f"{'xy'[i]}': {terms[k]}" for i, k in rows]
 pos = np.arange(len(rows))
 fig, ax = plt.subplots(figsize=(8, 4))
-for shift, (name, C, c) in zip([-0.2, 0.2], [("unconstrained", free.coef_, "C3"), ("discovered + enforced", model.coef_, "C0")]):
+for shift, (name, C, c) in zip(
+    [-0.2, 0.2], [("unconstrained", free.coef_, "C3"), ("discovered + enforced", model.coef_, "C0")]
+):
     ax.bar(pos + shift, [C[i, k] - C_true[i, k] for i, k in rows], width=0.4, color=c, label=name)
 ax.axhline(0, color="black", lw=0.8)
 ax.set_xticks(pos, labels, rotation=30, ha="right")

@@ -62,8 +62,9 @@ promoted.fit(x, t=t, feature_names=["x", "y"])
 print("\n".join(promoted.equations()))
 print(f"weight: {promoted.weight_:.3g} ({promoted.weight_selection()}, {len(promoted.candidates_)} candidates)")
 print("symmetry of the promoted model:", promoted.symmetry_summary())
-print("enforced in the refit:", promoted.symmetry_.specs,
-      f"  equivariance residual {promoted.equivariance_residual_:.1e}")
+print(
+    "enforced in the refit:", promoted.symmetry_.specs, f"  equivariance residual {promoted.equivariance_residual_:.1e}"
+)
 
 # %% [markdown]
 # The rotation is found, and with it, usually, `scaling(x=1,y=1)`, the uniform scaling
@@ -72,8 +73,11 @@ print("enforced in the refit:", promoted.symmetry_.specs,
 # threshold of 0.05 and the same derivatives:
 
 # %%
-plain = ps.SINDy(optimizer=ps.STLSQ(threshold=0.05, alpha=0.05), feature_library=ps.PolynomialLibrary(degree=3),
-                 differentiation_method=default_differentiation(len(t)))
+plain = ps.SINDy(
+    optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),
+    feature_library=ps.PolynomialLibrary(degree=3),
+    differentiation_method=default_differentiation(len(t)),
+)
 plain.fit(x, t=t, feature_names=["x", "y"])
 plain.print()
 
@@ -98,12 +102,17 @@ counts = {"plain pysindy": 0, "promoted (symmetry unknown)": 0, "enforced rotati
 for seed in range(20):
     xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=seed).x[0]
     fits = {
-        "plain pysindy": ps.SINDy(optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),
-                                  feature_library=ps.PolynomialLibrary(degree=3),
-                                  differentiation_method=default_differentiation(len(t))).fit(xs, t=t).coefficients(),
+        "plain pysindy": ps.SINDy(
+            optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),
+            feature_library=ps.PolynomialLibrary(degree=3),
+            differentiation_method=default_differentiation(len(t)),
+        )
+        .fit(xs, t=t)
+        .coefficients(),
         "promoted (symmetry unknown)": PromotedSINDy(library=ps.PolynomialLibrary(degree=3)).fit(xs, t=t).coef_,
         "enforced rotation (known)": SymmetricSINDy(library=ps.PolynomialLibrary(degree=3), symmetry="rotation(x,y)")
-        .fit(xs, t=t, feature_names=["x", "y"]).coef_,
+        .fit(xs, t=t, feature_names=["x", "y"])
+        .coef_,
     }
     for name, C in fits.items():
         counts[name] += np.array_equal(C != 0, C_true != 0)
@@ -163,6 +172,7 @@ enforced_b.print()
 # and, when it was not eligible, why. For the symmetric oscillator the rotation predicts left-out
 # samples as well as anything; for the broken system every candidate with a rotation is rejected
 # by the refit check (the residual grows far more than chance allows once $x^2$ is forbidden).
+
 
 # %%
 def plot_candidates(est, ax, title, k=8):

@@ -82,8 +82,10 @@ L = noether_charge(rotation, names, pairs=osc.structure.pairs)
 print("charge:", L)
 check = check_quantity(L, rhs, names, x_data=sim.x, t=times)
 print(f"dC/dt along the model: {rounded(check.derivative)}")
-print(f"symbolic residual {check.symbolic_residual:.1e}, drift along the model {check.drift_model:.1e}, "
-      f"drift along the data {check.drift_data:.1e} -> conserved: {check.conserved}")
+print(
+    f"symbolic residual {check.symbolic_residual:.1e}, drift along the model {check.drift_model:.1e}, "
+    f"drift along the data {check.drift_data:.1e} -> conserved: {check.conserved}"
+)
 
 # %% [markdown]
 # The model's $\dot L$ is zero to rounding: the enforced rotation symmetry hands the model its
@@ -98,8 +100,9 @@ print(f"symbolic residual {check.symbolic_residual:.1e}, drift along the model {
 
 # %%
 energy = osc.conserved["energy"]
-entries, flags = noether_report(model.symmetry_, rhs, pairs=osc.structure.pairs,
-                                x_data=sim.x, t=times, conserved=[energy])
+entries, flags = noether_report(
+    model.symmetry_, rhs, pairs=osc.structure.pairs, x_data=sim.x, t=times, conserved=[energy]
+)
 for e in entries:
     print(e.symmetry, "->", e.charge, "| conserved:", e.check.conserved)
 for f in flags:
@@ -153,14 +156,23 @@ rhs_d = [model_d.sympy()[v] for v in ["x", "y"]]
 
 entries_d, flags_d = noether_report(model_d.symmetry_, rhs_d, pairs=[("x", "y")], x_data=sim_d.x, t=times_d)
 for e in entries_d:
-    print(e.symmetry, "->", e.charge, "| conserved:", e.check.conserved,
-          f"| drift along the model {e.check.drift_model:.2f}")
+    print(
+        e.symmetry,
+        "->",
+        e.charge,
+        "| conserved:",
+        e.check.conserved,
+        f"| drift along the model {e.check.drift_model:.2f}",
+    )
 for f in flags_d:
     print("flag:", f)
 
 found_d, sv_d = conserved_quantities(rhs_d, ["x", "y"], degree=2, x_samples=sim_d.x)
-print("polynomial conserved quantities of the fitted model:", [str(q) for q in found_d] or "none",
-      f"(smallest singular value {sv_d[0]:.3f})")
+print(
+    "polynomial conserved quantities of the fitted model:",
+    [str(q) for q in found_d] or "none",
+    f"(smallest singular value {sv_d[0]:.3f})",
+)
 
 # %% [markdown]
 # ## Seeing it
@@ -172,12 +184,26 @@ print("polynomial conserved quantities of the fitted model:", [str(q) for q in f
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-plot_quantities([L, energy], names, sim.t, sim.x[0], rhs=rhs, ax=ax1,
-                labels=["angular momentum $q_1p_2 - q_2p_1$", "energy $H$"],
-                title="Isotropic oscillator: both conserved")
-plot_quantities([-entries_d[0].charge], ["x", "y"], sim_d.t, sim_d.x[0], rhs=rhs_d, ax=ax2,
-                labels=["$(x^2+y^2)/2$"],
-                title="Damped oscillator: the rotation's charge decays")
+plot_quantities(
+    [L, energy],
+    names,
+    sim.t,
+    sim.x[0],
+    rhs=rhs,
+    ax=ax1,
+    labels=["angular momentum $q_1p_2 - q_2p_1$", "energy $H$"],
+    title="Isotropic oscillator: both conserved",
+)
+plot_quantities(
+    [-entries_d[0].charge],
+    ["x", "y"],
+    sim_d.t,
+    sim_d.x[0],
+    rhs=rhs_d,
+    ax=ax2,
+    labels=["$(x^2+y^2)/2$"],
+    title="Damped oscillator: the rotation's charge decays",
+)
 for ax in (ax1, ax2):
     ax.set_xlabel("time t (dimensionless)")
     ax.set_ylim(-0.7, 0.7)  # the same scale on both sides

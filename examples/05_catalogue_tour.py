@@ -162,8 +162,14 @@ fig.tight_layout()
 
 # %%
 print(f"{'system':20s} {'symmetries':36s} {'right terms':>11s} {'max coef. error':>16s} {'largest true':>13s}")
-for name, degree, threshold in [("damped_oscillator", 3, 0.05), ("hopf", 3, 0.05), ("duffing", 3, 0.05),
-                                ("lorenz", 2, 0.5), ("halvorsen", 2, 0.05), ("rigid_body", 2, 0.05)]:
+for name, degree, threshold in [
+    ("damped_oscillator", 3, 0.05),
+    ("hopf", 3, 0.05),
+    ("duffing", 3, 0.05),
+    ("lorenz", 2, 0.5),
+    ("halvorsen", 2, 0.05),
+    ("rigid_body", 2, 0.05),
+]:
     s = get_system(name)
     data = s.simulate(n_trajectories=4, noise=0.01, seed=0)
     model = SymmetricSINDy(library=ps.PolynomialLibrary(degree=degree), symmetry=s.symmetry_specs, threshold=threshold)

@@ -53,12 +53,12 @@ print("".join(DATA.read_text().splitlines(keepends=True)[:4]), "...")
 # %%
 data = read_data(DATA)
 print("variables:", data.variables)
-print("trajectories:", data.n_trajectories, " samples:", data.n_samples,
-      " measured derivatives:", data.has_derivatives)
+print("trajectories:", data.n_trajectories, " samples:", data.n_samples, " measured derivatives:", data.has_derivatives)
 print("shapes:", [x.shape for x in data.x])
 
-fig, axes = plt.subplot_mosaic([["x", "phase"], ["y", "phase"]], figsize=(11, 4.5),
-                               gridspec_kw={"width_ratios": [1.6, 1]})
+fig, axes = plt.subplot_mosaic(
+    [["x", "phase"], ["y", "phase"]], figsize=(11, 4.5), gridspec_kw={"width_ratios": [1.6, 1]}
+)
 for k, (tk, xk) in enumerate(zip(data.t, data.x)):
     for i, v in enumerate(data.variables):
         axes[v].plot(tk, xk[:, i], ".", ms=3, color=f"C{k}", label=f"trajectory {k}")
@@ -107,11 +107,13 @@ estimated.print()
 # is the same program as the `symsindy` command). It prints the equations, the equivariance
 # residual and the symmetry, and `--json` writes the model for later use.
 
+
 # %%
 def symsindy_cli(*args):
     """Run the symsindy command line; return (exit code, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-m", "symsindy.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "symsindy.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -178,8 +180,10 @@ x1 = np.column_stack([np.cos(2 * t1), -np.sin(2 * t1)]) * np.exp(-0.1 * t1)[:, N
 write_csv(work / "from_arrays.csv", ["x", "y"], t1, x1, x_dot=x1 @ A.T)
 print("".join((work / "from_arrays.csv").read_text().splitlines(keepends=True)[:3]))
 back = read_data(work / "from_arrays.csv")
-print("exact round trip:", np.array_equal(back.t[0], t1) and np.array_equal(back.x[0], x1)
-      and np.array_equal(back.x_dot[0], x1 @ A.T))
+print(
+    "exact round trip:",
+    np.array_equal(back.t[0], t1) and np.array_equal(back.x[0], x1) and np.array_equal(back.x_dot[0], x1 @ A.T),
+)
 
 # %%
 import shutil

@@ -62,8 +62,10 @@ library = ps.PolynomialLibrary(degree=3)
 rotation = Symmetry(names, "rotation(x,y)")
 lhs, rhs = pysindy_constraints(library, rotation, x=X)
 n_coef = lhs.shape[1]
-print(f"{n_coef} coefficients (10 terms x 2 equations), {lhs.shape[0]} constraints, "
-      f"{n_coef - lhs.shape[0]} free coefficients left")
+print(
+    f"{n_coef} coefficients (10 terms x 2 equations), {lhs.shape[0]} constraints, "
+    f"{n_coef - lhs.shape[0]} free coefficients left"
+)
 
 # %% [markdown]
 # What does a constraint say? Label each column by (equation, term) in feature order. Many rows
@@ -87,8 +89,11 @@ for row in lhs[nonzero.sum(axis=1) > 1][:4]:
 # %%
 differentiation = ps.SmoothedFiniteDifference()
 
-sr3 = ps.SINDy(optimizer=ps.SR3(reg_weight_lam=0.005), feature_library=ps.PolynomialLibrary(degree=3),
-               differentiation_method=differentiation)
+sr3 = ps.SINDy(
+    optimizer=ps.SR3(reg_weight_lam=0.005),
+    feature_library=ps.PolynomialLibrary(degree=3),
+    differentiation_method=differentiation,
+)
 sr3.fit(sim.x, t=sim.t, feature_names=names)
 print("SR3 (no constraints):")
 sr3.print()
@@ -125,14 +130,20 @@ action = induced_action(fitted_library, rotation)
 subspace = equivariant_subspace(action)
 print(f"equivariant subspace: dimension {subspace.dim}; basis shape {subspace.basis.shape}")
 
-stlsq = ps.SINDy(optimizer=ps.STLSQ(threshold=0.1), feature_library=ps.PolynomialLibrary(degree=3),
-                 differentiation_method=differentiation)
+stlsq = ps.SINDy(
+    optimizer=ps.STLSQ(threshold=0.1),
+    feature_library=ps.PolynomialLibrary(degree=3),
+    differentiation_method=differentiation,
+)
 stlsq.fit(sim.x, t=sim.t, feature_names=names)
 print("STLSQ (no constraints):")
 stlsq.print()
 
-cstlsq = ps.SINDy(optimizer=ConstrainedSTLSQ(basis=subspace.basis, threshold=0.1),
-                  feature_library=ps.PolynomialLibrary(degree=3), differentiation_method=differentiation)
+cstlsq = ps.SINDy(
+    optimizer=ConstrainedSTLSQ(basis=subspace.basis, threshold=0.1),
+    feature_library=ps.PolynomialLibrary(degree=3),
+    differentiation_method=differentiation,
+)
 cstlsq.fit(sim.x, t=sim.t, feature_names=names)
 print("ConstrainedSTLSQ in the rotation-equivariant subspace:")
 cstlsq.print()
@@ -153,8 +164,10 @@ fits = {"SR3": sr3, "ConstrainedSR3": csr3, "STLSQ": stlsq, "ConstrainedSTLSQ": 
 print(f"{'optimizer':17s} {'terms':>5s} {'max coef. error':>16s} {'equivariance residual':>22s}")
 for name, m in fits.items():
     C = m.coefficients()
-    print(f"{name:17s} {np.count_nonzero(C):5d} {np.max(np.abs(C - C_true)):16.3f} "
-          f"{equivariance_residual(C, action):22.1e}")
+    print(
+        f"{name:17s} {np.count_nonzero(C):5d} {np.max(np.abs(C - C_true)):16.3f} "
+        f"{equivariance_residual(C, action):22.1e}"
+    )
 
 # %% [markdown]
 # The residual as a picture: rotate the data by an angle $\theta$ and measure how far each model

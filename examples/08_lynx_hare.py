@@ -50,8 +50,11 @@ t = year - year[0]  # years since 1900
 x = np.column_stack([table["Hare"], table["Lynx"]])  # state (H, L), thousands of pelts
 names = ["H", "L"]
 for half in (slice(0, 11), slice(11, 21)):
-    print("peak years in {}-{}: hare {}, lynx {}".format(int(year[half][0]), int(year[half][-1]),
-          *(int(year[half][np.argmax(x[half, i])]) for i in range(2))))
+    print(
+        "peak years in {}-{}: hare {}, lynx {}".format(
+            int(year[half][0]), int(year[half][-1]), *(int(year[half][np.argmax(x[half, i])]) for i in range(2))
+        )
+    )
 H, L = sp.symbols(names)  # the symbols of model.sympy() and check_quantity
 
 
@@ -86,8 +89,10 @@ alpha, beta, gamma, delta = 0.55, 0.028, 0.84, 0.026
 lv_rhs = [alpha * H - beta * H * L, -gamma * L + delta * H * L]
 V = delta * H - gamma * sp.log(H) + beta * L - alpha * sp.log(L)
 print("reference LV:  H' =", lv_rhs[0], "  L' =", lv_rhs[1])
-print(f"centre (H, L) = ({gamma / delta:.1f}, {alpha / beta:.1f}), "
-      f"small-oscillation period {2 * np.pi / np.sqrt(alpha * gamma):.1f} years")
+print(
+    f"centre (H, L) = ({gamma / delta:.1f}, {alpha / beta:.1f}), "
+    f"small-oscillation period {2 * np.pi / np.sqrt(alpha * gamma):.1f} years"
+)
 
 lv_f = sp.lambdify((H, L), lv_rhs)
 t_fine = np.linspace(t[0], t[-1], 401)
@@ -112,8 +117,10 @@ print("formulation_:", model.formulation_)
 from symsindy.weak import WeakForm
 
 test_functions = WeakForm().test_functions(t, x)
-print(f"the weak form's rule: {test_functions.n_test} test functions of radius {test_functions.radius:g} samples "
-      f"on {len(t)} samples")
+print(
+    f"the weak form's rule: {test_functions.n_test} test functions of radius {test_functions.radius:g} samples "
+    f"on {len(t)} samples"
+)
 
 # %% [markdown]
 # The default for time series is the weak form, but 21 samples host only 3 test functions of the
@@ -167,12 +174,16 @@ reference[1, terms.index("H L")] = delta
 lo, hi = ensemble.coef_interval_
 P = ensemble.inclusion_probability_
 
-print(f"{'':4}{'term':6}{'LV':>8}{'fit':>9}{'median':>9}   {'95% interval':<20}{'P(incl.)':>8}  excludes 0  holds LV value")
+print(
+    f"{'':4}{'term':6}{'LV':>8}{'fit':>9}{'median':>9}   {'95% interval':<20}{'P(incl.)':>8}  excludes 0  holds LV value"
+)
 for i, v in enumerate(names):
     for j, term in enumerate(terms):
-        print(f"{v + chr(39):4}{term:6}{reference[i, j]:8.3f}{model.coef_[i, j]:9.3f}{ensemble.coef_[i, j]:9.3f}   "
-              f"[{lo[i, j]:7.3f}, {hi[i, j]:7.3f}]  {P[i, j]:8.2f}  {str(lo[i, j] > 0 or hi[i, j] < 0):>10}"
-              f"  {str(lo[i, j] <= reference[i, j] <= hi[i, j]):>13}")
+        print(
+            f"{v + chr(39):4}{term:6}{reference[i, j]:8.3f}{model.coef_[i, j]:9.3f}{ensemble.coef_[i, j]:9.3f}   "
+            f"[{lo[i, j]:7.3f}, {hi[i, j]:7.3f}]  {P[i, j]:8.2f}  {str(lo[i, j] > 0 or hi[i, j] < 0):>10}"
+            f"  {str(lo[i, j] <= reference[i, j] <= hi[i, j]):>13}"
+        )
 lv_mask = reference != 0
 print(f"smallest inclusion probability: LV terms {P[lv_mask].min():.2f}, other terms {P[~lv_mask].min():.2f}")
 
@@ -196,8 +207,10 @@ model_fd = SymmetricSINDy(library=library, differentiation=ps.FiniteDifference()
 print("symsindy with pysindy's FiniteDifference:")
 model_fd.print()
 outside = (model_fd.coef_ < lo) | (model_fd.coef_ > hi)
-print("its coefficients outside the ensemble's 95% intervals:",
-      ", ".join(f"{v}': {terms[j]}" for i, v in enumerate(names) for j in range(len(terms)) if outside[i, j]) or "none")
+print(
+    "its coefficients outside the ensemble's 95% intervals:",
+    ", ".join(f"{v}': {terms[j]}" for i, v in enumerate(names) for j in range(len(terms)) if outside[i, j]) or "none",
+)
 
 (x_smooth,), (x_dot,) = estimate_derivatives([x], [t])
 hs, ls = x_smooth.T
@@ -206,8 +219,10 @@ hs, ls = x_smooth.T
 lv_fit = {"alpha": a_ls, "beta": -mb_ls, "gamma": -mg_ls, "delta": d_ls}
 lvfit_rhs = [a_ls * H + mb_ls * H * L, mg_ls * L + d_ls * H * L]
 print(f"hare peak: {x[:, 0].max():.1f} counted, {x_smooth[:, 0].max():.1f} after smoothing")
-print("LV terms only, least squares:  " + ", ".join(f"{k} = {v:.3f}" for k, v in lv_fit.items()),
-      "  (reference 0.55, 0.028, 0.84, 0.026)")
+print(
+    "LV terms only, least squares:  " + ", ".join(f"{k} = {v:.3f}" for k, v in lv_fit.items()),
+    "  (reference 0.55, 0.028, 0.84, 0.026)",
+)
 
 # %% [markdown]
 # The four LV coefficients from each fit, divided by the reference value (1 is the published fit),
@@ -217,8 +232,12 @@ print("LV terms only, least squares:  " + ", ".join(f"{k} = {v:.3f}" for k, v in
 lv_entries = [("alpha", 0, "H", 1), ("beta", 0, "H L", -1), ("gamma", 1, "L", -1), ("delta", 1, "H L", 1)]
 ref_values = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
 stlsq_terms = stlsq.get_feature_names()
-fits = {"symsindy fit": (model.coef_, terms), "ensemble median": (ensemble.coef_, terms),
-        "pysindy STLSQ": (stlsq.coefficients(), stlsq_terms), "symsindy, finite differences": (model_fd.coef_, terms)}
+fits = {
+    "symsindy fit": (model.coef_, terms),
+    "ensemble median": (ensemble.coef_, terms),
+    "pysindy STLSQ": (stlsq.coefficients(), stlsq_terms),
+    "symsindy, finite differences": (model_fd.coef_, terms),
+}
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
 pos = np.arange(len(lv_entries))
@@ -257,8 +276,11 @@ fig.tight_layout()
 
 # %%
 rhs = [model.sympy()[v] for v in names]  # the fitted right-hand side, as SymPy expressions
-sims = {"reference LV": lv_sim, "symsindy fit": model.simulate(x[0], t_fine),
-        "pysindy STLSQ": stlsq.simulate(x[0], t_fine)}
+sims = {
+    "reference LV": lv_sim,
+    "symsindy fit": model.simulate(x[0], t_fine),
+    "pysindy STLSQ": stlsq.simulate(x[0], t_fine),
+}
 on_data = np.searchsorted(t_fine, t)
 for label, s in sims.items():
     rms = np.sqrt(np.mean((s[on_data] - x) ** 2, axis=0))
@@ -269,10 +291,14 @@ for point in sp.solve(rhs, [H, L], dict=True):
     h0, l0 = float(point[H]), float(point[L])
     if h0 > 0 and l0 > 0:
         ev = np.linalg.eigvals(np.array(jac.subs(point), dtype=float))
-        print(f"fitted model: fixed point (H, L) = ({h0:.1f}, {l0:.1f}); eigenvalues "
-              + ", ".join(f"{e.real:.3f}{e.imag:+.3f}i" for e in ev))
-        print(f"  period {2 * np.pi / abs(ev[0].imag):.1f} years; amplitude changes by e every "
-              f"{1 / abs(ev[0].real):.0f} years ({'decays' if ev[0].real < 0 else 'grows'})")
+        print(
+            f"fitted model: fixed point (H, L) = ({h0:.1f}, {l0:.1f}); eigenvalues "
+            + ", ".join(f"{e.real:.3f}{e.imag:+.3f}i" for e in ev)
+        )
+        print(
+            f"  period {2 * np.pi / abs(ev[0].imag):.1f} years; amplitude changes by e every "
+            f"{1 / abs(ev[0].real):.0f} years ({'decays' if ev[0].real < 0 else 'grows'})"
+        )
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1.6, 1]})
 ax1.plot(year, x[:, 0], "o", color="C0", label="hare, data")
@@ -302,13 +328,17 @@ fig.tight_layout()
 # %%
 for label, f in [("reference LV", lv_rhs), ("symsindy fit", rhs)]:
     c = check_quantity(V, f, names, x_data=x, t=t)
-    print(f"V along {label:12}: symbolic residual {c.symbolic_residual:.2e}, drift along the model "
-          f"{c.drift_model:.2e}, along the data {c.drift_data:.2f} -> conserved: {c.conserved}")
+    print(
+        f"V along {label:12}: symbolic residual {c.symbolic_residual:.2e}, drift along the model "
+        f"{c.drift_model:.2e}, along the data {c.drift_data:.2f} -> conserved: {c.conserved}"
+    )
 
 V_f = sp.lambdify((H, L), V)
 V_data = V_f(x[:, 0], x[:, 1])
-print(f"V on the record: {V_data.min():.3f} to {V_data.max():.3f} (range {np.ptp(V_data):.3f}); "
-      f"V along a LV orbit is constant")
+print(
+    f"V on the record: {V_data.min():.3f} to {V_data.max():.3f} (range {np.ptp(V_data):.3f}); "
+    f"V along a LV orbit is constant"
+)
 
 # %% [markdown]
 # Then the search, with no invariant given: `conserved_quantities` looks for first integrals of
@@ -335,8 +365,10 @@ search_lv = conserved_quantities(lvfit_rhs, names, 1, x_samples=x, basis="log")
 print("family used:", search_lv.basis)
 for q in search_lv.quantities:
     c = check_quantity(q.expr, lvfit_rhs, names, x_data=x, t=t)
-    print(f"  {rounded(q.expr)}   residual {q.residual:.1e}; drift along the model {c.drift_model:.1e}, "
-          f"along the data {c.drift_data:.2f} -> conserved: {c.conserved}")
+    print(
+        f"  {rounded(q.expr)}   residual {q.residual:.1e}; drift along the model {c.drift_model:.1e}, "
+        f"along the data {c.drift_data:.2f} -> conserved: {c.conserved}"
+    )
 print("  reference V / gamma:", rounded(sp.expand(V / gamma)))
 
 # %% [markdown]
@@ -348,8 +380,10 @@ print("  reference V / gamma:", rounded(sp.expand(V / gamma)))
 # %%
 try:
     direct = conserved_from_data([x], None, names, 1, t=[t], formulation="auto", basis="log")
-    print(f"{direct.formulation} form, family {direct.basis}: {len(direct.quantities)} found, "
-          f"{direct.independent} independent")
+    print(
+        f"{direct.formulation} form, family {direct.basis}: {len(direct.quantities)} found, "
+        f"{direct.independent} independent"
+    )
 except UndeterminedSearch as exc:
     print("straight from the data:", exc)
 

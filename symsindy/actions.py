@@ -218,7 +218,9 @@ def _numeric_action(library, symmetry, x_samples, method, n_points, seed, closur
         cols = [np.broadcast_to(np.asarray(c, float), (len(pts),)) for c in f_terms(*pts.T)]
         theta = np.column_stack(cols)
         g = f_grads(*pts.T)
-        grad = np.stack([np.column_stack([np.broadcast_to(np.asarray(c, float), (len(pts),)) for c in row]) for row in g], axis=1)
+        grad = np.stack(
+            [np.column_stack([np.broadcast_to(np.asarray(c, float), (len(pts),)) for c in row]) for row in g], axis=1
+        )
         # grad: (m, p, n)
 
         def lie(A, b):

@@ -70,7 +70,9 @@ def parse_canonical(text: str, variables: Sequence[str]) -> list[tuple[str, str]
             raise ValueError(f"canonical pairs {text!r}: {part.strip()!r} is not of the form q:p")
         for b in bits:
             if b not in variables:
-                raise ValueError(f"canonical pairs {text!r}: unknown variable {b!r}; variables are {', '.join(variables)}")
+                raise ValueError(
+                    f"canonical pairs {text!r}: unknown variable {b!r}; variables are {', '.join(variables)}"
+                )
         pairs.append((bits[0], bits[1]))
     used = [v for pq in pairs for v in pq]
     if len(set(used)) != len(used):
@@ -415,8 +417,10 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
     K = len(basis)
     if len(G) < K or len(W) == 0:
         # fewer equations than candidate functions: every direction would look conserved
-        raise UndeterminedSearch(f"conserved quantities: {len(G)} equations for {K} candidate functions "
-                                 f"({basis.describe()}); lower the degree or give more data")
+        raise UndeterminedSearch(
+            f"conserved quantities: {len(G)} equations for {K} candidate functions "
+            f"({basis.describe()}); lower the degree or give more data"
+        )
     levels = np.asarray(basis.levels)
     n_max = len(basis.variables) - 1
     s_all, _ = _whitened_null(G, W, np.arange(K))
@@ -531,8 +535,10 @@ def _families(basis, variables, degree, x_samples, positions):
     if not (isinstance(basis, str) and basis == "auto"):
         b = resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)
         if len(b) > MAX_FUNCTIONS:
-            raise ValueError(f"basis {b.name!r}: {len(b)} candidate functions at degree {degree}, more than "
-                             f"{MAX_FUNCTIONS}; lower the degree")
+            raise ValueError(
+                f"basis {b.name!r}: {len(b)} candidate functions at degree {degree}, more than "
+                f"{MAX_FUNCTIONS}; lower the degree"
+            )
         return [b], {}
     out, skipped = [], {}
     for name in FAMILIES:
@@ -546,8 +552,10 @@ def _families(basis, variables, degree, x_samples, positions):
             continue
         out.append(b)
     if not out:
-        raise ValueError(f"conserved quantities: every family has more than {MAX_FUNCTIONS} candidate functions at "
-                         f"degree {degree}; lower the degree")
+        raise ValueError(
+            f"conserved quantities: every family has more than {MAX_FUNCTIONS} candidate functions at "
+            f"degree {degree}; lower the degree"
+        )
     return out, skipped
 
 
@@ -586,10 +594,12 @@ def _choose(results, accept, undetermined=None):
         passing = [q for q in found if accept is None or accept(q)]
         n_ind = sum(q.independent for q in passing)
         worst = max((q.residual for q in passing), default=float("inf"))
-        table[b.name] = {"found": len(found), "independent": int(n_ind),
-                         "smallest_residual": float(sv[0]) if len(sv) else None}
-        if (best is None or n_ind > best[0]
-                or (n_ind == best[0] and n_ind > 0 and worst * RICHER_FAMILY_GAIN < best[1])):
+        table[b.name] = {
+            "found": len(found),
+            "independent": int(n_ind),
+            "smallest_residual": float(sv[0]) if len(sv) else None,
+        }
+        if best is None or n_ind > best[0] or (n_ind == best[0] and n_ind > 0 and worst * RICHER_FAMILY_GAIN < best[1]):
             best = (n_ind, worst, b, found, sv)
     _, _, b, found, sv = best
     from .invariants import FAMILIES
@@ -682,9 +692,22 @@ def checked_search(rhs, variables, degree, check, **kwargs) -> tuple[InvariantSe
     return search, [run(q) for q in search.quantities]
 
 
-def conserved_from_data(x, x_dot=None, variables=None, degree: int = 2, *, t=None, formulation: str = "strong",
-                        max_null: float = 0.02, min_gap: float = 10.0, nullity=None, basis="poly", positions=None,
-                        accept=None, weak=None) -> InvariantSearch:
+def conserved_from_data(
+    x,
+    x_dot=None,
+    variables=None,
+    degree: int = 2,
+    *,
+    t=None,
+    formulation: str = "strong",
+    max_null: float = 0.02,
+    min_gap: float = 10.0,
+    nullity=None,
+    basis="poly",
+    positions=None,
+    accept=None,
+    weak=None,
+) -> InvariantSearch:
     """First integrals straight from the data (no model), as :func:`conserved_quantities`.
 
     ``formulation="strong"`` uses the derivatives ``x_dot`` at the states ``x``.  ``"weak"``
@@ -728,8 +751,10 @@ def conserved_from_data(x, x_dot=None, variables=None, degree: int = 2, *, t=Non
         if x_all.shape != v_all.shape:
             raise ValueError(f"x_dot: shape {v_all.shape} does not match x {x_all.shape}")
         builders = lambda b: _strong_rows(b, x_all, v_all)  # noqa: E731
-    results, undetermined = _run_families(_families(basis, variables, degree, x_all, positions),
-                                          lambda b: _search(b, *builders(b), max_null, min_gap, nullity))
+    results, undetermined = _run_families(
+        _families(basis, variables, degree, x_all, positions),
+        lambda b: _search(b, *builders(b), max_null, min_gap, nullity),
+    )
     out = _choose(results, accept, undetermined)
     out.formulation = formulation
     return out
@@ -856,8 +881,12 @@ class QuantityCheck:
     def to_dict(self) -> dict:
         """``symbolic_residual``, ``drift_model``, ``drift_data``, ``conserved`` and, when it is
         not, ``reason``."""
-        d = {"symbolic_residual": self.symbolic_residual, "drift_model": self.drift_model,
-             "drift_data": self.drift_data, "conserved": bool(self.conserved)}
+        d = {
+            "symbolic_residual": self.symbolic_residual,
+            "drift_model": self.drift_model,
+            "drift_data": self.drift_data,
+            "conserved": bool(self.conserved),
+        }
         if not self.conserved:
             d["reason"] = self.reason
         return d
@@ -909,15 +938,21 @@ def check_quantity(
     # symbols are matched by name (a quantity written with positive=True symbols is the same quantity)
     plain = {s: sp.Symbol(s.name) for s in expr.free_symbols if s.name in variables}
     expr = expr.xreplace(plain)
-    rhs = [sp.sympify(f).xreplace({s: sp.Symbol(s.name) for s in sp.sympify(f).free_symbols if s.name in variables})
-           for f in rhs]
+    rhs = [
+        sp.sympify(f).xreplace({s: sp.Symbol(s.name) for s in sp.sympify(f).free_symbols if s.name in variables})
+        for f in rhs
+    ]
     grad = [sp.diff(expr, x) for x in xs]
     deriv = sp.expand(sum(g * f for g, f in zip(grad, rhs)))
     num = _coef_norm(deriv, xs)
     den = np.sqrt(sum(_coef_norm(g, xs) ** 2 for g in grad)) * np.sqrt(sum(_coef_norm(f, xs) ** 2 for f in rhs))
     if np.isnan(num) or np.isnan(den):
         # not polynomial: compare on sample points
-        pts = np.random.default_rng(0).normal(size=(200, len(xs))) if x_data is None else np.vstack(x_data if isinstance(x_data, (list, tuple)) else [x_data])
+        pts = (
+            np.random.default_rng(0).normal(size=(200, len(xs)))
+            if x_data is None
+            else np.vstack(x_data if isinstance(x_data, (list, tuple)) else [x_data])
+        )
         fd = sp.lambdify(xs, deriv, modules="numpy")
         fg = sp.lambdify(xs, grad, modules="numpy")
         ff = _rhs_function(rhs, variables)
@@ -934,7 +969,10 @@ def check_quantity(
 
     def scale_of(traj):
         g = np.column_stack([np.broadcast_to(np.asarray(c, float), (len(traj),)) for c in fG(*traj.T)])
-        s = max(abs(float(np.mean(values(traj)))), float(np.sqrt(np.mean((np.linalg.norm(g, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))))
+        s = max(
+            abs(float(np.mean(values(traj)))),
+            float(np.sqrt(np.mean((np.linalg.norm(g, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))),
+        )
         return s if s > 0 else 1.0
 
     drift_data = drift_model = None
@@ -949,7 +987,9 @@ def check_quantity(
             drifts = []
             for tr, ti in zip(trajs, ts):
                 ti = np.asarray(ti, float)
-                sol = solve_ivp(lambda _, s: f(s)[0], (ti[0], ti[-1]), tr[0], t_eval=ti, method="LSODA", rtol=1e-9, atol=1e-9)
+                sol = solve_ivp(
+                    lambda _, s: f(s)[0], (ti[0], ti[-1]), tr[0], t_eval=ti, method="LSODA", rtol=1e-9, atol=1e-9
+                )
                 if not sol.success or sol.y.shape[1] < 2:
                     drifts.append(float("inf"))
                     continue
@@ -957,7 +997,9 @@ def check_quantity(
                 drifts.append(_drift(values(sim), scale_of(sim)))
             drift_model = max(drifts)
     conserved = sym_res <= symbolic_tol and (drift_model is None or drift_model <= drift_tol)
-    return QuantityCheck(expr, deriv, sym_res, drift_model, drift_data, conserved, float(symbolic_tol), float(drift_tol))
+    return QuantityCheck(
+        expr, deriv, sym_res, drift_model, drift_data, conserved, float(symbolic_tol), float(drift_tol)
+    )
 
 
 # ----------------------------------------------------------------------------- Noether report
@@ -1008,7 +1050,11 @@ def noether_report(
     for g in symmetry.generators:
         charge = noether_charge(g, variables, pairs=pairs, matrix=matrix, degree=degree)
         if charge is None or charge == 0:
-            entries.append(NoetherEntry(g.label, None, None, "not a Hamiltonian symmetry of this structure: no charge generates it"))
+            entries.append(
+                NoetherEntry(
+                    g.label, None, None, "not a Hamiltonian symmetry of this structure: no charge generates it"
+                )
+            )
             flags.append(f"{g.label}: no charge generates it in this structure")
             continue
         chk = check_quantity(charge, rhs, variables, x_data=x_data, t=t, **check_kws)
@@ -1022,5 +1068,7 @@ def noether_report(
         q = sp.expand(q)
         if not charges or span_residual(q, charges, xs) > 1e-6:
             shown = sp.sstr(q.xreplace({f: sp.Float(f, 6) for f in q.atoms(sp.Float)}))
-            flags.append(f"{shown}: conserved but no symmetry among the candidates explains it (e.g. energy or a Casimir)")
+            flags.append(
+                f"{shown}: conserved but no symmetry among the candidates explains it (e.g. energy or a Casimir)"
+            )
     return entries, flags

@@ -150,7 +150,9 @@ def _block_nullspace(Cb: np.ndarray, rtol: float):
     return Vt[rank:].T, Vt[:rank], zero_sv, min_nz
 
 
-def equivariant_subspace(action: InducedAction, *, rtol: float = 1e-9, readable: bool = True, max_denominator: int = 1000) -> EquivariantSubspace:
+def equivariant_subspace(
+    action: InducedAction, *, rtol: float = 1e-9, readable: bool = True, max_denominator: int = 1000
+) -> EquivariantSubspace:
     """Basis of the coefficient vectors that satisfy every equivariance constraint.
 
     Parameters

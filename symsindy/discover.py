@@ -240,7 +240,12 @@ def _named_candidates(variables: Sequence[str], affine: bool):
     for (i, j), (k, l) in itertools.combinations(pairs, 2):
         if len({i, j, k, l}) == 4:
             A = rot[(i, j)] + rot[(k, l)]
-            out.append((f"rotation({variables[i]},{variables[j]})+rotation({variables[k]},{variables[l]})", _to_vec(A, np.zeros(n))))
+            out.append(
+                (
+                    f"rotation({variables[i]},{variables[j]})+rotation({variables[k]},{variables[l]})",
+                    _to_vec(A, np.zeros(n)),
+                )
+            )
     return out
 
 
@@ -344,7 +349,11 @@ def discover_continuous(
     variables = list(variables)
     n = len(variables)
     family = candidates if isinstance(candidates, str) else None
-    cands = candidate_generators(n, candidates) if isinstance(candidates, str) else [(np.asarray(A, float), np.asarray(b, float)) for A, b in candidates]
+    cands = (
+        candidate_generators(n, candidates)
+        if isinstance(candidates, str)
+        else [(np.asarray(A, float), np.asarray(b, float)) for A, b in candidates]
+    )
     if not cands:
         raise ValueError("candidates: expected at least one candidate generator")
     weight = data_weight(library, x_samples)
@@ -678,6 +687,7 @@ class SymmetryReport:
         lines.append(f"continuous ({fam} candidates): dimension {c.nullity}; smallest singular values {sv}")
         if c.nullity:
             lines.append(f"  gap (first nonzero / last zero): {c.gap:.3g}")
+
         def verdict(label):
             cost = self.refit_cost.get(label)
             out = "" if cost is None else f"   refit cost {cost:.2g}"
@@ -691,7 +701,9 @@ class SymmetryReport:
         for spec in c.specs:
             lines.append(f"  {spec}{verdict(spec)}")
         for k, (A, b) in enumerate(c.unnamed):
-            lines.append(f"  generator[{k}] A={np.round(A, 3).tolist()} b={np.round(b, 3).tolist()}{verdict(f'generator[{k}]')}")
+            lines.append(
+                f"  generator[{k}] A={np.round(A, 3).tolist()} b={np.round(b, 3).tolist()}{verdict(f'generator[{k}]')}"
+            )
         lines.append(f"discrete: {len(self.discrete)} signed permutation(s) pass")
         for e in self.discrete_generators:
             lines.append(f"  {e.spec}   residual {e.residual:.2e}{verdict(e.spec)}")
@@ -709,8 +721,10 @@ class SymmetryReport:
         else:
             lines.append("found: " + ("; ".join(sure) if sure else "no symmetry"))
         if weak:
-            lines.append("uncertain (in fewer than half of the bootstrap refits): " + "; ".join(
-                f"{s} ({self.spec_frequency.get(s, 0.0):.0%})" for s in weak))
+            lines.append(
+                "uncertain (in fewer than half of the bootstrap refits): "
+                + "; ".join(f"{s} ({self.spec_frequency.get(s, 0.0):.0%})" for s in weak)
+            )
         return "\n".join(lines)
 
 
@@ -802,15 +816,25 @@ def refit_check(kw: dict, sym, theta, target, library, names, x_samples=None, to
     except ValueError:
         cost = float("inf")
     cost = float(max(cost, 0.0))
-    return {"cost": cost, "allowed": float(allowed), "passed": bool(cost <= allowed), "q": int(q), "dof": dof,
-            "testable": dof > 0}
+    return {
+        "cost": cost,
+        "allowed": float(allowed),
+        "passed": bool(cost <= allowed),
+        "q": int(q),
+        "dof": dof,
+        "testable": dof > 0,
+    }
 
 
-def _verify_by_refit(report: SymmetryReport, kw: dict, theta: np.ndarray, target: np.ndarray, library, x_samples, tol: float) -> None:
+def _verify_by_refit(
+    report: SymmetryReport, kw: dict, theta: np.ndarray, target: np.ndarray, library, x_samples, tol: float
+) -> None:
     names = report.variables
     free = free_refit(kw, theta, target, library, names)
     candidates = [(spec, Symmetry(names, spec)) for spec in report.continuous.specs]
-    candidates += [(f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)]
+    candidates += [
+        (f"generator[{k}]", Symmetry(names, generators=[g])) for k, g in enumerate(report.continuous.unnamed)
+    ]
     candidates += [(e.spec, Symmetry(names, elements=[e.matrix])) for e in report.discrete_generators]
     for label, sym in candidates:
         check = refit_check(kw, sym, theta, target, library, names, x_samples, tol, free=free)
@@ -863,8 +887,14 @@ def discover_symmetries(
     """
     from .model import SymmetricSINDy
 
-    kw = dict(library=library, threshold=threshold, alpha=alpha, differentiation=differentiation,
-              formulation=formulation, weak=weak)
+    kw = dict(
+        library=library,
+        threshold=threshold,
+        alpha=alpha,
+        differentiation=differentiation,
+        formulation=formulation,
+        weak=weak,
+    )
     model = SymmetricSINDy(**kw)
     xs, ts, dxs, names, sym = model._validate(x, t, x_dot, feature_names)
     # differentiate (or integrate) once: the plain fit, the analysis and every refit use these rows
@@ -876,7 +906,11 @@ def discover_symmetries(
             "leaves unchanged: lower the threshold or check the data"
         )
     cont = discover_continuous(model.coef_, lib, names, candidates, max_null=max_null, min_gap=min_gap, x_samples=X_all)
-    disc = discover_discrete(model.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all) if discrete else []
+    disc = (
+        discover_discrete(model.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all)
+        if discrete
+        else []
+    )
     # an element of the continuous group (a rotation by 90 degrees when rotations are found)
     # adds nothing: keep only elements outside it
     disc = [c for c in disc if not _in_continuous_group(c.matrix, cont)]
@@ -915,7 +949,9 @@ def discover_symmetries(
             if spec in counts:
                 counts[spec] += 1
         if discrete and gens:
-            bd = discover_discrete(bm.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all)
+            bd = discover_discrete(
+                bm.coef_, lib, names, tol=discrete_tol, max_exhaustive=max_exhaustive, x_samples=X_all
+            )
             found = {c.spec for c in bd}
             for g in gens:
                 if g.spec in found and g.spec in counts:  # rejected generators are not counted
@@ -938,7 +974,9 @@ def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, m
     from .model import SymmetricSINDy
 
     report = discover_symmetries(x, t, x_dot, feature_names, **kwargs)
-    enforced = [s for s in report.specs if report.n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
+    enforced = [
+        s for s in report.specs if report.n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency
+    ]
     names = report.variables
     sym = Symmetry(names, enforced) if enforced else Symmetry(names)
     if report.unnamed and (report.n_bootstrap == 0 or report.nullity_agreement >= min_frequency):

@@ -92,8 +92,17 @@ class SymmetricEnsemble(BaseEstimator):
         As fitted on the whole data.
     """
 
-    def __init__(self, base=None, n_models=20, subsample=1.0, replace=True, random_state=None, n_jobs=None,
-                 percentiles=(2.5, 97.5), zero_tol=1e-10):
+    def __init__(
+        self,
+        base=None,
+        n_models=20,
+        subsample=1.0,
+        replace=True,
+        random_state=None,
+        n_jobs=None,
+        percentiles=(2.5, 97.5),
+        zero_tol=1e-10,
+    ):
         self.base = base
         self.n_models = n_models
         self.subsample = subsample
@@ -117,7 +126,9 @@ class SymmetricEnsemble(BaseEstimator):
                 raise ValueError(f"subsample {s!r}: a fraction must lie in (0, 1]")
             k = max(1, int(round(s * m)))
         if not self.replace and k > m:
-            raise ValueError(f"subsample {s!r}: {k} rows without replacement from {m} samples; use replace=True or fewer rows")
+            raise ValueError(
+                f"subsample {s!r}: {k} rows without replacement from {m} samples; use replace=True or fewer rows"
+            )
         return k
 
     def fit(self, x, t=None, x_dot=None, feature_names=None, client=None):
@@ -138,7 +149,9 @@ class SymmetricEnsemble(BaseEstimator):
         dxs = _as_trajectories(x_dot, "x_dot")
         n = xs[0].shape[1]
         if feature_names is None:
-            feature_names = list(base.symmetry.variables) if isinstance(base.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
+            feature_names = (
+                list(base.symmetry.variables) if isinstance(base.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
+            )
         names = list(feature_names)
         if dxs is None:
             if t is None:
@@ -158,8 +171,15 @@ class SymmetricEnsemble(BaseEstimator):
         if client is not None:
             # the data go to the cluster once; members take their rows there
             Xf, Df = client.scatter([X, D], broadcast=True)
-            futs = client.map(_take_and_fit, [base] * len(indices), [Xf] * len(indices), [Df] * len(indices),
-                              indices, [names] * len(indices), pure=False)
+            futs = client.map(
+                _take_and_fit,
+                [base] * len(indices),
+                [Xf] * len(indices),
+                [Df] * len(indices),
+                indices,
+                [names] * len(indices),
+                pure=False,
+            )
             members = client.gather(futs)
         elif self.n_jobs not in (None, 1):
             from joblib import Parallel, delayed

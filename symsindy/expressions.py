@@ -314,10 +314,7 @@ class _Builder:
             )
         entry = FUNCTIONS.get(func.id)
         if entry is None:
-            self.fail(
-                f"function '{_one_line(func.id)}' is not allowed; allowed functions are"
-                f" {', '.join(FUNCTIONS)}"
-            )
+            self.fail(f"function '{_one_line(func.id)}' is not allowed; allowed functions are {', '.join(FUNCTIONS)}")
         if node.keywords:
             self.fail(f"keyword arguments in '{self.src(node)}' are not allowed")
         for arg in node.args:
@@ -331,9 +328,7 @@ class _Builder:
         elif n not in arities:
             expected = " or ".join(str(a) for a in arities)
             plural = "" if arities == (1,) else "s"
-            self.fail(
-                f"function '{func.id}' takes {expected} argument{plural}, got {n} in '{self.src(node)}'"
-            )
+            self.fail(f"function '{func.id}' takes {expected} argument{plural}, got {n} in '{self.src(node)}'")
         args = [self.build(arg, depth + 1) for arg in node.args]
         if function is sympy.sqrt:
             return self.power(args[0], sympy.Rational(1, 2), node)
@@ -469,9 +464,7 @@ def parse_expression(
 
 # --------------------------------------------------------------------------- printing
 
-_ALLOWED_FUNCTION_TYPES = tuple(
-    {f for f, _ in FUNCTIONS.values() if isinstance(f, type)} | {sympy.exp, sympy.log}
-)
+_ALLOWED_FUNCTION_TYPES = tuple({f for f, _ in FUNCTIONS.values() if isinstance(f, type)} | {sympy.exp, sympy.log})
 
 
 def _is_float64(number) -> bool:

@@ -240,13 +240,17 @@ def make_basis(name: str, variables: Sequence[str], degree: int, *, x_samples=No
     if name == "kepler":
         if positions is None:
             if len(variables) < 4 or len(variables) % 2:
-                raise ValueError(f"basis 'kepler': give the position variables (no default for {len(variables)} variables)")
+                raise ValueError(
+                    f"basis 'kepler': give the position variables (no default for {len(variables)} variables)"
+                )
             positions = variables[: len(variables) // 2]
         positions = list(positions)
         unknown = [p for p in positions if p not in variables]
         if unknown or len(positions) < 2 or len(set(positions)) != len(positions):
-            raise ValueError(f"basis 'kepler': positions {','.join(positions)!r} must be two or more distinct variables of "
-                             f"{', '.join(variables)}")
+            raise ValueError(
+                f"basis 'kepler': positions {','.join(positions)!r} must be two or more distinct variables of "
+                f"{', '.join(variables)}"
+            )
         idx = tuple(variables.index(p) for p in positions)
         r = sp.sqrt(sp.Add(*[xs[i] ** 2 for i in idx]))
         f, lv = _times_monomials(xs, 1 / r, degree)
@@ -271,7 +275,9 @@ def custom_basis(expressions: Sequence, variables: Sequence[str], degree: int) -
         expr = parse_expression(e, variables, where=f"basis expression {e!r}") if isinstance(e, str) else sp.sympify(e)
         unknown = sorted(str(s) for s in expr.free_symbols - set(xs))
         if unknown:
-            raise ValueError(f"basis expression {str(expr)!r}: unknown name {unknown[0]!r}; variables are {', '.join(variables)}")
+            raise ValueError(
+                f"basis expression {str(expr)!r}: unknown name {unknown[0]!r}; variables are {', '.join(variables)}"
+            )
         for _, k in _terms(expr):
             if k in have:
                 continue

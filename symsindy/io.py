@@ -99,7 +99,9 @@ def check_variable_names(names: Sequence[str], where: str) -> list[str]:
     seen = set()
     for v in names:
         if not isinstance(v, str) or not v.isidentifier() or keyword.iskeyword(v):
-            raise ValueError(f"{where}: variable name {v!r} is not valid; names must be identifiers such as 'x' or 'q1'")
+            raise ValueError(
+                f"{where}: variable name {v!r} is not valid; names must be identifiers such as 'x' or 'q1'"
+            )
         if v in RESERVED:
             raise ValueError(f"{where}: {v!r} cannot be a state variable name; 't' and 'trajectory' are reserved")
         if v in seen:
@@ -136,7 +138,9 @@ def _check_increasing(where: str, t: np.ndarray, label: str, rows: Sequence[int]
 
 def _check_length(where: str, t: np.ndarray, label: str):
     if len(t) < 2:
-        raise ValueError(f"{where}: {label} has {len(t)} sample{'s' if len(t) != 1 else ''}; each trajectory needs at least 2")
+        raise ValueError(
+            f"{where}: {label} has {len(t)} sample{'s' if len(t) != 1 else ''}; each trajectory needs at least 2"
+        )
 
 
 # --------------------------------------------------------------------------- reading
@@ -185,18 +189,20 @@ def read_csv(path) -> Dataset:
         dup = next(h for h in header if header.count(h) > 1)
         raise ValueError(f"{where}: column {dup!r} appears twice in the header")
     if "t" not in header:
-        raise ValueError(f"{where}: no 't' column; the header must name a time column 't' (columns are {', '.join(header)})")
+        raise ValueError(
+            f"{where}: no 't' column; the header must name a time column 't' (columns are {', '.join(header)})"
+        )
     dot_cols = [h for h in header if h.endswith("_dot")]
     variables = [h for h in header if h not in RESERVED and h not in dot_cols]
     # A '<name>_dot' column whose <name> is not a column is an error, not a variable.
     for d in dot_cols:
         base = d[: -len("_dot")]
         if base in RESERVED:
-            raise ValueError(f"{where}: column {d!r}: {base!r} is reserved, not a state variable, so it has no derivative column")
-        if base not in variables:
             raise ValueError(
-                f"{where}: column {d!r} holds the derivative of {base!r}, but there is no column {base!r}"
+                f"{where}: column {d!r}: {base!r} is reserved, not a state variable, so it has no derivative column"
             )
+        if base not in variables:
+            raise ValueError(f"{where}: column {d!r} holds the derivative of {base!r}, but there is no column {base!r}")
     check_variable_names(variables, where)
     if dot_cols:
         missing = [v for v in variables if f"{v}_dot" not in header]
@@ -302,7 +308,9 @@ def read_npz(path) -> Dataset:
     if "names" in arrays:
         raw = arrays["names"]
         if raw.dtype.kind not in "US" or raw.ndim != 1:
-            raise ValueError(f"{where}: 'names' must be a 1-D array of strings, got dtype {raw.dtype} shape {raw.shape}")
+            raise ValueError(
+                f"{where}: 'names' must be a 1-D array of strings, got dtype {raw.dtype} shape {raw.shape}"
+            )
         names = [s.decode() if isinstance(s, bytes) else str(s) for s in raw.tolist()]
         if len(names) != n:
             raise ValueError(f"{where}: 'names' has {len(names)} entries but 'x' has {n} columns")
@@ -327,7 +335,9 @@ def read_npz(path) -> Dataset:
         if x.ndim != 2:
             raise ValueError(f"{where}: a 'trajectory' key needs stacked 'x' of shape (M, n), got {x.shape}")
         if tid.shape != (x.shape[0],):
-            raise ValueError(f"{where}: 'trajectory' has shape {tid.shape}; expected ({x.shape[0]},), one id per row of 'x'")
+            raise ValueError(
+                f"{where}: 'trajectory' has shape {tid.shape}; expected ({x.shape[0]},), one id per row of 'x'"
+            )
         if t.shape != (x.shape[0],):
             raise ValueError(f"{where}: 't' has shape {t.shape}; with a 'trajectory' key expected ({x.shape[0]},)")
         order: dict = {}
@@ -351,7 +361,9 @@ def read_npz(path) -> Dataset:
             tt = list(t)
         else:
             want = f"({m},)" if x.ndim == 2 else f"({m},) or ({k}, {m})"
-            raise ValueError(f"{where}: 't' has shape {t.shape} but 'x' has shape {x.shape}; expected 't' of shape {want}")
+            raise ValueError(
+                f"{where}: 't' has shape {t.shape} but 'x' has shape {x.shape}; expected 't' of shape {want}"
+            )
         ts = [np.array(a, dtype=float) for a in tt]
         xs = [np.array(a) for a in xs3]
         dxs = None
@@ -393,13 +405,18 @@ def write_csv(path, variables: Sequence[str], t, x, x_dot=None) -> None:
     xs = _as_list(x)
     dxs = _as_list(x_dot) if x_dot is not None else None
     if len(xs) != len(ts) or (dxs is not None and len(dxs) != len(ts)):
-        raise ValueError(f"{where}: got {len(ts)} time arrays, {len(xs)} state arrays"
-                         + (f" and {len(dxs)} derivative arrays" if dxs is not None else "") + "; they must match")
+        raise ValueError(
+            f"{where}: got {len(ts)} time arrays, {len(xs)} state arrays"
+            + (f" and {len(dxs)} derivative arrays" if dxs is not None else "")
+            + "; they must match"
+        )
     for k, (tk, xk) in enumerate(zip(ts, xs)):
         if xk.ndim == 1 and n == 1:
             xs[k] = xk = xk[:, None]
         if tk.ndim != 1 or xk.shape != (len(tk), n):
-            raise ValueError(f"{where}: trajectory {k}: 't' has shape {tk.shape} and 'x' {xk.shape}; expected (m,) and (m, {n})")
+            raise ValueError(
+                f"{where}: trajectory {k}: 't' has shape {tk.shape} and 'x' {xk.shape}; expected (m,) and (m, {n})"
+            )
         if dxs is not None:
             if dxs[k].ndim == 1 and n == 1:
                 dxs[k] = dxs[k][:, None]

@@ -9,8 +9,15 @@ import numpy as np
 __all__ = ["rref", "snap_rationals"]
 
 
-def rref(B: np.ndarray, tol: float = 1e-10, *, relative: bool = False, clean: bool = False,
-         full: bool = False, pivots: bool = False):
+def rref(
+    B: np.ndarray,
+    tol: float = 1e-10,
+    *,
+    relative: bool = False,
+    clean: bool = False,
+    full: bool = False,
+    pivots: bool = False,
+):
     """Reduced row echelon form of the rows of ``B`` (a basis), with partial pivoting.
 
     A column whose largest remaining entry is at most ``tol`` (times ``max |B|`` when

@@ -39,7 +39,9 @@ def _as_trajectories(x, name: str) -> list[np.ndarray]:
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:
-            raise ValueError(f"{name}: expected an (n_samples, n_variables) array or a list of them, got shape {arr.shape}")
+            raise ValueError(
+                f"{name}: expected an (n_samples, n_variables) array or a list of them, got shape {arr.shape}"
+            )
         trajs = [arr]
     for k, xi in enumerate(trajs):
         if xi.ndim != 2:
@@ -47,7 +49,9 @@ def _as_trajectories(x, name: str) -> list[np.ndarray]:
         bad = ~np.isfinite(xi)
         if bad.any():
             row, col = map(int, np.argwhere(bad)[0])
-            raise ValueError(f"{name}: trajectory {k} has a non-finite value ({xi[row, col]}) at sample {row}, variable {col}")
+            raise ValueError(
+                f"{name}: trajectory {k} has a non-finite value ({xi[row, col]}) at sample {row}, variable {col}"
+            )
     n = {xi.shape[1] for xi in trajs}
     if len(n) > 1:
         raise ValueError(f"{name}: trajectories have different numbers of variables {sorted(n)}")
@@ -206,8 +210,17 @@ class SymmetricSINDy(BaseEstimator):
         (discovery) that go on working with the same samples or test functions."""
         rows = self._rows(xs, ts, dxs, feature_names, sym)
         gls = self._whitened(rows, xs) if rows.weak is not None else None
-        self._fit_rows(rows.theta, rows.target, rows.library, feature_names, rows.symmetry, rows.action,
-                       rows.subspace, unit="samples" if rows.weak is None else "test functions", gls=gls)
+        self._fit_rows(
+            rows.theta,
+            rows.target,
+            rows.library,
+            feature_names,
+            rows.symmetry,
+            rows.action,
+            rows.subspace,
+            unit="samples" if rows.weak is None else "test functions",
+            gls=gls,
+        )
         self.formulation_ = rows.formulation
         self.formulation_reason_ = rows.reason
         self.weak_system_ = rows.weak
@@ -248,13 +261,13 @@ class SymmetricSINDy(BaseEstimator):
         n = xs[0].shape[1]
         if dxs is not None:
             if len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
-                raise ValueError(
-                    f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}"
-                )
+                raise ValueError(f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}")
         elif t is None:
             raise ValueError("t: sample times or a time step are needed when x_dot is not given")
         if feature_names is None:
-            feature_names = list(self.symmetry.variables) if isinstance(self.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
+            feature_names = (
+                list(self.symmetry.variables) if isinstance(self.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
+            )
         feature_names = list(feature_names)
         if len(feature_names) != n:
             raise ValueError(f"feature_names: {len(feature_names)} names for {n} variables")
@@ -337,8 +350,10 @@ class SymmetricSINDy(BaseEstimator):
             # (a zero initial guess spares pysindy's unused least-squares start)
             optimizer.set_params(initial_guess=np.zeros((1, p * n)))
             optimizer.fit(gls.X, gls.y[:, None])
-            path = [dataclasses.replace(pt, support=pt.support.reshape(p, n).T.copy(), coef=pt.coef.reshape(p, n).T.copy())
-                    for pt in getattr(optimizer, "path_", [])]
+            path = [
+                dataclasses.replace(pt, support=pt.support.reshape(p, n).T.copy(), coef=pt.coef.reshape(p, n).T.copy())
+                for pt in getattr(optimizer, "path_", [])
+            ]
             coef = np.array(optimizer.coef_, dtype=float).reshape(p, n).T.copy()
         self.optimizer_ = optimizer
         self.library_ = library
@@ -392,8 +407,10 @@ class SymmetricSINDy(BaseEstimator):
                 return None, "strong", f"trajectories too short for test functions: {skipped}"
             warnings.warn(f"weak formulation: trajectories left out: {skipped}", stacklevel=3)
         if self.formulation == "auto" and ws.G.shape[0] * n < 2 * dof:
-            return None, "strong", (
-                f"{ws.G.shape[0]} test functions give too few equations for {dof} free coefficients"
+            return (
+                None,
+                "strong",
+                (f"{ws.G.shape[0]} test functions give too few equations for {dof} free coefficients"),
             )
         return ws, "weak", reason
 
@@ -444,9 +461,12 @@ class SymmetricSINDy(BaseEstimator):
                 terms,
                 self.coef_,
                 symmetry=list(self.symmetry_.specs),
-                metadata={"equivariance_residual": self.equivariance_residual_, "threshold": self.threshold_,
-                          "threshold_rule": "auto" if isinstance(self.threshold, str) else "given",
-                          "formulation": self.formulation_},
+                metadata={
+                    "equivariance_residual": self.equivariance_residual_,
+                    "threshold": self.threshold_,
+                    "threshold_rule": "auto" if isinstance(self.threshold, str) else "given",
+                    "formulation": self.formulation_,
+                },
             )
         return self._symbolic
 
@@ -510,7 +530,8 @@ class SymmetricSINDy(BaseEstimator):
                 "radius": [None if r is None else float(r) for r in ws.radii],
                 "p": [None if p is None else int(p) for p in ws.p],
                 "skipped": [[int(k), str(why)] for k, why in ws.skipped],
-                "regression": "ordinary least squares" if getattr(self, "weak_noise_", None) is None
+                "regression": "ordinary least squares"
+                if getattr(self, "weak_noise_", None) is None
                 else "generalised least squares",
                 "noise": None if getattr(self, "weak_noise_", None) is None else [float(v) for v in self.weak_noise_],
             }
@@ -534,8 +555,11 @@ class SymmetricSINDy(BaseEstimator):
         if "weak" in info:
             w = info["weak"]
             radii = [r for r in w["radius"] if r is not None]
-            lines[-1] += (f"; {sum(w['test_functions'])} test functions, radius "
-                          + ", ".join(f"{r:.3g}" for r in radii) + f"; {w['regression']}")
+            lines[-1] += (
+                f"; {sum(w['test_functions'])} test functions, radius "
+                + ", ".join(f"{r:.3g}" for r in radii)
+                + f"; {w['regression']}"
+            )
             if w["noise"] is not None:
                 lines[-1] += " (noise " + ", ".join(f"{v:.3g}" for v in w["noise"]) + ")"
         sp = info["sparsity"]
@@ -543,11 +567,19 @@ class SymmetricSINDy(BaseEstimator):
             lines.append(f"threshold: {info['threshold']:.4g} (given)")
             return lines
         lo, hi = sp["threshold_range"]
-        lines.append(f"threshold: {info['threshold']:.4g} ({sp['rule']}: {sp['n_terms']} terms, score {sp['score']:.4g}; "
-                     f"the same support for thresholds {lo:.3g} to {hi:.3g})")
+        lines.append(
+            f"threshold: {info['threshold']:.4g} ({sp['rule']}: {sp['n_terms']} terms, score {sp['score']:.4g}; "
+            f"the same support for thresholds {lo:.3g} to {hi:.3g})"
+        )
         for r in sp["runner_up"]:
-            change = "; ".join(x for x in (("adds " + ", ".join(r["adds"])) if r["adds"] else "",
-                                            ("drops " + ", ".join(r["drops"])) if r["drops"] else "") if x)
+            change = "; ".join(
+                x
+                for x in (
+                    ("adds " + ", ".join(r["adds"])) if r["adds"] else "",
+                    ("drops " + ", ".join(r["drops"])) if r["drops"] else "",
+                )
+                if x
+            )
             lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g} ({change or 'same terms'})")
         return lines
 

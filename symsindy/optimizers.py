@@ -137,7 +137,13 @@ class ConstrainedSTLSQ(BaseOptimizer):
         copy_X=True,
         initial_guess=None,
     ):
-        super().__init__(max_iter=max_iter, normalize_columns=normalize_columns, copy_X=copy_X, initial_guess=initial_guess, unbias=unbias)
+        super().__init__(
+            max_iter=max_iter,
+            normalize_columns=normalize_columns,
+            copy_X=copy_X,
+            initial_guess=initial_guess,
+            unbias=unbias,
+        )
         self.basis = basis
         self.threshold = threshold
         self.alpha = alpha
@@ -161,16 +167,26 @@ class ConstrainedSTLSQ(BaseOptimizer):
             raise ValueError(f"criterion {self.criterion!r}: expected one of {', '.join(CRITERIA)}")
         if not (isinstance(self.n_thresholds, (int, np.integer)) and self.n_thresholds >= 2):
             raise ValueError(f"n_thresholds {self.n_thresholds!r}: expected an integer >= 2")
-        if not (isinstance(self.sparsity_weight, (int, float)) and np.isfinite(self.sparsity_weight) and self.sparsity_weight >= 0):
+        if not (
+            isinstance(self.sparsity_weight, (int, float))
+            and np.isfinite(self.sparsity_weight)
+            and self.sparsity_weight >= 0
+        ):
             raise ValueError(f"sparsity_weight {self.sparsity_weight!r}: expected a number >= 0")
         if not (isinstance(self.n_folds, (int, np.integer)) and self.n_folds >= 2):
             raise ValueError(f"n_folds {self.n_folds!r}: expected an integer >= 2")
         x_arr = np.asarray(x_, float)
         if self.normalize_columns:
-            xw = x_arr if sample_weight is None else x_arr * np.sqrt(np.broadcast_to(np.asarray(sample_weight, float), x_arr.shape[:1]))[:, None]
+            xw = (
+                x_arr
+                if sample_weight is None
+                else x_arr * np.sqrt(np.broadcast_to(np.asarray(sample_weight, float), x_arr.shape[:1]))[:, None]
+            )
             norms = np.linalg.norm(xw, axis=0)
             if np.any(norms == 0):
-                raise ValueError(f"normalize_columns: library term {int(np.flatnonzero(norms == 0)[0])} is zero on all samples")
+                raise ValueError(
+                    f"normalize_columns: library term {int(np.flatnonzero(norms == 0)[0])} is zero on all samples"
+                )
             self._feat_norms = norms
         else:
             self._feat_norms = None
@@ -198,7 +214,9 @@ class ConstrainedSTLSQ(BaseOptimizer):
             return None
         sc = np.asarray(self.scale, float)
         if sc.shape != (n, p) or not np.all(np.isfinite(sc)) or np.any(sc < 0):
-            raise ValueError(f"scale: expected finite numbers >= 0 of shape (n_targets, n_features) = ({n}, {p}), got shape {sc.shape}")
+            raise ValueError(
+                f"scale: expected finite numbers >= 0 of shape (n_targets, n_features) = ({n}, {p}), got shape {sc.shape}"
+            )
         if self._feat_norms is not None:
             sc = sc / self._feat_norms[None, :]  # coefficients are in normalised units
         return sc.T.ravel()
@@ -208,9 +226,16 @@ class ConstrainedSTLSQ(BaseOptimizer):
         if self.score_rows is None:
             return None
         theta, target = (np.asarray(a, float) for a in self.score_rows)
-        if theta.ndim != 2 or target.ndim != 2 or theta.shape[0] != target.shape[0] or theta.shape[1] * target.shape[1] != p * n:
-            raise ValueError(f"score_rows: expected (theta, target) of shapes (m, p_s), (m, n_s) with p_s * n_s = {p * n}, "
-                             f"got {theta.shape} and {target.shape}")
+        if (
+            theta.ndim != 2
+            or target.ndim != 2
+            or theta.shape[0] != target.shape[0]
+            or theta.shape[1] * target.shape[1] != p * n
+        ):
+            raise ValueError(
+                f"score_rows: expected (theta, target) of shapes (m, p_s), (m, n_s) with p_s * n_s = {p * n}, "
+                f"got {theta.shape} and {target.shape}"
+            )
         Q = None if self.basis is None else np.asarray(self.basis, float)
         norms = None if self._feat_norms is None else np.repeat(self._feat_norms, n)
         return _Problem(theta, target, Q), (lambda w: w) if norms is None else (lambda w: w / norms)
@@ -229,8 +254,17 @@ class ConstrainedSTLSQ(BaseOptimizer):
                 w, active, _, _, dof = problem.stlsq(thr, self.alpha, self.max_iter, self.unbias, start=active)
                 if path and np.array_equal(path[-1].support, active.reshape(p, n).T):
                     continue
-                path.append(PathPoint(float(thr), int(active.sum()), dof, problem.residual(w), np.nan,
-                                      active.reshape(p, n).T.copy(), w.reshape(p, n).T.copy()))
+                path.append(
+                    PathPoint(
+                        float(thr),
+                        int(active.sum()),
+                        dof,
+                        problem.residual(w),
+                        np.nan,
+                        active.reshape(p, n).T.copy(),
+                        w.reshape(p, n).T.copy(),
+                    )
+                )
                 if not active.any():
                     break
             best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, self._scorer(p, n))
@@ -260,7 +294,12 @@ def check_threshold(threshold, name: str = "threshold") -> None:
         if threshold != "auto":
             raise ValueError(f"{name} {threshold!r}: expected a number >= 0 or 'auto'")
         return
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) or not np.isfinite(threshold) or threshold < 0:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.integer, np.floating))
+        or not np.isfinite(threshold)
+        or threshold < 0
+    ):
         raise ValueError(f"{name} {threshold!r}: expected a number >= 0 or 'auto'")
 
 
@@ -373,8 +412,14 @@ def _solve(Q, G, B, p, n, alpha):
     return Q @ z
 
 
-def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_folds: int = 5, sparsity_weight: float = 0.1,
-                   scorer=None) -> int:
+def select_support(
+    problem: _Problem,
+    path: list[PathPoint],
+    criterion: str,
+    n_folds: int = 5,
+    sparsity_weight: float = 0.1,
+    scorer=None,
+) -> int:
     """Index of the support ``criterion`` prefers on ``path`` (fills each point's ``score``).
 
     - ``"mstls"``: WSINDy's criterion (Messenger & Bortz 2021): the distance of the fit
@@ -408,7 +453,9 @@ def select_support(problem: _Problem, path: list[PathPoint], criterion: str, n_f
         for pt in path:
             w = pt.coef.T.ravel()
             d = (w if to_raw is None else to_raw(w)) - full
-            pt.score = float(np.linalg.norm(sp.x @ d.reshape(sp.p, sp.n)) / max(ref, 1e-300) + sparsity_weight * pt.n_terms / N)
+            pt.score = float(
+                np.linalg.norm(sp.x @ d.reshape(sp.p, sp.n)) / max(ref, 1e-300) + sparsity_weight * pt.n_terms / N
+            )
     elif criterion in ("aicc", "bic"):
         for pt in path:
             rss = max(problem.rss(pt.coef.T.ravel()), 1e-300)

@@ -72,7 +72,15 @@ def plot_quantities(quantities, variables, t, x_data, rhs=None, ax=None, title: 
     sim = None
     if rhs is not None:
         f = sp.lambdify(xs, list(rhs), modules="numpy")
-        sol = solve_ivp(lambda _, s: np.asarray(f(*s), float), (t[0], t[-1]), traj[0], t_eval=t, method="LSODA", rtol=1e-9, atol=1e-9)
+        sol = solve_ivp(
+            lambda _, s: np.asarray(f(*s), float),
+            (t[0], t[-1]),
+            traj[0],
+            t_eval=t,
+            method="LSODA",
+            rtol=1e-9,
+            atol=1e-9,
+        )
         if sol.success:
             sim = sol.y.T
     for k, q in enumerate(quantities):
@@ -81,7 +89,11 @@ def plot_quantities(quantities, variables, t, x_data, rhs=None, ax=None, title: 
         vals = np.broadcast_to(np.asarray(fq(*traj.T), float), (len(traj),))
         grad = np.column_stack([np.broadcast_to(np.asarray(g, float), (len(traj),)) for g in fg(*traj.T)])
         level = float(np.mean(vals))
-        scale = max(abs(level), float(np.sqrt(np.mean((np.linalg.norm(grad, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))), 1e-300)
+        scale = max(
+            abs(level),
+            float(np.sqrt(np.mean((np.linalg.norm(grad, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))),
+            1e-300,
+        )
         name = labels[k] if labels else _short(q)
         c = f"C{k % 10}"
         ax.plot(t, (vals - level) / scale, ".", ms=2, color=c, alpha=0.5, label=f"{name} (data)")
@@ -104,8 +116,17 @@ def _series(models):
 _MODEL_STYLES = ("-", "--", ":", "-.")
 
 
-def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str | None = None, note: str | None = None,
-                      time_label: str = "time t", marks=None):
+def plot_trajectories(
+    t,
+    x_data,
+    variables,
+    models=None,
+    axes=None,
+    title: str | None = None,
+    note: str | None = None,
+    time_label: str = "time t",
+    marks=None,
+):
     """Each state variable against time: data as dots, each model's simulation as a line.
 
     ``x_data`` is an (m, n) trajectory; ``models`` maps a legend label to the (k, n)
@@ -138,8 +159,15 @@ def plot_trajectories(t, x_data, variables, models=None, axes=None, title: str |
         ax.set_ylabel(v)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel(time_label)
-    axes[0].legend(fontsize="small", loc="upper right", markerscale=3, ncol=1 + len(series) + len(marks or ()),
-                   bbox_to_anchor=(1.0, 1.02), borderaxespad=0.0, framealpha=0.9)
+    axes[0].legend(
+        fontsize="small",
+        loc="upper right",
+        markerscale=3,
+        ncol=1 + len(series) + len(marks or ()),
+        bbox_to_anchor=(1.0, 1.02),
+        borderaxespad=0.0,
+        framealpha=0.9,
+    )
     fig.suptitle(title or "Data and model trajectories", fontsize="medium")
     lines = textwrap.wrap(note, 110) if note else []
     if lines:
@@ -184,8 +212,16 @@ def plot_phase(x_data, variables, models=None, ax=None, title: str | None = None
     return fig
 
 
-def plot_coefficients(term_names, variables, coefficients, axes=None, title: str | None = None, tol: float = 0.0,
-                      ylabel: str = "{}' coefficient", keep=None):
+def plot_coefficients(
+    term_names,
+    variables,
+    coefficients,
+    axes=None,
+    title: str | None = None,
+    tol: float = 0.0,
+    ylabel: str = "{}' coefficient",
+    keep=None,
+):
     """Coefficients of several models side by side: one panel per equation, one bar group per term.
 
     ``coefficients`` maps a legend label to an (n, p) array over ``term_names``; terms
@@ -204,8 +240,11 @@ def plot_coefficients(term_names, variables, coefficients, axes=None, title: str
     fig = axes[0].figure
     width = 0.8 / max(len(items), 1)
     for i, (ax, v) in enumerate(zip(axes, variables)):
-        shown = [j for j in range(len(term_names))
-                 if any(abs(c[i, j]) > tol for _, c in items) or (keep is not None and keep[i][j])]
+        shown = [
+            j
+            for j in range(len(term_names))
+            if any(abs(c[i, j]) > tol for _, c in items) or (keep is not None and keep[i][j])
+        ]
         pos = np.arange(len(shown))
         for k, (label, c) in enumerate(items):
             ax.bar(pos + (k - (len(items) - 1) / 2) * width, c[i, shown], width, color=f"C{k}", label=label)

@@ -103,10 +103,15 @@ def resolve_source(source):
         raise ValueError(f"data file '{text}' {what}; expected a .csv or .npz file or a catalogue system name")
     close = difflib.get_close_matches(text, names, n=3)
     quoted = [f"'{c}'" for c in close]
-    hint = f"; did you mean {', '.join(quoted[:-1])} or {quoted[-1]}?" if len(close) > 1 else (
-        f"; did you mean {quoted[0]}?" if close else "")
-    raise ValueError(f"unknown system '{text}'{hint} ('symsindy systems list' shows all {len(names)}; "
-                     "a data file needs a .csv or .npz suffix)")
+    hint = (
+        f"; did you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+        if len(close) > 1
+        else (f"; did you mean {quoted[0]}?" if close else "")
+    )
+    raise ValueError(
+        f"unknown system '{text}'{hint} ('symsindy systems list' shows all {len(names)}; "
+        "a data file needs a .csv or .npz suffix)"
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -297,15 +302,17 @@ class DiscoveryReport:
         residual = {c.spec: c.residual for c in rep.discrete}
         per_spec = []
         for spec in list(rep.continuous.specs) + [c.spec for c in rep.discrete_generators]:
-            per_spec.append({
-                "spec": spec,
-                "kind": "continuous" if spec in rep.continuous.specs else "discrete",
-                "residual": _num(residual.get(spec)),
-                "refit_cost": _num(rep.refit_cost.get(spec)),
-                "bootstrap_frequency": _num(rep.spec_frequency.get(spec)),
-                "rejected": spec in rep.rejected,
-                "enforced": spec in self.enforced,
-            })
+            per_spec.append(
+                {
+                    "spec": spec,
+                    "kind": "continuous" if spec in rep.continuous.specs else "discrete",
+                    "residual": _num(residual.get(spec)),
+                    "refit_cost": _num(rep.refit_cost.get(spec)),
+                    "bootstrap_frequency": _num(rep.spec_frequency.get(spec)),
+                    "rejected": spec in rep.rejected,
+                    "enforced": spec in self.enforced,
+                }
+            )
         return {
             "candidates": d["candidates"],
             "singular_values": d["singular_values"],
@@ -313,9 +320,15 @@ class DiscoveryReport:
             "gap": _num(d["gap"]),
             "specs": per_spec,
             "unnamed_generators": [
-                {"label": f"generator[{k}]", "A": np.asarray(A).tolist(), "b": np.asarray(b).tolist(),
-                 "refit_cost": _num(rep.refit_cost.get(f"generator[{k}]")), "rejected": f"generator[{k}]" in rep.rejected}
-                for k, (A, b) in enumerate(rep.continuous.unnamed)],
+                {
+                    "label": f"generator[{k}]",
+                    "A": np.asarray(A).tolist(),
+                    "b": np.asarray(b).tolist(),
+                    "refit_cost": _num(rep.refit_cost.get(f"generator[{k}]")),
+                    "rejected": f"generator[{k}]" in rep.rejected,
+                }
+                for k, (A, b) in enumerate(rep.continuous.unnamed)
+            ],
             "discrete_candidates": d["discrete_candidates"],
             "bootstrap": d["bootstrap"],
             "condition_number": _num(d["condition_number"]),
@@ -335,46 +348,62 @@ class DiscoveryReport:
 
         conserved = []
         for q, c in zip(self.conserved, self.checks):
-            conserved.append({
-                "expression": format_expression(q.expr),
-                "residual": _num(q.residual),
-                "symbolic_residual": _num(c.symbolic_residual),
-                "drift_model": _num(c.drift_model),
-                "drift_data": _num(c.drift_data),
-                "conserved": bool(c.conserved),
-                "independent": bool(q.independent),
-                "noether": [e.symmetry for e in self.noether if e.charge is not None and _proportional(q.expr, e.charge, _symbols(self.variables))],
-            })
-        return _finite({
-            "source": {"kind": self.kind, "name" if self.kind == "catalogue" else "path": self.source},
-            "variables": list(self.variables),
-            "equations": {"plain": eqs(self.plain), "enforced": eqs(self.model)},
-            "symmetries": {
-                "found": self.found,
+            conserved.append(
+                {
+                    "expression": format_expression(q.expr),
+                    "residual": _num(q.residual),
+                    "symbolic_residual": _num(c.symbolic_residual),
+                    "drift_model": _num(c.drift_model),
+                    "drift_data": _num(c.drift_data),
+                    "conserved": bool(c.conserved),
+                    "independent": bool(q.independent),
+                    "noether": [
+                        e.symmetry
+                        for e in self.noether
+                        if e.charge is not None and _proportional(q.expr, e.charge, _symbols(self.variables))
+                    ],
+                }
+            )
+        return _finite(
+            {
+                "source": {"kind": self.kind, "name" if self.kind == "catalogue" else "path": self.source},
+                "variables": list(self.variables),
+                "equations": {"plain": eqs(self.plain), "enforced": eqs(self.model)},
+                "symmetries": {
+                    "found": self.found,
+                    "enforced": list(self.enforced),
+                    "rejected": [] if self.symmetries is None else list(self.symmetries.rejected),
+                    "evidence": self._evidence(),
+                },
                 "enforced": list(self.enforced),
-                "rejected": [] if self.symmetries is None else list(self.symmetries.rejected),
-                "evidence": self._evidence(),
-            },
-            "enforced": list(self.enforced),
-            "equivariance_residual": _num(self.model.equivariance_residual_),
-            "conserved": conserved,
-            "rejected": [{"expression": format_expression(q.expr), "residual": _num(q.residual),
-                          "symbolic_residual": _num(c.symbolic_residual), "drift_model": _num(c.drift_model),
-                          "drift_data": _num(c.drift_data), "reason": c.reason} for q, c in self.rejected],
-            "noether": {
-                "structure": self.structure,
-                "charges": [e.to_dict() for e in self.noether],
-                "flags": list(self.noether_flags),
-            },
-            "truth": self.truth,
-            "errors": self.errors,
-            "warnings": list(self.warnings),
-            "settings": dict(self.settings),
-            "formulation": self.settings.get("formulation_used"),
-            "threshold": self.settings.get("threshold_used"),
-            "timings": dict(self.timings),
-            "figures": list(self.figures),
-        })
+                "equivariance_residual": _num(self.model.equivariance_residual_),
+                "conserved": conserved,
+                "rejected": [
+                    {
+                        "expression": format_expression(q.expr),
+                        "residual": _num(q.residual),
+                        "symbolic_residual": _num(c.symbolic_residual),
+                        "drift_model": _num(c.drift_model),
+                        "drift_data": _num(c.drift_data),
+                        "reason": c.reason,
+                    }
+                    for q, c in self.rejected
+                ],
+                "noether": {
+                    "structure": self.structure,
+                    "charges": [e.to_dict() for e in self.noether],
+                    "flags": list(self.noether_flags),
+                },
+                "truth": self.truth,
+                "errors": self.errors,
+                "warnings": list(self.warnings),
+                "settings": dict(self.settings),
+                "formulation": self.settings.get("formulation_used"),
+                "threshold": self.settings.get("threshold_used"),
+                "timings": dict(self.timings),
+                "figures": list(self.figures),
+            }
+        )
 
     # ------------------------------------------------------------------ text
     def summary(self) -> str:
@@ -382,14 +411,20 @@ class DiscoveryReport:
         s = self.settings
         L = []
         if self.kind == "catalogue":
-            L.append(f"{self.source}: catalogue system simulated: {s['trajectories']} trajectories x {s['samples']} samples "
-                     f"(dt {s['dt']:g}, t in [0, {s['t_end']:g}]), noise {s['noise']:.3g} x RMS, seed {s['seed']}")
+            L.append(
+                f"{self.source}: catalogue system simulated: {s['trajectories']} trajectories x {s['samples']} samples "
+                f"(dt {s['dt']:g}, t in [0, {s['t_end']:g}]), noise {s['noise']:.3g} x RMS, seed {s['seed']}"
+            )
         else:
-            L.append(f"{self.source}: {len(self.x)} trajectories, {sum(len(x) for x in self.x)} samples of "
-                     f"{', '.join(self.variables)}" + ("; measured derivatives" if s.get("measured_derivatives") else ""))
-        L.append(f"library: polynomials of degree <= {s['degree']} ({s['degree_rule']}); "
-                 f"threshold {s['threshold_used']:.4g} ({s['threshold_rule']}); "
-                 f"formulation {s['formulation_used']} ({s['formulation_reason']})")
+            L.append(
+                f"{self.source}: {len(self.x)} trajectories, {sum(len(x) for x in self.x)} samples of "
+                f"{', '.join(self.variables)}" + ("; measured derivatives" if s.get("measured_derivatives") else "")
+            )
+        L.append(
+            f"library: polynomials of degree <= {s['degree']} ({s['degree_rule']}); "
+            f"threshold {s['threshold_used']:.4g} ({s['threshold_rule']}); "
+            f"formulation {s['formulation_used']} ({s['formulation_reason']})"
+        )
         L.append("")
         L.append("plain SINDy:")
         L += [f"  {line}" for line in self.plain.equations()]
@@ -398,8 +433,10 @@ class DiscoveryReport:
         if rep is None:
             L.append("symmetries: discovery did not run (see warnings)")
         else:
-            L.append(f"symmetries found ({rep.continuous.family or 'given'} candidates and signed permutations; "
-                     f"{rep.n_bootstrap} bootstrap refits):")
+            L.append(
+                f"symmetries found ({rep.continuous.family or 'given'} candidates and signed permutations; "
+                f"{rep.n_bootstrap} bootstrap refits):"
+            )
             ev = self._evidence()
             for e in ev["specs"]:
                 bits = [e["kind"]]
@@ -409,7 +446,11 @@ class DiscoveryReport:
                     bits.append(f"refit cost {e['refit_cost']:.2g}")
                 if e["bootstrap_frequency"] is not None:
                     bits.append(f"in {e['bootstrap_frequency']:.0%} of refits")
-                tag = "REJECTED by the refit check" if e["rejected"] else ("enforced" if e["enforced"] else "not enforced")
+                tag = (
+                    "REJECTED by the refit check"
+                    if e["rejected"]
+                    else ("enforced" if e["enforced"] else "not enforced")
+                )
                 L.append(f"  {e['spec']:<34} {'; '.join(bits)}   [{tag}]")
             if not ev["specs"]:
                 L.append("  none")
@@ -420,8 +461,10 @@ class DiscoveryReport:
             L.append(f"  continuous algebra: dimension {c.nullity}; smallest singular values {sv}{gap}")
             n_unnamed, n_kept = len(rep.continuous.unnamed), len(rep.unnamed)
             if n_unnamed:
-                L.append(f"  {n_unnamed} further generator(s) without a name: {n_kept} kept, "
-                         f"{n_unnamed - n_kept} rejected by the refit check (matrices in report.json)")
+                L.append(
+                    f"  {n_unnamed} further generator(s) without a name: {n_kept} kept, "
+                    f"{n_unnamed - n_kept} rejected by the refit check (matrices in report.json)"
+                )
         L.append("")
         if self.enforced:
             L.append(f"enforced: {'; '.join(self.enforced)}")
@@ -434,8 +477,10 @@ class DiscoveryReport:
         deg = s["conserved_degree"]
         basis = s.get("conserved_basis", "poly")
         n_ind = sum(bool(q.independent) for q in self.conserved)
-        L.append(f"conserved quantities of the enforced model (basis {basis}, degree <= {deg}): "
-                 + (f"{len(self.conserved)}, {n_ind} independent" if self.conserved else "none"))
+        L.append(
+            f"conserved quantities of the enforced model (basis {basis}, degree <= {deg}): "
+            + (f"{len(self.conserved)}, {n_ind} independent" if self.conserved else "none")
+        )
         xs = _symbols(self.variables)
         for q, c in zip(self.conserved, self.checks):
             drift = "n/a" if c.drift_model is None else f"{c.drift_model:.1e}"
@@ -444,19 +489,27 @@ class DiscoveryReport:
             tail = f"; Noether charge of {', '.join(noe)}" if noe else ""
             tail += "" if q.independent else "; a function of the ones above"
             # only quantities that passed their checks are listed here (the others are in self.rejected)
-            L.append(f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
-                     f"conserved{tail}")
+            L.append(
+                f"  {_show(q.expr)}   d/dt residual {c.symbolic_residual:.1e}, drift model {drift}, data {ddata}: "
+                f"conserved{tail}"
+            )
         if self.rejected:
             L.append(f"rejected candidates (failed a check, not conserved): {len(self.rejected)}")
             for q, c in self.rejected:
                 L.append(f"  {_show(q.expr)}: {c.reason}")
         L.append("")
         if self.structure is None:
-            L.append("Noether charges: no Hamiltonian structure known" +
-                     (" (give --canonical q1:p1,... for data in canonical coordinates)" if self.kind == "file" else ""))
+            L.append(
+                "Noether charges: no Hamiltonian structure known"
+                + (" (give --canonical q1:p1,... for data in canonical coordinates)" if self.kind == "file" else "")
+            )
         else:
             st = self.structure
-            how = ("canonical pairs " + ", ".join(f"{q}:{p}" for q, p in st["pairs"])) if st["kind"] == "canonical" else "Poisson matrix"
+            how = (
+                ("canonical pairs " + ", ".join(f"{q}:{p}" for q, p in st["pairs"]))
+                if st["kind"] == "canonical"
+                else "Poisson matrix"
+            )
             L.append(f"Noether charges ({how}, from {st['from']}):")
             if not self.noether:
                 L.append("  no continuous symmetry enforced, so no charges")
@@ -466,8 +519,10 @@ class DiscoveryReport:
                     continue
                 c = e.check
                 drift = "n/a" if c.drift_model is None else f"{c.drift_model:.1e}"
-                L.append(f"  {e.symmetry}: charge {_show(e.charge)}; d/dt residual {c.symbolic_residual:.1e}, drift {drift}: "
-                         f"{'conserved' if c.conserved else 'NOT conserved'}")
+                L.append(
+                    f"  {e.symmetry}: charge {_show(e.charge)}; d/dt residual {c.symbolic_residual:.1e}, drift {drift}: "
+                    f"{'conserved' if c.conserved else 'NOT conserved'}"
+                )
             for f in self.noether_flags:
                 L.append(f"  flag: {f}")
         if self.truth is not None:
@@ -479,20 +534,28 @@ class DiscoveryReport:
             if "plain" in err and "enforced" in err:
                 for label in ("plain", "enforced"):
                     e = err[label]
-                    L.append(f"  {label:<8} coefficient error {_pct(e['relative_error'])} (max {e['max_abs_error']:.2g}); "
-                             f"terms: {e['correct']}/{e['true_terms']} found, {e['missed']} missed, {e['spurious']} spurious")
+                    L.append(
+                        f"  {label:<8} coefficient error {_pct(e['relative_error'])} (max {e['max_abs_error']:.2g}); "
+                        f"terms: {e['correct']}/{e['true_terms']} found, {e['missed']} missed, {e['spurious']} spurious"
+                    )
             elif "coefficients_note" in err:
                 L.append(f"  {err['coefficients_note']}")
             sym = err.get("symmetries", {})
             if sym.get("declared"):
-                L.append("  declared symmetries: " + "; ".join(
-                    f"{spec} {'found' if ok else 'NOT found'}" for spec, ok in sym["declared"].items()))
+                L.append(
+                    "  declared symmetries: "
+                    + "; ".join(f"{spec} {'found' if ok else 'NOT found'}" for spec, ok in sym["declared"].items())
+                )
             con = err.get("conserved", {})
             if con.get("declared"):
                 notes = con.get("notes", {})
-                L.append("  declared conserved quantities: " + "; ".join(
-                    f"{name} {'found' if ok else 'NOT found'}" + (f" ({notes[name]})" if name in notes else "")
-                    for name, ok in con["declared"].items()))
+                L.append(
+                    "  declared conserved quantities: "
+                    + "; ".join(
+                        f"{name} {'found' if ok else 'NOT found'}" + (f" ({notes[name]})" if name in notes else "")
+                        for name, ok in con["declared"].items()
+                    )
+                )
         if self.warnings:
             L.append("")
             L += [f"warning: {w}" for w in self.warnings]
@@ -545,24 +608,34 @@ class DiscoveryReport:
         which = f"trajectory 1 of {n_traj}" if n_traj > 1 else "the data"
         note = None
         if self.system is not None and "chaotic" in getattr(self.system, "tags", ()):
-            note = ("The system is chaotic: model and data separate after a few Lyapunov times however good "
-                    "the model; compare the early part and the shape of the attractor.")
+            note = (
+                "The system is chaotic: model and data separate after a few Lyapunov times however good "
+                "the model; compare the early part and the shape of the attractor."
+            )
         marks = []
         main = next(iter(sims.values()))
         t_sep = self.separation_time(main)
         if t_sep is not None:
             marks.append((t_sep, f"model leaves the data (t = {t_sep:.3g})"))
         figs["trajectories"] = plot_trajectories(
-            self.t[0], self.x[0], self.variables, sims, marks=marks,
-            title=f"{name}: data ({which}) and models simulated from its first (smoothed) state", note=note)
+            self.t[0],
+            self.x[0],
+            self.variables,
+            sims,
+            marks=marks,
+            title=f"{name}: data ({which}) and models simulated from its first (smoothed) state",
+            note=note,
+        )
         if len(self.variables) >= 2:
             figs["phase"] = plot_phase(self.x[0], self.variables, sims, title=f"{name}: {which} in state space")
         if self.symmetries is not None:
             c = self.symmetries.continuous
-            what = (f"continuous symmetries: {c.nullity} below the gap" if c.nullity
-                    else "no gap: no continuous symmetry")
+            what = (
+                f"continuous symmetries: {c.nullity} below the gap" if c.nullity else "no gap: no continuous symmetry"
+            )
             figs["singular_values"] = plot_singular_values(
-                self.symmetries, title=f"{name}: Lie-derivative spectrum of the plain fit\n({what})")
+                self.symmetries, title=f"{name}: Lie-derivative spectrum of the plain fit\n({what})"
+            )
         quantities, labels = [], []
         xs = _symbols(self.variables)
         for q in self.conserved:
@@ -582,23 +655,36 @@ class DiscoveryReport:
 
             rhs = _rhs(self.model, self.variables)
             fig, ax = plt.subplots(figsize=(10.0, 4.8))
-            plot_quantities(quantities, self.variables, self.t[0], self.x[0], rhs, labels=labels, ax=ax,
-                            title=f"{name}: conserved quantities and charges along the data ({which}, dots)\n"
-                                  "and along the enforced model from the same start (lines); flat = conserved")
+            plot_quantities(
+                quantities,
+                self.variables,
+                self.t[0],
+                self.x[0],
+                rhs,
+                labels=labels,
+                ax=ax,
+                title=f"{name}: conserved quantities and charges along the data ({which}, dots)\n"
+                "and along the enforced model from the same start (lines); flat = conserved",
+            )
             # the legend goes beside the axes: on them it hides the data
-            ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, markerscale=3)
+            ax.legend(
+                fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, markerscale=3
+            )
             fig.tight_layout()
             figs["conserved"] = fig
         if self.errors is not None and "plain" in self.errors:
             true = self.system.true_coefficients(self.model.library_)
             enforced = "symmetry enforced" if self.enforced else "refit"
             figs["coefficients"] = plot_coefficients(
-                self.model.term_names_, self.variables,
+                self.model.term_names_,
+                self.variables,
                 {"plain SINDy": self.plain.coef_ - true, enforced: self.model.coef_ - true},
-                keep=true != 0, ylabel="error in {}'",
+                keep=true != 0,
+                ylabel="error in {}'",
                 title=f"{name}: coefficient errors, estimate - true "
-                      f"(relative: plain {_pct(self.errors['plain']['relative_error'])}, "
-                      f"{enforced} {_pct(self.errors['enforced']['relative_error'])})")
+                f"(relative: plain {_pct(self.errors['plain']['relative_error'])}, "
+                f"{enforced} {_pct(self.errors['enforced']['relative_error'])})",
+            )
         return figs
 
     def write_figures(self, out) -> list[Path]:
@@ -701,12 +787,30 @@ def _command(settings: dict) -> list[str]:
 
     words = ["symsindy", "discover", shlex.quote(settings["source"])]
     if settings["kind"] == "catalogue":
-        words += ["--noise", f"{settings['noise']:g}", "--samples", str(settings["samples"]),
-                  "--trajectories", str(settings["trajectories"])]
-    words += ["--seed", str(settings["seed"]), "--degree", str(settings["degree"]), "--threshold", str(settings["threshold"]),
-              "--formulation", settings.get("formulation", "auto"),
-              "--candidates", settings["candidates"], "--bootstrap", str(settings["bootstrap"]),
-              "--conserved-degree", str(settings["conserved_degree"])]
+        words += [
+            "--noise",
+            f"{settings['noise']:g}",
+            "--samples",
+            str(settings["samples"]),
+            "--trajectories",
+            str(settings["trajectories"]),
+        ]
+    words += [
+        "--seed",
+        str(settings["seed"]),
+        "--degree",
+        str(settings["degree"]),
+        "--threshold",
+        str(settings["threshold"]),
+        "--formulation",
+        settings.get("formulation", "auto"),
+        "--candidates",
+        settings["candidates"],
+        "--bootstrap",
+        str(settings["bootstrap"]),
+        "--conserved-degree",
+        str(settings["conserved_degree"]),
+    ]
     if settings.get("canonical"):
         words += ["--canonical", shlex.quote(settings["canonical"])]
     return words
@@ -728,7 +832,11 @@ def _check_options(*, out, noise, threshold, alpha, formulation, candidates, min
         check_threshold(threshold)
     if formulation not in ("strong", "weak", "auto"):
         raise ValueError(f"formulation {formulation!r}: expected 'strong', 'weak' or 'auto'")
-    for name, v in (("noise", noise), ("threshold", None if isinstance(threshold, str) else threshold), ("alpha", alpha)):
+    for name, v in (
+        ("noise", noise),
+        ("threshold", None if isinstance(threshold, str) else threshold),
+        ("alpha", alpha),
+    ):
         if v is not None and not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} {v!r}: expected a finite number >= 0")
     if candidates not in ("gl", "so", "affine"):
@@ -791,24 +899,55 @@ def _load_data(source, prog, *, seed, noise, samples, trajectories) -> _Run:
         sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, seed=seed)
         variables = list(system.variables)
         ts, xs, x_dot = [sim.t] * len(sim.x), list(sim.x), None
-        settings.update(kind="catalogue", noise=noise, samples=m, trajectories=trajectories, dt=system.dt, t_end=t_end,
-                        samples_meaning="per trajectory, at the system's step dt")
+        settings.update(
+            kind="catalogue",
+            noise=noise,
+            samples=m,
+            trajectories=trajectories,
+            dt=system.dt,
+            t_end=t_end,
+            samples_meaning="per trajectory, at the system's step dt",
+        )
         label = system.name
     else:
-        given = [k for k, v in (("noise", noise), ("samples", samples), ("trajectories", trajectories)) if v is not None]
+        given = [
+            k for k, v in (("noise", noise), ("samples", samples), ("trajectories", trajectories)) if v is not None
+        ]
         if given:
-            warnings.append(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to simulated catalogue systems only; ignored for a data file")
+            warnings.append(
+                f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to simulated catalogue systems only; ignored for a data file"
+            )
         prog.step("data", f"reading {src.source}")
         variables = list(src.variables)
         ts, xs, x_dot = list(src.t), list(src.x), src.x_dot
         settings.update(kind="file", measured_derivatives=x_dot is not None)
         label = str(src.source)
-    return _Run(label=label, system=system, variables=variables, ts=ts, xs=xs, x_dot=x_dot, seed=seed,
-                settings=settings, warnings=warnings)
+    return _Run(
+        label=label,
+        system=system,
+        variables=variables,
+        ts=ts,
+        xs=xs,
+        x_dot=x_dot,
+        seed=seed,
+        settings=settings,
+        warnings=warnings,
+    )
 
 
-def _choose_settings(run: _Run, *, canonical, degree, threshold, alpha, formulation, candidates, n_bootstrap,
-                     min_frequency, conserved_degree) -> int:
+def _choose_settings(
+    run: _Run,
+    *,
+    canonical,
+    degree,
+    threshold,
+    alpha,
+    formulation,
+    candidates,
+    n_bootstrap,
+    min_frequency,
+    conserved_degree,
+) -> int:
     """The canonical pairs, the library degree and threshold (with the rules that chose them) and
     the other settings, recorded in ``run.settings``; returns the conserved quantities' degree."""
     import pysindy as ps
@@ -817,7 +956,9 @@ def _choose_settings(run: _Run, *, canonical, degree, threshold, alpha, formulat
 
     system, xs = run.system, run.xs
     if canonical is not None:
-        run.pairs = parse_canonical(canonical, run.variables) if isinstance(canonical, str) else [tuple(pq) for pq in canonical]
+        run.pairs = (
+            parse_canonical(canonical, run.variables) if isinstance(canonical, str) else [tuple(pq) for pq in canonical]
+        )
 
     polynomial = system is not None and system.is_polynomial
     if degree is None:
@@ -831,24 +972,38 @@ def _choose_settings(run: _Run, *, canonical, degree, threshold, alpha, formulat
     library = ps.PolynomialLibrary(degree=degree)
     if polynomial:
         try:
-            run.has_true = system.true_coefficients(ps.PolynomialLibrary(degree=degree).fit(np.vstack(xs[:1]))) is not None
+            run.has_true = (
+                system.true_coefficients(ps.PolynomialLibrary(degree=degree).fit(np.vstack(xs[:1]))) is not None
+            )
         except ValueError as exc:  # a term above the given degree
             run.warnings.append(f"no coefficient errors: {exc}")
     if threshold is None:
         threshold = DEFAULTS["threshold"]
     threshold_rule = "automatic" if threshold == "auto" else "given"
     if system is not None and not polynomial:
-        run.warnings.append(f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
-                            "and has no true coefficients to compare with")
+        run.warnings.append(
+            f"{system.name} is not polynomial: the model is a degree-{degree} polynomial approximation "
+            "and has no true coefficients to compare with"
+        )
     if conserved_degree is None:
-        conserved_degree = min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
-    run.settings.update(degree=degree, degree_rule=degree_rule,
-                        threshold=threshold if isinstance(threshold, str) else float(threshold), threshold_rule=threshold_rule,
-                        formulation=formulation,
-                        alpha=float(alpha), candidates=candidates, bootstrap=n_bootstrap, min_frequency=float(min_frequency),
-                        conserved_degree=conserved_degree,
-                        canonical=None if canonical is None else (canonical if isinstance(canonical, str) else
-                                                                  ",".join(f"{q}:{p}" for q, p in canonical)))
+        conserved_degree = (
+            min(4, max(2, _polynomial_degree(system) + 1)) if polynomial else DEFAULTS["conserved_degree"]
+        )
+    run.settings.update(
+        degree=degree,
+        degree_rule=degree_rule,
+        threshold=threshold if isinstance(threshold, str) else float(threshold),
+        threshold_rule=threshold_rule,
+        formulation=formulation,
+        alpha=float(alpha),
+        candidates=candidates,
+        bootstrap=n_bootstrap,
+        min_frequency=float(min_frequency),
+        conserved_degree=conserved_degree,
+        canonical=None
+        if canonical is None
+        else (canonical if isinstance(canonical, str) else ",".join(f"{q}:{p}" for q, p in canonical)),
+    )
     run.settings["command"] = " ".join(_command(run.settings))
     run.fit_kw = dict(library=library, threshold=threshold, alpha=alpha, formulation=formulation)
     return conserved_degree
@@ -874,11 +1029,22 @@ def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
     from .symmetry import Symmetry
 
     variables = run.variables
-    prog.step("discover", f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)")
+    prog.step(
+        "discover",
+        f"discovering symmetries ({candidates} candidates, signed permutations, {n_bootstrap} bootstrap refits)",
+    )
     report = None
     try:
-        report = discover_symmetries(run.xs, t=run.t_arg, x_dot=run.x_dot, feature_names=variables, candidates=candidates,
-                                     n_bootstrap=n_bootstrap, seed=run.seed, **run.fit_kw)
+        report = discover_symmetries(
+            run.xs,
+            t=run.t_arg,
+            x_dot=run.x_dot,
+            feature_names=variables,
+            candidates=candidates,
+            n_bootstrap=n_bootstrap,
+            seed=run.seed,
+            **run.fit_kw,
+        )
         run.warnings.extend(report.warnings)
     except ValueError as exc:
         run.warnings.append(f"symmetry discovery failed: {exc}")
@@ -890,7 +1056,9 @@ def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
             sym = sym + Symmetry(variables, generators=list(report.unnamed))
         skipped = [s for s in report.specs if s not in enforced]
         if skipped:
-            run.warnings.append(f"found but not enforced (in fewer than {min_frequency:.0%} of bootstrap refits): {'; '.join(skipped)}")
+            run.warnings.append(
+                f"found but not enforced (in fewer than {min_frequency:.0%} of bootstrap refits): {'; '.join(skipped)}"
+            )
     return report, enforced, sym
 
 
@@ -903,13 +1071,16 @@ def _enforce(run: _Run, prog, plain, sym, enforced):
     model = plain
     if not sym.is_trivial:
         try:
-            model = SymmetricSINDy(symmetry=sym, **run.fit_kw).fit(run.xs, t=run.t_arg, x_dot=run.x_dot,
-                                                                   feature_names=run.variables)
+            model = SymmetricSINDy(symmetry=sym, **run.fit_kw).fit(
+                run.xs, t=run.t_arg, x_dot=run.x_dot, feature_names=run.variables
+            )
         except ValueError as exc:
             run.warnings.append(f"enforcing the symmetries found failed, the plain fit is kept: {exc}")
             enforced = []
     if not np.any(model.coef_):
-        run.warnings.append(f"the model is zero (threshold {model.threshold_:.3g}): lower the threshold (--threshold) or check the data")
+        run.warnings.append(
+            f"the model is zero (threshold {model.threshold_:.3g}): lower the threshold (--threshold) or check the data"
+        )
     return model, enforced
 
 
@@ -928,8 +1099,11 @@ def _structure(run: _Run):
             matrix = st.matrix
             from .expressions import format_expression
 
-            structure = {"kind": "poisson", "matrix": [[format_expression(e) for e in matrix.row(i)] for i in range(matrix.rows)],
-                         "from": "the catalogue"}
+            structure = {
+                "kind": "poisson",
+                "matrix": [[format_expression(e) for e in matrix.row(i)] for i in range(matrix.rows)],
+                "from": "the catalogue",
+            }
     return structure, pairs, matrix
 
 
@@ -947,9 +1121,15 @@ def _conservation(run: _Run, prog, model, conserved_degree) -> _Conservation:
     x_smooth = smoothed[0] if len(smoothed[0]) == len(xs[0]) else None
     found, checks, rejected = [], [], []
     if np.any(model.coef_):
-        search, checks = checked_search(rhs, variables, conserved_degree,
-                                        lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
-                                        x_samples=xs, seed=run.seed, basis="auto")
+        search, checks = checked_search(
+            rhs,
+            variables,
+            conserved_degree,
+            lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
+            x_samples=xs,
+            seed=run.seed,
+            basis="auto",
+        )
         found = search.quantities
         run.settings["conserved_basis"] = search.basis
         run.settings["conserved_basis_candidates"] = search.candidates
@@ -960,15 +1140,34 @@ def _conservation(run: _Run, prog, model, conserved_degree) -> _Conservation:
     entries, flags = [], []
     if structure is not None and model.symmetry_.generators:
         try:
-            entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, matrix=matrix, x_data=xs, t=ts,
-                                            conserved=[q.expr for q in found], degree=conserved_degree)
+            entries, flags = noether_report(
+                model.symmetry_,
+                rhs,
+                pairs=pairs,
+                matrix=matrix,
+                x_data=xs,
+                t=ts,
+                conserved=[q.expr for q in found],
+                degree=conserved_degree,
+            )
         except (ValueError, TypeError) as exc:
             run.warnings.append(f"Noether charges could not be computed: {exc}")
     elif structure is not None and found:
-        flags = [f"{_show(q.expr)}: conserved, but no continuous symmetry was found whose Noether charge it is "
-                 "(e.g. energy or a Casimir)" for q in found]
-    return _Conservation(found=found, checks=checks, rejected=rejected, structure=structure, noether=entries,
-                         flags=flags, x_start=x_start, x_smooth=x_smooth)
+        flags = [
+            f"{_show(q.expr)}: conserved, but no continuous symmetry was found whose Noether charge it is "
+            "(e.g. energy or a Casimir)"
+            for q in found
+        ]
+    return _Conservation(
+        found=found,
+        checks=checks,
+        rejected=rejected,
+        structure=structure,
+        noether=entries,
+        flags=flags,
+        x_start=x_start,
+        x_smooth=x_smooth,
+    )
 
 
 def _errors_against_truth(run: _Run, plain, model, report, found, conserved_degree):
@@ -994,8 +1193,9 @@ def _errors_against_truth(run: _Run, plain, model, report, found, conserved_degr
     if report is not None:
         found_sym = report.symmetry()
         passing = [c.matrix for c in report.discrete if c.spec not in report.rejected]
-        errors["symmetries"] = {"declared": {spec: _declared_found(spec, variables, found_sym, passing)
-                                             for spec in system.symmetry_specs}}
+        errors["symmetries"] = {
+            "declared": {spec: _declared_found(spec, variables, found_sym, passing) for spec in system.symmetry_specs}
+        }
     xsym = _symbols(variables)
     exprs = [q.expr for q in found]
     declared, notes = {}, {}
@@ -1014,11 +1214,28 @@ def _errors_against_truth(run: _Run, plain, model, report, found, conserved_degr
 
 def _assemble(run: _Run, plain, model, report, enforced, cons: _Conservation, truth, errors) -> DiscoveryReport:
     return DiscoveryReport(
-        source=run.label, kind="catalogue" if run.system is not None else "file", variables=run.variables,
-        settings=run.settings, t=run.ts, x=run.xs, plain=plain, model=model, symmetries=report, enforced=list(enforced),
-        conserved=cons.found, checks=cons.checks, rejected=cons.rejected, noether=cons.noether, noether_flags=cons.flags,
-        structure=cons.structure, system=run.system, truth=truth, errors=errors, warnings=run.warnings,
-        x_start=cons.x_start, x_smooth=cons.x_smooth,
+        source=run.label,
+        kind="catalogue" if run.system is not None else "file",
+        variables=run.variables,
+        settings=run.settings,
+        t=run.ts,
+        x=run.xs,
+        plain=plain,
+        model=model,
+        symmetries=report,
+        enforced=list(enforced),
+        conserved=cons.found,
+        checks=cons.checks,
+        rejected=cons.rejected,
+        noether=cons.noether,
+        noether_flags=cons.flags,
+        structure=cons.structure,
+        system=run.system,
+        truth=truth,
+        errors=errors,
+        warnings=run.warnings,
+        x_start=cons.x_start,
+        x_smooth=cons.x_smooth,
     )
 
 
@@ -1094,16 +1311,34 @@ def run_discovery(
     degree = _check_positive_int(degree, "degree")
     conserved_degree = _check_positive_int(conserved_degree, "conserved degree")
     n_bootstrap = _check_positive_int(n_bootstrap, "bootstrap", 0)
-    _check_options(out=out, noise=noise, threshold=threshold, alpha=alpha, formulation=formulation,
-                   candidates=candidates, min_frequency=min_frequency)
+    _check_options(
+        out=out,
+        noise=noise,
+        threshold=threshold,
+        alpha=alpha,
+        formulation=formulation,
+        candidates=candidates,
+        min_frequency=min_frequency,
+    )
 
     prog = _Progress(progress, 6 if out is not None else 5)
     run = _load_data(source, prog, seed=seed, noise=noise, samples=samples, trajectories=trajectories)
-    conserved_degree = _choose_settings(run, canonical=canonical, degree=degree, threshold=threshold, alpha=alpha,
-                                        formulation=formulation, candidates=candidates, n_bootstrap=n_bootstrap,
-                                        min_frequency=min_frequency, conserved_degree=conserved_degree)
+    conserved_degree = _choose_settings(
+        run,
+        canonical=canonical,
+        degree=degree,
+        threshold=threshold,
+        alpha=alpha,
+        formulation=formulation,
+        candidates=candidates,
+        n_bootstrap=n_bootstrap,
+        min_frequency=min_frequency,
+        conserved_degree=conserved_degree,
+    )
     plain = _plain_fit(run, prog)
-    report, enforced, sym = _discover(run, prog, candidates=candidates, n_bootstrap=n_bootstrap, min_frequency=min_frequency)
+    report, enforced, sym = _discover(
+        run, prog, candidates=candidates, n_bootstrap=n_bootstrap, min_frequency=min_frequency
+    )
     model, enforced = _enforce(run, prog, plain, sym, enforced)
     cons = _conservation(run, prog, model, conserved_degree)
     truth, errors = _errors_against_truth(run, plain, model, report, cons.found, conserved_degree)

@@ -75,7 +75,7 @@ def _inputs_per_library(library):
 
 
 def _polynomial_terms(library, symbols):
-    return [sympy.Mul(*[s**int(p) for s, p in zip(symbols, row) if p]) for row in library.powers_]
+    return [sympy.Mul(*[s ** int(p) for s, p in zip(symbols, row) if p]) for row in library.powers_]
 
 
 def _fourier_terms(library, symbols):
@@ -159,9 +159,7 @@ def _terms(library, symbols, offset=0) -> list[sympy.Expr]:
         return out
     if kind is TensoredLibrary:
         inputs = _inputs_per_library(library) or [range(len(symbols))] * len(library.libraries)
-        parts = [
-            _terms(lib, [symbols[j] for j in _unique(idx)], offset) for lib, idx in zip(library.libraries, inputs)
-        ]
+        parts = [_terms(lib, [symbols[j] for j in _unique(idx)], offset) for lib, idx in zip(library.libraries, inputs)]
         out = parts[0]
         for part in parts[1:]:  # pysindy's order: earlier libraries vary slowest
             out = [a * b for a in out for b in part]
@@ -368,9 +366,7 @@ class SymbolicModel:
         Coefficients are rounded to ``precision`` decimals (scientific notation for
         nonzero ones that would round to zero).
         """
-        return [
-            f"{name}' = {self._readable(i, precision, sympy.sstr, ' ')}" for i, name in enumerate(self.variables)
-        ]
+        return [f"{name}' = {self._readable(i, precision, sympy.sstr, ' ')}" for i, name in enumerate(self.variables)]
 
     def print(self, precision: int = 3, file=None) -> None:
         """Print :meth:`equations`, one per line."""
@@ -476,9 +472,7 @@ class SymbolicModel:
                 ) from None
         if blowup is not None and sol.status == 1 and sol.t_events[n_user_events].size:
             reached = sol.t_events[n_user_events][0]
-            raise RuntimeError(
-                f"simulation blew up at t = {reached:.6g} (target {t[-1]:.6g}): |x| exceeded {blowup:g}"
-            )
+            raise RuntimeError(f"simulation blew up at t = {reached:.6g} (target {t[-1]:.6g}): |x| exceeded {blowup:g}")
         if sol.status == -1 or sol.y.shape[1] != t.size or not np.all(np.isfinite(sol.y)):
             reached = sol.t[-1] if sol.t.size else t[0]
             message = " ".join(str(sol.message).split())
@@ -588,9 +582,7 @@ class SymbolicModel:
                     np.abs(got - expected[:, i]) <= rtol * scale[:, i]
                 )
                 if not np.all(ok):
-                    raise ValueError(
-                        f"{where}: field 'equations.{name}' does not match 'library' and 'coefficients'"
-                    )
+                    raise ValueError(f"{where}: field 'equations.{name}' does not match 'library' and 'coefficients'")
 
     def save_json(self, path) -> None:
         """Write :meth:`to_dict` to ``path`` as JSON (floats at full precision)."""

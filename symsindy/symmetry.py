@@ -120,7 +120,9 @@ def _parse_terms(spec: str) -> list[tuple[str, list[tuple[str, float | None]]]]:
         kind, val = tokens[i]
         if kind_or_op in ("name", "num"):
             if kind != kind_or_op:
-                raise SpecError(f"symmetry {spec!r}: expected a {'name' if kind_or_op == 'name' else 'number'}, got {val!r}")
+                raise SpecError(
+                    f"symmetry {spec!r}: expected a {'name' if kind_or_op == 'name' else 'number'}, got {val!r}"
+                )
         elif val != kind_or_op:
             raise SpecError(f"symmetry {spec!r}: expected {kind_or_op!r}, got {val!r}")
         i += 1
@@ -340,7 +342,9 @@ class Symmetry:
             else:
                 A, b = np.asarray(g, float), np.zeros(n)
             if A.shape != (n, n) or b.shape != (n,):
-                raise ValueError(f"generator {k}: expected an ({n}, {n}) matrix and a length-{n} translation, got {A.shape} and {b.shape}")
+                raise ValueError(
+                    f"generator {k}: expected an ({n}, {n}) matrix and a length-{n} translation, got {A.shape} and {b.shape}"
+                )
             if not np.all(np.isfinite(A)) or not np.all(np.isfinite(b)):
                 raise ValueError(f"generator {k}: contains NaN or inf")
             if not np.any(A) and not np.any(b):
@@ -396,7 +400,9 @@ class Symmetry:
             return NotImplemented
         if other.variables != self.variables:
             raise ValueError(f"cannot combine symmetries on variables {self.variables} and {other.variables}")
-        return Symmetry(self.variables, generators=self.generators + other.generators, elements=self.elements + other.elements)
+        return Symmetry(
+            self.variables, generators=self.generators + other.generators, elements=self.elements + other.elements
+        )
 
     # ---- group elements
     def element(self, t: Sequence[float] = (), word: Iterable[int] = ()) -> tuple[np.ndarray, np.ndarray]:

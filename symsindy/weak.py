@@ -113,7 +113,9 @@ def spectral_corner(x) -> np.ndarray:
     N = x.shape[0]
     n_bins = N // 2
     if n_bins < _MIN_CORNER_BINS:
-        raise ValueError(f"x: {N} samples give {n_bins} frequency bins; the corner fit needs at least {_MIN_CORNER_BINS}")
+        raise ValueError(
+            f"x: {N} samples give {n_bins} frequency bins; the corner fit needs at least {_MIN_CORNER_BINS}"
+        )
     amplitude = np.abs(np.fft.rfft(x, axis=0))[1 : n_bins + 1]
     freq = np.arange(n_bins, 0, -1, dtype=float)  # Nyquist first
     out = np.full(x.shape[1], np.nan)
@@ -139,10 +141,7 @@ def _chord_breakpoint(f: np.ndarray, y: np.ndarray) -> int:
         slope = (y[i1] - y[i0]) / (f[i1] - f[i0])
         icpt = y[i0] - slope * f[i0]
         s = S[:, i1 + 1] - S[:, i0]
-        return (
-            icpt**2 * s[0] + 2 * icpt * slope * s[1] + slope**2 * s[2]
-            - 2 * icpt * s[3] - 2 * slope * s[4] + s[5]
-        )
+        return icpt**2 * s[0] + 2 * icpt * slope * s[1] + slope**2 * s[2] - 2 * icpt * s[3] - 2 * slope * s[4] + s[5]
 
     q = np.arange(3, n - 3)
     err = chord_error(np.zeros_like(q), q) + chord_error(q, np.full_like(q, n - 1))
@@ -373,8 +372,17 @@ class WeakForm:
     """
 
     def __init__(
-        self, n_test="auto", width="auto", p="auto", spacing=0.25, tau=1e-10, tau_hat=2.0, min_width=8,
-        quadrature="trapezoid", gls=True, noise="auto",
+        self,
+        n_test="auto",
+        width="auto",
+        p="auto",
+        spacing=0.25,
+        tau=1e-10,
+        tau_hat=2.0,
+        min_width=8,
+        quadrature="trapezoid",
+        gls=True,
+        noise="auto",
     ):
         self.n_test = n_test
         self.width = width
@@ -457,7 +465,11 @@ class WeakForm:
             available = last - first + 1
             k = self._auto_count(width, m - 1) if self.n_test == "auto" else int(self.n_test)
             k = min(k, available)
-            idx = np.unique(np.round(np.linspace(first, last, k)).astype(int)) if k > 1 else np.array([(first + last) // 2])
+            idx = (
+                np.unique(np.round(np.linspace(first, last, k)).astype(int))
+                if k > 1
+                else np.array([(first + last) // 2])
+            )
             centers = t[idx]
         else:
             k = self._auto_count(width, m - 1) if self.n_test == "auto" else int(self.n_test)
@@ -466,7 +478,14 @@ class WeakForm:
                 hi = lo
             centers = np.linspace(lo, hi, k) if k > 1 else np.array([(lo + hi) / 2])
         return TestFunctions(
-            t=t, centers=centers, radius=radius, p=p, width=width, uniform=uniform, rule=rule, quadrature=self.quadrature
+            t=t,
+            centers=centers,
+            radius=radius,
+            p=p,
+            width=width,
+            uniform=uniform,
+            rule=rule,
+            quadrature=self.quadrature,
         )
 
     def _auto_count(self, width: float, steps: float) -> int:
@@ -547,7 +566,9 @@ def weak_system(xs, ts, features: Callable[[np.ndarray], np.ndarray], weak: Weak
     if not isinstance(weak, WeakForm):
         raise ValueError(f"weak: expected a WeakForm or None, got {type(weak).__name__}")
     if not callable(features):
-        raise ValueError(f"features: expected a callable mapping (m, n) states to (m, p) features, got {type(features).__name__}")
+        raise ValueError(
+            f"features: expected a callable mapping (m, n) states to (m, p) features, got {type(features).__name__}"
+        )
     xs = _check_states(xs)
     ts = _check_times_list(ts, xs)
     weak._check_params()
@@ -566,7 +587,9 @@ def weak_system(xs, ts, features: Callable[[np.ndarray], np.ndarray], weak: Weak
             continue
         theta = np.asarray(features(xj), dtype=float)
         if theta.ndim != 2 or theta.shape[0] != len(xj):
-            raise ValueError(f"features: trajectory {j} of {len(xj)} samples gave shape {theta.shape}; expected ({len(xj)}, p)")
+            raise ValueError(
+                f"features: trajectory {j} of {len(xj)} samples gave shape {theta.shape}; expected ({len(xj)}, p)"
+            )
         if n_features is not None and theta.shape[1] != n_features:
             raise ValueError(f"features: trajectory {j} gave {theta.shape[1]} features, earlier ones {n_features}")
         if not np.all(np.isfinite(theta)):
@@ -628,7 +651,9 @@ def estimate_noise(x, order: int = _NOISE_ORDER) -> np.ndarray:
     if not (_is_int(order) and order >= 1):
         raise ValueError(f"order: expected a positive integer, got {order!r}")
     if len(x) <= order:
-        raise ValueError(f"x: {len(x)} samples; estimating the noise with differences of order {order} needs at least {order + 1}")
+        raise ValueError(
+            f"x: {len(x)} samples; estimating the noise with differences of order {order} needs at least {order + 1}"
+        )
     d = np.diff(x, n=order, axis=0)
     return np.sqrt(np.mean(d * d, axis=0) / math.comb(2 * order, order))
 
@@ -659,8 +684,13 @@ def residual_covariance(tf: "TestFunctions", jacobian, sigma) -> sparse.csr_matr
         raise ValueError(f"jacobian: expected shape ({m}, n, n), got {J.shape}")
     n = J.shape[1]
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
-    blocks = [[V @ sparse.diags(J[:, i, j] * sigma[j]) + (Vd * sigma[j] if i == j else sparse.csr_matrix(V.shape))
-               for j in range(n)] for i in range(n)]
+    blocks = [
+        [
+            V @ sparse.diags(J[:, i, j] * sigma[j]) + (Vd * sigma[j] if i == j else sparse.csr_matrix(V.shape))
+            for j in range(n)
+        ]
+        for i in range(n)
+    ]
     L = sparse.bmat(blocks, format="csr")  # rows i K + k, columns j m + sample
     order = (np.arange(n * K) % n) * K + np.arange(n * K) // n
     L = L[order]
@@ -751,7 +781,12 @@ def _is_int(v) -> bool:
 
 
 def _check_positive(name, value, upper=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
     if upper is not None and value >= upper:
         raise ValueError(f"{name}: expected a number below {upper}, got {value!r}")

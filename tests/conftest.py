@@ -23,9 +23,13 @@ settings.load_profile("reproducible")
 
 # The classical Lorenz model, {(equation, pysindy term name): coefficient}.
 LORENZ_TERMS = {
-    ("x", "x"): -10.0, ("x", "y"): 10.0,
-    ("y", "x"): 28.0, ("y", "y"): -1.0, ("y", "x z"): -1.0,
-    ("z", "z"): -8 / 3, ("z", "x y"): 1.0,
+    ("x", "x"): -10.0,
+    ("x", "y"): 10.0,
+    ("y", "x"): 28.0,
+    ("y", "y"): -1.0,
+    ("y", "x z"): -1.0,
+    ("z", "z"): -8 / 3,
+    ("z", "x y"): 1.0,
 }
 
 

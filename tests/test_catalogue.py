@@ -32,11 +32,35 @@ CATALOGUE = load_folder()
 NAMES = sorted(CATALOGUE)
 
 REQUIRED = [
-    "harmonic_oscillator", "harmonic_oscillator_2d", "damped_oscillator", "duffing", "van_der_pol",
-    "pendulum", "lorenz", "rossler", "lotka_volterra", "sir", "seir", "kepler", "henon_heiles",
-    "toda_lattice", "fpu_beta", "lorenz96", "kuramoto", "hopf", "stuart_landau", "charged_particle",
-    "may_leonard", "spherical_pendulum", "double_pendulum", "thomas", "rabinovich_fabrikant",
-    "rikitake", "brusselator", "selkov", "rigid_body",
+    "harmonic_oscillator",
+    "harmonic_oscillator_2d",
+    "damped_oscillator",
+    "duffing",
+    "van_der_pol",
+    "pendulum",
+    "lorenz",
+    "rossler",
+    "lotka_volterra",
+    "sir",
+    "seir",
+    "kepler",
+    "henon_heiles",
+    "toda_lattice",
+    "fpu_beta",
+    "lorenz96",
+    "kuramoto",
+    "hopf",
+    "stuart_landau",
+    "charged_particle",
+    "may_leonard",
+    "spherical_pendulum",
+    "double_pendulum",
+    "thomas",
+    "rabinovich_fabrikant",
+    "rikitake",
+    "brusselator",
+    "selkov",
+    "rigid_body",
 ]
 
 
@@ -161,7 +185,7 @@ def test_negative_controls_have_no_symmetry():
         assert s.symmetry.is_trivial and not s.symmetry_claims
         assert _affine_symmetry_dimension(s) == 0
         # and no sign flip of any set of variables
-        for sign in range(1, 2 ** s.n_variables):
+        for sign in range(1, 2**s.n_variables):
             flips = [v for k, v in enumerate(s.variables) if sign >> k & 1]
             R = np.diag([-1.0 if v in flips else 1.0 for v in s.variables])
             rng = np.random.default_rng(0)
@@ -275,9 +299,13 @@ def test_fixture_folder_holds_only_the_known_wrong_files():
 def test_numeric_fallback_is_reported():
     # atan(y) + atan(1/y) = pi/2 for y > 0 is beyond simplify, so the check falls back to
     # high-precision evaluation at random points and says so.
-    s = System("atan", ["x", "y"], {"x": "1", "y": "0"},
-               conserved={"c": "x*(atan(y) + atan(1/y) - pi/2) + y", "d": "x*(atan(y) + atan(1/y)) + y"},
-               x0=[0.0, 1.0])
+    s = System(
+        "atan",
+        ["x", "y"],
+        {"x": "1", "y": "0"},
+        conserved={"c": "x*(atan(y) + atan(1/y) - pi/2) + y", "d": "x*(atan(y) + atan(1/y)) + y"},
+        x0=[0.0, 1.0],
+    )
     checks = {c.claim: c for c in check_claims(s)}
     good, bad = checks["conserved 'c'"], checks["conserved 'd'"]
     assert good.ok and good.method == "numeric"
@@ -433,13 +461,22 @@ def test_to_dict_is_json_and_parses_back():
             assert parse_expression(d["rhs"][v], syms) == s.rhs[v]
         for cname, text in d["conserved"].items():
             assert parse_expression(text, syms, parameters=params) == next(
-                c.expression for c in s.conserved_claims if c.name == cname)
+                c.expression for c in s.conserved_claims if c.name == cname
+            )
         assert d["symmetries"] == s.symmetry_specs
 
 
 def test_programmatic_system():
-    s = System("spring", ["q", "p"], {"q": "p", "p": "-k*q"}, {"k": 4}, x0={"q": 1, "p": 0},
-               symmetries=["rotation(q,p)"], conserved={"energy": "p**2/2 + k*q**2/2"}, t_end=2)
+    s = System(
+        "spring",
+        ["q", "p"],
+        {"q": "p", "p": "-k*q"},
+        {"k": 4},
+        x0={"q": 1, "p": 0},
+        symmetries=["rotation(q,p)"],
+        conserved={"energy": "p**2/2 + k*q**2/2"},
+        t_end=2,
+    )
     checks = check_claims(s)
     assert [c.ok for c in checks if c.claim.startswith("symmetry")] == [False]
     assert all(c.ok for c in checks if c.claim.startswith("conserved"))
@@ -489,7 +526,11 @@ def test_good_text_loads(tmp_path):
     [
         ('name = "ok"', 'name = "other"', "ok.toml: name 'other' differs from the file name; expected 'ok'"),
         ('name = "ok"\n', "", "ok.toml: missing field 'name'"),
-        ('description = "a test system"', 'descripton = "x"', "ok.toml: unknown field 'descripton' (did you mean 'description'?)"),
+        (
+            'description = "a test system"',
+            'descripton = "x"',
+            "ok.toml: unknown field 'descripton' (did you mean 'description'?)",
+        ),
         ('variables = ["x", "y"]', 'variables = "x y"', "ok.toml: variables: expected a list of names"),
         ('variables = ["x", "y"]', 'variables = ["x", "x"]', "ok.toml: variables: variable 'x' appears twice"),
         ('variables = ["x", "y"]', 'variables = ["x", "y_dot"]', "names ending in '_dot'"),
@@ -509,18 +550,34 @@ def test_good_text_loads(tmp_path):
         ("a = 1.0", 'a = "exp(1000)"', "ok.toml: parameters.a: 'exp(1000)' is not a finite float64 number"),
         ('"flip(x,y)"', '"flip(x,w)"', "ok.toml: symmetries[0]: symmetry 'flip(x,w)': unknown variable 'w'"),
         ('"flip(x,y)"', '"flip(x,y); flip(x)"', "ok.toml: symmetries[0]: one spec per entry"),
-        ('"flip(x,y)"', '{ spec = "flip(x,y)", when = { b = 0 } }', "ok.toml: symmetries[0].when: condition on unknown parameter 'b'"),
+        (
+            '"flip(x,y)"',
+            '{ spec = "flip(x,y)", when = { b = 0 } }',
+            "ok.toml: symmetries[0].when: condition on unknown parameter 'b'",
+        ),
         ('"flip(x,y)"', '{ spec = "flip(x,y)", when = {} }', "ok.toml: symmetries[0].when: empty condition"),
         ('"flip(x,y)"', '{ spec = "flip(x,y)", if = { a = 0 } }', "ok.toml: symmetries[0]: unknown field 'if'"),
         ('"flip(x,y)"', "3", "ok.toml: symmetries[0]: expected a string, got an integer"),
         ('energy = "(x**2 + y**2)/2"', 'energy = { expr = "x" }', "ok.toml: conserved.energy: unknown field 'expr'"),
-        ('energy = "(x**2 + y**2)/2"', 'energy = "open(x)"', "ok.toml: conserved.energy: function 'open' is not allowed"),
+        (
+            'energy = "(x**2 + y**2)/2"',
+            'energy = "open(x)"',
+            "ok.toml: conserved.energy: function 'open' is not allowed",
+        ),
         ("dt = 0.1", "dt = -0.1", "ok.toml: simulation.dt: expected a positive number"),
         ("t_end = 1.0", "t_end = 0.05", "ok.toml: simulation.t_end: 0.05 is not greater than dt"),
         ("t_end = 1.0", "t_end = 1e9", "ok.toml: simulation: t_end / dt"),
         ("{ x = 1.0, y = 0.0 }", "{ x = 1.0 }", "ok.toml: simulation.initial_state: no value for 'y'"),
-        ("{ x = 1.0, y = 0.0 }", '{ x = 1.0, y = "0" }', "ok.toml: simulation.initial_state.y: expected a number, got a string"),
-        ("{ x = 1.0, y = 0.0 }", "{ x = 1.0, y = 0.0, z = 1 }", "ok.toml: simulation.initial_state.z: 'z' is not a variable"),
+        (
+            "{ x = 1.0, y = 0.0 }",
+            '{ x = 1.0, y = "0" }',
+            "ok.toml: simulation.initial_state.y: expected a number, got a string",
+        ),
+        (
+            "{ x = 1.0, y = 0.0 }",
+            "{ x = 1.0, y = 0.0, z = 1 }",
+            "ok.toml: simulation.initial_state.z: 'z' is not a variable",
+        ),
         ("[simulation]", "[simulaton]", "ok.toml: unknown field 'simulaton' (did you mean 'simulation'?)"),
         ('name = "ok"', 'name = "ok"\nname = "ok"', "ok.toml: invalid TOML: Cannot overwrite a value"),
     ],
@@ -534,25 +591,48 @@ def test_schema_errors_name_file_and_field(tmp_path, old, new, message):
     assert "\n" not in text
 
 
-STRUCTURE = GOOD + """
+STRUCTURE = (
+    GOOD
+    + """
 [structure]
 type = "canonical"
 pairs = [["x", "y"]]
 hamiltonian = "(x**2 + y**2)/2"
 """
+)
 
 
 @pytest.mark.parametrize(
     "old, new, message",
     [
         ('type = "canonical"', 'type = "symplectic"', "ok.toml: structure.type: 'symplectic' is not a structure type"),
-        ('pairs = [["x", "y"]]', 'pairs = [["x", "x"]]', "ok.toml: structure.pairs[0]: variable 'x' appears in two pairs"),
+        (
+            'pairs = [["x", "y"]]',
+            'pairs = [["x", "x"]]',
+            "ok.toml: structure.pairs[0]: variable 'x' appears in two pairs",
+        ),
         ('pairs = [["x", "y"]]', 'pairs = [["x", "z"]]', "ok.toml: structure.pairs[0]: 'z' is not a variable"),
         ('pairs = [["x", "y"]]', 'pairs = [["x"]]', "ok.toml: structure.pairs: expected a list of [q, p] pairs"),
-        ('pairs = [["x", "y"]]', 'matrix = [["0", "1"], ["-1", "0"]]', "ok.toml: structure.matrix: a canonical structure takes 'pairs'"),
-        ('type = "canonical"\npairs = [["x", "y"]]', 'type = "poisson"\nmatrix = [["0", "1"]]', "ok.toml: structure.matrix: expected 2 rows of 2 entries"),
-        ('type = "canonical"\npairs = [["x", "y"]]', 'type = "poisson"\nmatrix = [["0", "1"], ["-1", "__import__"]]', "ok.toml: structure.matrix[1][1]: name '__import__' is not allowed"),
-        ('hamiltonian = "(x**2 + y**2)/2"', 'hamiltonian = "(x**2 + y**2)/2"\nwhen = { c = 1 }', "ok.toml: structure.when: condition on unknown parameter 'c'"),
+        (
+            'pairs = [["x", "y"]]',
+            'matrix = [["0", "1"], ["-1", "0"]]',
+            "ok.toml: structure.matrix: a canonical structure takes 'pairs'",
+        ),
+        (
+            'type = "canonical"\npairs = [["x", "y"]]',
+            'type = "poisson"\nmatrix = [["0", "1"]]',
+            "ok.toml: structure.matrix: expected 2 rows of 2 entries",
+        ),
+        (
+            'type = "canonical"\npairs = [["x", "y"]]',
+            'type = "poisson"\nmatrix = [["0", "1"], ["-1", "__import__"]]',
+            "ok.toml: structure.matrix[1][1]: name '__import__' is not allowed",
+        ),
+        (
+            'hamiltonian = "(x**2 + y**2)/2"',
+            'hamiltonian = "(x**2 + y**2)/2"\nwhen = { c = 1 }',
+            "ok.toml: structure.when: condition on unknown parameter 'c'",
+        ),
         ('hamiltonian = "(x**2 + y**2)/2"\n', "", "ok.toml: structure: missing field 'hamiltonian'"),
     ],
 )
@@ -579,14 +659,16 @@ def test_simulation_failures_are_value_errors(tmp_path, rhs, message):
 
 
 def test_large_exact_constants_simulate():
-    s = System("big", ["x"], {"x": "-a*x"}, {"a": 1}, x0=[1.0]).with_parameters(a=sympy.sin(sympy.Integer(10) ** 100) ** 2)
+    s = System("big", ["x"], {"x": "-a*x"}, {"a": 1}, x0=[1.0]).with_parameters(
+        a=sympy.sin(sympy.Integer(10) ** 100) ** 2
+    )
     sim = s.simulate(t_end=1, dt=0.5)
     np.testing.assert_allclose(sim.x[0][-1, 0], math.exp(-s.parameters["a"]), rtol=1e-9)
 
 
 def test_bytes_that_are_not_utf8_or_toml(tmp_path):
     p = tmp_path / "bad.toml"
-    p.write_bytes(b"name = \"\xff\xfe\"\n")
+    p.write_bytes(b'name = "\xff\xfe"\n')
     with pytest.raises(CatalogueError, match=r"bad.toml: not UTF-8 text"):
         load_system_file(p)
     p.write_text("[[[[" * 2000)
@@ -609,11 +691,11 @@ HOSTILE = [
     "9**9**9**9",
     "2**10**7",
     "(x := 1)",
-    "f'{{open(\"{marker}\", \"w\")}}'",
+    'f\'{{open("{marker}", "w")}}\'',
 ]
 _FIELDS = [
-    ('y = "-a*x"', 'y = {text}', "equations.y"),
-    ('energy = "(x**2 + y**2)/2"', 'energy = {text}', "conserved.energy"),
+    ('y = "-a*x"', "y = {text}", "equations.y"),
+    ('energy = "(x**2 + y**2)/2"', "energy = {text}", "conserved.energy"),
     ("a = 1.0", "a = {text}", "parameters.a"),
     ('"flip(x,y)"', '{{ spec = "flip(x,y)", when = {{ a = {text} }} }}', "symmetries[0].when.a"),
     ('"flip(x,y)"', "{text}", "symmetries[0]"),
@@ -647,7 +729,11 @@ def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        return repr(v) if not isinstance(v, float) or math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+        return (
+            repr(v)
+            if not isinstance(v, float) or math.isfinite(v)
+            else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+        )
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, list):
@@ -661,10 +747,15 @@ def _toml(doc: dict) -> str:
 
 _names = st.sampled_from(["x", "y", "a", "name", "spec", "when", "expression", "energy", "__import__", "t", "", "é"])
 _scalars = st.one_of(
-    st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=True),
-    st.text(max_size=20), st.sampled_from(["x", "-a*x", "flip(x,y)", "__import__('os')", "8/3", "x**", "sin(x)"]),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(["x", "-a*x", "flip(x,y)", "__import__('os')", "8/3", "x**", "sin(x)"]),
 )
-_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4), max_leaves=12)
+_values = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4), max_leaves=12
+)
 
 
 def _assert_clean_failure(exc: BaseException, file_name: str):
@@ -696,8 +787,13 @@ def test_fuzz_random_structures(tmp_path, doc):
 
 
 _GOOD_DOC = {
-    "name": "ok", "description": "d", "variables": ["x", "y"], "symmetries": ["flip(x,y)"],
-    "parameters": {"a": 1.0}, "equations": {"x": "y", "y": "-a*x"}, "conserved": {"energy": "x**2 + a*y**2"},
+    "name": "ok",
+    "description": "d",
+    "variables": ["x", "y"],
+    "symmetries": ["flip(x,y)"],
+    "parameters": {"a": 1.0},
+    "equations": {"x": "y", "y": "-a*x"},
+    "conserved": {"energy": "x**2 + a*y**2"},
     "structure": {"type": "canonical", "pairs": [["x", "y"]], "hamiltonian": "(y**2 + a*x**2)/2"},
     "simulation": {"initial_state": {"x": 1.0, "y": 0.0}, "dt": 0.1, "t_end": 1.0},
 }
@@ -758,17 +854,34 @@ def test_programmatic_system_errors():
     with pytest.raises(CatalogueError, match="system 's': conserved 'c': unknown symbol 'q'"):
         System("s", ["x"], {"x": "0"}, conserved=[catalogue.ConservedClaim("c", q)])
     with pytest.raises(CatalogueError, match="pairs must put every variable"):
-        System("s", ["x", "y"], {"x": "y", "y": "-x"},
-               structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "x"),)))
+        System(
+            "s",
+            ["x", "y"],
+            {"x": "y", "y": "-x"},
+            structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "x"),)),
+        )
     with pytest.raises(CatalogueError, match="the Poisson matrix must be 2 x 2"):
-        System("s", ["x", "y"], {"x": "y", "y": "-x"},
-               structure=catalogue.Structure("poisson", (x**2 + y**2) / 2, (), sympy.ImmutableMatrix([[0]])))
+        System(
+            "s",
+            ["x", "y"],
+            {"x": "y", "y": "-x"},
+            structure=catalogue.Structure("poisson", (x**2 + y**2) / 2, (), sympy.ImmutableMatrix([[0]])),
+        )
     with pytest.raises(CatalogueError, match="condition on unknown parameter 'b'"):
-        System("s", ["x"], {"x": "-a*x"}, {"a": 1},
-               symmetries=[catalogue.SymmetryClaim("flip(x)", {"b": sympy.Integer(0)})])
+        System(
+            "s",
+            ["x"],
+            {"x": "-a*x"},
+            {"a": 1},
+            symmetries=[catalogue.SymmetryClaim("flip(x)", {"b": sympy.Integer(0)})],
+        )
     with pytest.raises(CatalogueError, match="parameter 'a': expected a number, got a boolean"):
         System("s", ["x"], {"x": "-a*x"}, {"a": True})
-    good = System("s", ["x", "y"], {"x": "y", "y": "-x"},
-                  structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "y"),)))
+    good = System(
+        "s",
+        ["x", "y"],
+        {"x": "y", "y": "-x"},
+        structure=catalogue.Structure("canonical", (x**2 + y**2) / 2, (("x", "y"),)),
+    )
     assert all(c.ok for c in check_claims(good))
     assert catalogue.derived_tags(good) == {"polynomial", "linear", "hamiltonian", "volume_preserving"}

@@ -30,8 +30,23 @@ def test_conserved_on_hamiltonian_system_from_noisy_data(tmp_path, capsys):
 def test_noether_isotropic_oscillator_charge_conserved(tmp_path, capsys):
     path = catalogue_csv(tmp_path, "harmonic_oscillator_2d", trajectories=3)
     out = tmp_path / "n.json"
-    assert main(["noether", str(path), "--symmetry", "rotation(q1,q2)+rotation(p1,p2)", "--canonical", "q1:p1,q2:p2",
-                 "--model-degree", "1", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "noether",
+                str(path),
+                "--symmetry",
+                "rotation(q1,q2)+rotation(p1,p2)",
+                "--canonical",
+                "q1:p1,q2:p2",
+                "--model-degree",
+                "1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     (c,) = d["charges"]
     assert set(c) >= {"symmetry", "charge", "conserved", "symbolic_residual", "drift"}
@@ -45,8 +60,23 @@ def test_noether_isotropic_oscillator_charge_conserved(tmp_path, capsys):
 def test_noether_damped_oscillator_charge_not_conserved(tmp_path, capsys):
     path = catalogue_csv(tmp_path, "damped_oscillator", trajectories=2)
     out = tmp_path / "n.json"
-    assert main(["noether", str(path), "--symmetry", "rotation(x,y)", "--canonical", "x:y", "--model-degree", "1",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "noether",
+                str(path),
+                "--symmetry",
+                "rotation(x,y)",
+                "--canonical",
+                "x:y",
+                "--model-degree",
+                "1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     (c,) = d["charges"]
     assert c["conserved"] is False and c["drift"] > 0.05
@@ -149,8 +179,23 @@ def test_a_candidate_that_fails_its_check_is_rejected_not_conserved(tmp_path, ca
     assert "\n  q1 " not in listed
     # noether's list is checked the same way
     out_n = tmp_path / "n.json"
-    assert main(["noether", str(path), "--symmetry", "rotation(q1,q2)+rotation(p1,p2)", "--canonical", "q1:p1,q2:p2",
-                 "--model-degree", "1", "--json", str(out_n)]) == 0
+    assert (
+        main(
+            [
+                "noether",
+                str(path),
+                "--symmetry",
+                "rotation(q1,q2)+rotation(p1,p2)",
+                "--canonical",
+                "q1:p1,q2:p2",
+                "--model-degree",
+                "1",
+                "--json",
+                str(out_n),
+            ]
+        )
+        == 0
+    )
     dn = json.loads(out_n.read_text())
     assert "q1" not in dn["conserved"] and [r["quantity"] for r in dn["rejected"]] == ["q1"]
 
@@ -249,8 +294,25 @@ def test_from_data_weak_form_and_attracting_sets(tmp_path, capsys):
 def test_kepler_model_library_and_positions(tmp_path, capsys):
     path = catalogue_csv(tmp_path, "kepler", trajectories=3)
     out = tmp_path / "k.json"
-    assert main(["conserved", str(path), "--model-library", "kepler", "--model-degree", "1", "--basis", "kepler",
-                 "--positions", "x,y", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "conserved",
+                str(path),
+                "--model-library",
+                "kepler",
+                "--model-degree",
+                "1",
+                "--basis",
+                "kepler",
+                "--positions",
+                "x,y",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     assert "(x**2 + y**2)**1.5" in d["equations"]["px"] and d["basis"] == "kepler"
     from symsindy.expressions import parse_expression

@@ -48,7 +48,10 @@ def test_lorenz_main_job(lorenz_run):
     assert code == 0, err
     # the equations before and after enforcing, the symmetry found and enforced
     lines = out.splitlines()
-    assert sum(line.startswith("  x' = ") for line in lines) == 2 and sum(line.startswith("  z' = ") for line in lines) == 2
+    assert (
+        sum(line.startswith("  x' = ") for line in lines) == 2
+        and sum(line.startswith("  z' = ") for line in lines) == 2
+    )
     assert sum(line.startswith("  true z' = ") for line in lines) == 1
     assert "flip(x,y)" in out and "[enforced]" in out
     assert "enforced: flip(x,y)" in out
@@ -62,8 +65,18 @@ def test_lorenz_main_job(lorenz_run):
 def test_lorenz_report_json(lorenz_run):
     _, _, _, folder = lorenz_run
     rep = json.loads((folder / "report.json").read_text())
-    for key in ("equations", "symmetries", "enforced", "conserved", "noether", "truth", "errors", "warnings",
-                "settings", "timings"):
+    for key in (
+        "equations",
+        "symmetries",
+        "enforced",
+        "conserved",
+        "noether",
+        "truth",
+        "errors",
+        "warnings",
+        "settings",
+        "timings",
+    ):
         assert key in rep, key
     assert "flip(x,y)" in rep["symmetries"]["found"]
     assert rep["enforced"] == ["flip(x,y)"] == rep["symmetries"]["enforced"]
@@ -151,8 +164,28 @@ def test_hamiltonian_noether_charge_checked(tmp_path, capsys):
 
 def test_settings_command_reruns_the_same_report(tmp_path):
     first = tmp_path / "a"
-    assert main(["discover", "harmonic_oscillator", "--out", str(first), "--samples", "200", "--noise", "0.02",
-                 "--trajectories", "2", "--bootstrap", "0", "--seed", "3", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "discover",
+                "harmonic_oscillator",
+                "--out",
+                str(first),
+                "--samples",
+                "200",
+                "--noise",
+                "0.02",
+                "--trajectories",
+                "2",
+                "--bootstrap",
+                "0",
+                "--seed",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rep = json.loads((first / "report.json").read_text())
     words = shlex.split(rep["settings"]["command"])
     assert words[:2] == ["symsindy", "discover"]
@@ -162,7 +195,8 @@ def test_settings_command_reruns_the_same_report(tmp_path):
     assert again["equations"] == rep["equations"]
     rules = ("degree_rule", "threshold_rule")
     assert {k: v for k, v in again["settings"].items() if k not in rules} == {
-        k: v for k, v in rep["settings"].items() if k not in rules}
+        k: v for k, v in rep["settings"].items() if k not in rules
+    }
     assert again["settings"]["threshold_rule"] == rep["settings"]["threshold_rule"] == "automatic"
 
 
@@ -190,6 +224,8 @@ def test_out_must_be_a_folder(tmp_path, capsys):
 
 
 def test_simulation_options_are_ignored_for_files_with_a_warning(tmp_path, capsys):
-    assert main(["discover", str(SHIPPED), "--out", str(tmp_path / "o"), "--noise", "0.5", "--bootstrap", "0",
-                 "--quiet"]) == 0
+    assert (
+        main(["discover", str(SHIPPED), "--out", str(tmp_path / "o"), "--noise", "0.5", "--bootstrap", "0", "--quiet"])
+        == 0
+    )
     assert "warning: noise applies to simulated catalogue systems only" in capsys.readouterr().out

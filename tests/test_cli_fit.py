@@ -116,7 +116,16 @@ def states_only_csv(tmp_path):
 def test_fit_without_derivative_columns(capsys, tmp_path, formulation):
     # strong: the smoothed-difference default; weak and auto: test-function integrals
     out_json = tmp_path / "m.json"
-    argv = ["fit", states_only_csv(tmp_path), "--symmetry", "rotation(x,y)", "--formulation", formulation, "--json", out_json]
+    argv = [
+        "fit",
+        states_only_csv(tmp_path),
+        "--symmetry",
+        "rotation(x,y)",
+        "--formulation",
+        formulation,
+        "--json",
+        out_json,
+    ]
     code, out, err = run(argv, capsys)
     assert code == 0, err
     used = "strong" if formulation == "strong" else "weak"
@@ -134,8 +143,24 @@ def test_npz_input_and_options(capsys, tmp_path):
     p = tmp_path / "d.npz"
     np.savez(p, t=t, x=x, x_dot=dx, names=np.array(["u", "v"]))
     out_json = tmp_path / "m.json"
-    code, out, err = run(["fit", p, "--symmetry", "rotation(u,v)", "--degree", "2", "--threshold", "0.02",
-                          "--no-bias", "--precision", "5", "--json", out_json], capsys)
+    code, out, err = run(
+        [
+            "fit",
+            p,
+            "--symmetry",
+            "rotation(u,v)",
+            "--degree",
+            "2",
+            "--threshold",
+            "0.02",
+            "--no-bias",
+            "--precision",
+            "5",
+            "--json",
+            out_json,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert out.splitlines()[0].startswith("u' = ")
     model = json.loads(out_json.read_text())
@@ -167,14 +192,19 @@ def test_installed_script_runs(tmp_path):
     if not script.exists():
         pytest.skip("the symsindy script is not installed next to this interpreter")
     out_json = tmp_path / "m.json"
-    res = subprocess.run([str(script), "fit", str(SHIPPED), "--symmetry", "rotation(x,y)", "--json", str(out_json)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [str(script), "fit", str(SHIPPED), "--symmetry", "rotation(x,y)", "--json", str(out_json)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     assert res.stdout.splitlines()[0].startswith("x' = ")
     assert json.loads(out_json.read_text())["symmetry"] == ["rotation(x,y)"]
-    bad = subprocess.run([str(script), "fit", str(SHIPPED), "--symmetry", "rotation(x,w)"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [str(script), "fit", str(SHIPPED), "--symmetry", "rotation(x,w)"], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert "unknown variable 'w'" in one_error_line(bad.stderr)
@@ -198,14 +228,25 @@ def _good_rows(n=30):
     "make, extra, fragments",
     [
         # NaN / inf in the data
-        (lambda tp: _csv(tp, "t,x,y,x_dot,y_dot\n" + "\n".join(_good_rows()[:5] + ["100,nan,1,1,1"])),
-         [], ["'x'", "nan", "finite"]),
+        (
+            lambda tp: _csv(tp, "t,x,y,x_dot,y_dot\n" + "\n".join(_good_rows()[:5] + ["100,nan,1,1,1"])),
+            [],
+            ["'x'", "nan", "finite"],
+        ),
         (lambda tp: _csv(tp, "t,x,y\n0,1,2\n1,2,inf\n2,3,4\n"), [], ["'y'", "inf", "line 3"]),
         # too few samples for the library
-        (lambda tp: _csv(tp, "t,x,y,x_dot,y_dot\n" + "\n".join(_good_rows()[:6])), [], ["too few samples", "6 samples"]),
+        (
+            lambda tp: _csv(tp, "t,x,y,x_dot,y_dot\n" + "\n".join(_good_rows()[:6])),
+            [],
+            ["too few samples", "6 samples"],
+        ),
         # mismatched shapes
         (lambda tp: _csv(tp, "t,x,y\n0,1,2\n1,2\n2,3,4\n"), [], ["line 3", "2 cells", "3 columns"]),
-        (lambda tp: _npz(tp, t=np.arange(4.0), x=np.ones((4, 2)), x_dot=np.ones((4, 3))), [], ["'x_dot'", "(4, 3)", "(4, 2)"]),
+        (
+            lambda tp: _npz(tp, t=np.arange(4.0), x=np.ones((4, 2)), x_dot=np.ones((4, 3))),
+            [],
+            ["'x_dot'", "(4, 3)", "(4, 2)"],
+        ),
         (lambda tp: _npz(tp, t=np.arange(5.0), x=np.ones((4, 2))), [], ["'t' has shape (5,)"]),
         (lambda tp: _csv(tp, "t,x,y,x_dot\n0,1,2,3\n1,2,3,4\n"), [], ["not for y", "y_dot"]),
         # a spec naming an unknown variable
@@ -214,15 +255,34 @@ def _good_rows(n=30):
         # a library not closed under the action: translations need the constant term
         (lambda tp: SHIPPED, ["--symmetry", "translation(x)", "--no-bias"], ["translation(x)", "not closed"]),
         # a symmetry that no nonzero model satisfies
-        (lambda tp: SHIPPED, ["--symmetry", "translation(x,y)", "--symmetry", "scaling(x=1,y=1)"], ["no nonzero model"]),
+        (
+            lambda tp: SHIPPED,
+            ["--symmetry", "translation(x,y)", "--symmetry", "scaling(x=1,y=1)"],
+            ["no nonzero model"],
+        ),
         # other bad input
         (lambda tp: _csv(tp, "t,x\n0,1\n1,2\n", name="bad.txt"), [], ["'.txt'", ".csv or .npz"]),
         (lambda tp: tp / "missing.csv", [], ["missing.csv"]),
         (lambda tp: SHIPPED, ["--symmetry", "rotaton(x,y)"], ["unknown transformation 'rotaton'"]),
         (lambda tp: SHIPPED, ["--symmetry", " "], ["empty spec"]),
     ],
-    ids=["nan", "inf", "too-few", "ragged", "npz-xdot", "npz-t", "partial-dot", "unknown-var", "unknown-var-2",
-         "not-closed", "no-model", "suffix", "missing", "bad-spec", "empty-spec"],
+    ids=[
+        "nan",
+        "inf",
+        "too-few",
+        "ragged",
+        "npz-xdot",
+        "npz-t",
+        "partial-dot",
+        "unknown-var",
+        "unknown-var-2",
+        "not-closed",
+        "no-model",
+        "suffix",
+        "missing",
+        "bad-spec",
+        "empty-spec",
+    ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, make, extra, fragments):
     path = make(tmp_path)
@@ -270,8 +330,21 @@ def test_symmetry_recovers_oscillator_from_20_noisy_samples_where_plain_sindy_fa
         data = tmp_path / f"osc{seed}.csv"
         write_csv(data, ["x", "y"], t, x, dx)
         out_json = tmp_path / f"osc{seed}.json"
-        code, out, err = run(["fit", data, "--symmetry", "rotation(x,y)", "--degree", DEGREE,
-                              "--threshold", THRESHOLD, "--json", out_json], capsys)
+        code, out, err = run(
+            [
+                "fit",
+                data,
+                "--symmetry",
+                "rotation(x,y)",
+                "--degree",
+                DEGREE,
+                "--threshold",
+                THRESHOLD,
+                "--json",
+                out_json,
+            ],
+            capsys,
+        )
         assert code == 0, err
         model = json.loads(out_json.read_text())
         C = np.array(model["coefficients"])
@@ -283,8 +356,9 @@ def test_symmetry_recovers_oscillator_from_20_noisy_samples_where_plain_sindy_fa
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plain = ps.SINDy(optimizer=ps.STLSQ(threshold=THRESHOLD),
-                             feature_library=ps.PolynomialLibrary(degree=DEGREE))
+            plain = ps.SINDy(
+                optimizer=ps.STLSQ(threshold=THRESHOLD), feature_library=ps.PolynomialLibrary(degree=DEGREE)
+            )
             plain.fit(x, t=t, x_dot=dx, feature_names=["x", "y"])
         # pysindy writes 'x^2 y' for the term the model file calls 'x**2*y'
         assert [n.replace("^", "**").replace(" ", "*") for n in plain.get_feature_names()] == model["library"]

@@ -20,8 +20,23 @@ def test_simulated_csv_fits_back(tmp_path, capsys, name, degree, threshold, spec
     args = ["systems", "simulate", name, "--out", str(csv), "--noise", "0.01", "--seed", "0"]
     assert main(args + (["--derivatives"] if derivatives else [])) == 0
     out = tmp_path / "model.json"
-    assert main(["fit", str(csv), "--symmetry", spec, "--degree", str(degree), "--threshold", str(threshold),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(csv),
+                "--symmetry",
+                spec,
+                "--degree",
+                str(degree),
+                "--threshold",
+                str(threshold),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     system = get_system(name)
     lib = polynomial_library(len(system.variables), degree)

@@ -11,8 +11,25 @@ def test_symmetries_on_lorenz_finds_flip(tmp_path, capsys):
     path = catalogue_csv(tmp_path, "lorenz")
     out = tmp_path / "sym.json"
     png = tmp_path / "spectrum.png"
-    assert main(["symmetries", str(path), "--degree", "2", "--threshold", "0.5", "--bootstrap", "3",
-                 "--json", str(out), "--plot", str(png)]) == 0
+    assert (
+        main(
+            [
+                "symmetries",
+                str(path),
+                "--degree",
+                "2",
+                "--threshold",
+                "0.5",
+                "--bootstrap",
+                "3",
+                "--json",
+                str(out),
+                "--plot",
+                str(png),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "found: flip(x,y)" in text
     d = json.loads(out.read_text())
@@ -36,8 +53,25 @@ def test_symmetries_damped_oscillator_rotation_with_so_candidates(tmp_path, caps
 def test_symmetries_negative_control(tmp_path, capsys):
     path = catalogue_csv(tmp_path, "rossler", derivatives=True)
     out = tmp_path / "sym.json"
-    assert main(["symmetries", str(path), "--degree", "2", "--threshold", "0.05", "--bootstrap", "0",
-                 "--candidates", "affine", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "symmetries",
+                str(path),
+                "--degree",
+                "2",
+                "--threshold",
+                "0.05",
+                "--bootstrap",
+                "0",
+                "--candidates",
+                "affine",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     assert d["specs"] == [] and d["continuous"] == [] and d["discrete"] == []
 
@@ -57,8 +91,23 @@ def test_symmetries_json_says_which_formulation(tmp_path):
 
     shipped = Path(__file__).resolve().parents[1] / "examples" / "data" / "damped_oscillator.csv"
     out = tmp_path / "s.json"
-    assert _main(["symmetries", str(shipped), "--bootstrap", "0", "--formulation", "strong", "--threshold", "0.05",
-                  "--json", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "symmetries",
+                str(shipped),
+                "--bootstrap",
+                "0",
+                "--formulation",
+                "strong",
+                "--threshold",
+                "0.05",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = _json.loads(out.read_text())
     assert d["formulation"] == "strong"
     assert d["fit"]["threshold"] == 0.05 and d["fit"]["sparsity"]["rule"] == "given"

@@ -79,8 +79,22 @@ def _rows(path):
 
 def test_simulate_writes_the_fit_csv_format(capsys, tmp_path):
     out_file = tmp_path / "lorenz.csv"
-    code, out, err = run(capsys, "systems", "simulate", "lorenz", "--out", str(out_file),
-                         "--t-end", "2", "--dt", "0.01", "--noise", "0.01", "--seed", "3")
+    code, out, err = run(
+        capsys,
+        "systems",
+        "simulate",
+        "lorenz",
+        "--out",
+        str(out_file),
+        "--t-end",
+        "2",
+        "--dt",
+        "0.01",
+        "--noise",
+        "0.01",
+        "--seed",
+        "3",
+    )
     assert code == 0 and not err and "lorenz" in out
     rows = _rows(out_file)
     assert rows[0] == ["t", "x", "y", "z"]
@@ -90,15 +104,46 @@ def test_simulate_writes_the_fit_csv_format(capsys, tmp_path):
     assert ds.variables == ["x", "y", "z"] and ds.x_dot is None and ds.n_trajectories == 1
     # same seed, same file
     again = tmp_path / "again.csv"
-    run(capsys, "systems", "simulate", "lorenz", "--out", str(again), "--t-end", "2", "--dt", "0.01",
-        "--noise", "0.01", "--seed", "3")
+    run(
+        capsys,
+        "systems",
+        "simulate",
+        "lorenz",
+        "--out",
+        str(again),
+        "--t-end",
+        "2",
+        "--dt",
+        "0.01",
+        "--noise",
+        "0.01",
+        "--seed",
+        "3",
+    )
     assert again.read_text() == out_file.read_text()
 
 
 def test_simulate_trajectories_and_derivatives(capsys, tmp_path):
     out_file = tmp_path / "sir.csv"
-    code, _, _ = run(capsys, "systems", "simulate", "sir", "--out", str(out_file), "--t-end", "20",
-                     "--dt", "0.5", "--trajectories", "3", "--derivatives", "--noise", "0.02", "--seed", "1")
+    code, _, _ = run(
+        capsys,
+        "systems",
+        "simulate",
+        "sir",
+        "--out",
+        str(out_file),
+        "--t-end",
+        "20",
+        "--dt",
+        "0.5",
+        "--trajectories",
+        "3",
+        "--derivatives",
+        "--noise",
+        "0.02",
+        "--seed",
+        "1",
+    )
     assert code == 0
     rows = _rows(out_file)
     assert rows[0] == ["trajectory", "t", "S", "I", "R", "S_dot", "I_dot", "R_dot"]
@@ -116,8 +161,20 @@ def test_simulate_trajectories_and_derivatives(capsys, tmp_path):
 
 def test_simulate_with_parameters(capsys, tmp_path):
     out_file = tmp_path / "ho.csv"
-    code, _, _ = run(capsys, "systems", "simulate", "harmonic_oscillator", "--out", str(out_file),
-                     "--param", "omega=2", "--t-end", "1", "--dt", "0.25")
+    code, _, _ = run(
+        capsys,
+        "systems",
+        "simulate",
+        "harmonic_oscillator",
+        "--out",
+        str(out_file),
+        "--param",
+        "omega=2",
+        "--t-end",
+        "1",
+        "--dt",
+        "0.25",
+    )
     assert code == 0
     ds = read_csv(out_file)
     np.testing.assert_allclose(ds.x[0][:, 0], np.cos(2 * ds.t[0]), atol=1e-8)
@@ -131,7 +188,10 @@ def test_simulate_with_parameters(capsys, tmp_path):
         (["systems", "show", "lorenz", "--param", "rho=abc"], "--param 'rho=abc': 'abc' is not a number"),
         (["systems", "show", "lorenz", "--param", "rh=1"], "unknown parameter 'rh'"),
         (["systems", "simulate", "lorenz", "--out", "{tmp}/a.csv", "--dt", "0"], "need 0 < dt < t_end"),
-        (["systems", "simulate", "lorenz", "--out", "{tmp}/a.csv", "--noise", "-1"], "noise must be a non-negative number"),
+        (
+            ["systems", "simulate", "lorenz", "--out", "{tmp}/a.csv", "--noise", "-1"],
+            "noise must be a non-negative number",
+        ),
         (["systems", "simulate", "lorenz", "--out", "{tmp}/a.csv", "--trajectories", "0"], "--trajectories 0"),
         (["systems", "list", "--folder", "{tmp}/nowhere"], "does not exist or is not a folder"),
     ],
@@ -147,7 +207,8 @@ def test_errors_are_one_line_exit_2(capsys, tmp_path, argv, message):
 def test_user_folder_with_hostile_file(capsys, tmp_path):
     (tmp_path / "evil.toml").write_text(
         'name = "evil"\ndescription = "d"\nvariables = ["x"]\n[equations]\nx = "__import__(\'os\').system(\'touch '
-        + str(tmp_path / "pwned") + "')\"\n[simulation]\ninitial_state = { x = 1.0 }\ndt = 0.1\nt_end = 1.0\n"
+        + str(tmp_path / "pwned")
+        + "')\"\n[simulation]\ninitial_state = { x = 1.0 }\ndt = 0.1\nt_end = 1.0\n"
     )
     code, _, err = run(capsys, "systems", "list", "--folder", str(tmp_path))
     assert code == 2 and "evil.toml: equations.x" in err
@@ -165,13 +226,19 @@ def test_check_reports_wrong_claims(capsys):
 
 
 def test_console_script_runs():
-    proc = subprocess.run([sys.executable, "-m", "symsindy.cli", "systems", "show", "hopf", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "symsindy.cli", "systems", "show", "hopf", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["symmetries"] == ["rotation(x,y)"]
 
 
-@pytest.mark.parametrize("name, flags", [("damped_oscillator", []), ("lorenz", ["--derivatives", "--trajectories", "2"])])
+@pytest.mark.parametrize(
+    "name, flags", [("damped_oscillator", []), ("lorenz", ["--derivatives", "--trajectories", "2"])]
+)
 def test_simulated_csv_fits_back_to_the_true_equations(capsys, tmp_path, name, flags):
     # The same path 'symsindy fit' takes: read the CSV, fit SymmetricSINDy with the system's symmetry.
     import pysindy as ps

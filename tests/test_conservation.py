@@ -70,7 +70,9 @@ def test_canonical_parsing_errors():
         parse_canonical("q1:p1,q1:p2", Q)
 
 
-@pytest.mark.parametrize("name", ["harmonic_oscillator_2d", "rigid_body", "sir", "toda_lattice", "charged_particle", "spherical_pendulum"])
+@pytest.mark.parametrize(
+    "name", ["harmonic_oscillator_2d", "rigid_body", "sir", "toda_lattice", "charged_particle", "spherical_pendulum"]
+)
 def test_declared_polynomial_quantities_lie_in_span_of_found(name):
     system = get_system(name)
     variables = list(system.variables)
@@ -129,8 +131,14 @@ def test_noether_report_isotropic_oscillator():
     system = get_system("harmonic_oscillator_2d")
     sim = system.simulate(seed=0)
     sym = Symmetry(Q, "rotation(q1,q2)+rotation(p1,p2)")
-    entries, flags = noether_report(sym, system.rhs_list, pairs=[("q1", "p1"), ("q2", "p2")], x_data=sim.x, t=sim.t,
-                                    conserved=list(system.conserved.values()))
+    entries, flags = noether_report(
+        sym,
+        system.rhs_list,
+        pairs=[("q1", "p1"), ("q2", "p2")],
+        x_data=sim.x,
+        t=sim.t,
+        conserved=list(system.conserved.values()),
+    )
     assert entries[0].check.conserved
     # energy is conserved, but no candidate symmetry here gives it
     assert any("no symmetry among the candidates explains it" in f for f in flags)

@@ -98,8 +98,13 @@ def test_pysindy_constrained_sr3_gives_the_same_symmetric_model():
     sym = Symmetry(["x", "y"], "rotation(x,y)")
     lhs, rhs = pysindy_constraints(ps.PolynomialLibrary(degree=3), sym, x=x)
     opt = ps.ConstrainedSR3(
-        constraint_lhs=lhs, constraint_rhs=rhs, constraint_order="feature",
-        equality_constraints=True, reg_weight_lam=0.0, max_iter=1000, tol=1e-12,
+        constraint_lhs=lhs,
+        constraint_rhs=rhs,
+        constraint_order="feature",
+        equality_constraints=True,
+        reg_weight_lam=0.0,
+        max_iter=1000,
+        tol=1e-12,
     )
     ps.SINDy(optimizer=opt, feature_library=ps.PolynomialLibrary(degree=3)).fit(x, t=1.0, x_dot=xd)
     from symsindy.model import SymmetricSINDy

@@ -51,8 +51,20 @@ def test_exact_model_algebras():
     lib = polynomial_library(2, 3)
     names = ["x", "y"]
     # x' = -0.1 x + 2 y - x r^2, y' = -2x - 0.1y - y r^2: rotations only
-    c = _true_coef(lib, names, {("x", "x"): -0.1, ("x", "y"): 2, ("y", "x"): -2, ("y", "y"): -0.1,
-                                ("x", "x^3"): -1, ("x", "x y^2"): -1, ("y", "x^2 y"): -1, ("y", "y^3"): -1})
+    c = _true_coef(
+        lib,
+        names,
+        {
+            ("x", "x"): -0.1,
+            ("x", "y"): 2,
+            ("y", "x"): -2,
+            ("y", "y"): -0.1,
+            ("x", "x^3"): -1,
+            ("x", "x y^2"): -1,
+            ("y", "x^2 y"): -1,
+            ("y", "y^3"): -1,
+        },
+    )
     res = discover_continuous(c, lib, names, "gl")
     assert res.nullity == 1 and res.specs == ["rotation(x,y)"]
     assert res.singular_values[0] < 1e-14
@@ -76,9 +88,21 @@ def test_so3_recognised():
     lib = polynomial_library(3, 3)
     names = ["x", "y", "z"]
     # x' = -x r^2 is SO(3)-equivariant
-    c = _true_coef(lib, names, {("x", "x^3"): -1, ("x", "x y^2"): -1, ("x", "x z^2"): -1,
-                                ("y", "x^2 y"): -1, ("y", "y^3"): -1, ("y", "y z^2"): -1,
-                                ("z", "x^2 z"): -1, ("z", "y^2 z"): -1, ("z", "z^3"): -1})
+    c = _true_coef(
+        lib,
+        names,
+        {
+            ("x", "x^3"): -1,
+            ("x", "x y^2"): -1,
+            ("x", "x z^2"): -1,
+            ("y", "x^2 y"): -1,
+            ("y", "y^3"): -1,
+            ("y", "y z^2"): -1,
+            ("z", "x^2 z"): -1,
+            ("z", "y^2 z"): -1,
+            ("z", "z^3"): -1,
+        },
+    )
     res = discover_continuous(c, lib, names, "so")
     assert res.nullity == 3 and res.specs == ["rotation(x,y,z)"]
 
@@ -115,8 +139,15 @@ def test_generating_set_of_cyclic_group():
 
 def test_lorenz_from_noisy_data(lorenz_noisy):
     t, x = lorenz_noisy
-    rep = discover_symmetries(x, t=t, feature_names=["x", "y", "z"], library=ps.PolynomialLibrary(degree=2),
-                              threshold=0.1, n_bootstrap=5, seed=1)
+    rep = discover_symmetries(
+        x,
+        t=t,
+        feature_names=["x", "y", "z"],
+        library=ps.PolynomialLibrary(degree=2),
+        threshold=0.1,
+        n_bootstrap=5,
+        seed=1,
+    )
     assert rep.continuous.nullity == 0
     assert rep.specs == ["flip(x,y)"]
     assert rep.spec_frequency["flip(x,y)"] >= 0.8
@@ -134,7 +165,9 @@ def test_near_symmetric_system_reports_the_breaking():
     xd = x @ A.T - x * (x**2).sum(1)[:, None]
     xd[:, 0] += 0.3 * x[:, 0] ** 2  # breaks the rotation (and the flips)
     xd += 0.01 * xd.std(0) * rng.normal(size=xd.shape)
-    rep = discover_symmetries(x, x_dot=xd, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), n_bootstrap=0)
+    rep = discover_symmetries(
+        x, x_dot=xd, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), n_bootstrap=0
+    )
     assert "rotation(x,y)" not in rep.specs
     # the evidence shows the breaking: a visible smallest singular value, and a refit that costs fit
     assert rep.continuous.singular_values[0] > 0.01
@@ -143,12 +176,14 @@ def test_near_symmetric_system_reports_the_breaking():
         assert "REJECTED" in rep.summary()
     # without the breaking term the rotation is found
     xd2 = x @ A.T - x * (x**2).sum(1)[:, None] + 0.01 * rng.normal(size=xd.shape)
-    rep2 = discover_symmetries(x, x_dot=xd2, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), n_bootstrap=0)
+    rep2 = discover_symmetries(
+        x, x_dot=xd2, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), n_bootstrap=0
+    )
     assert rep2.continuous.specs == ["rotation(x,y)"]
 
 
 def test_principal_angle_on_rotating_3d_system():
-    """ A system symmetric about z: the discovered algebra is that rotation to < 0.05 rad. """
+    """A system symmetric about z: the discovered algebra is that rotation to < 0.05 rad."""
     a, b, c, d, e = 0.95, 0.7, 0.6, 3.5, 0.25
 
     def f(t, s):
@@ -163,8 +198,15 @@ def test_principal_angle_on_rotating_3d_system():
     xd = np.array([f(0, s) for s in xs])
     xs = xs + 0.05 * xs.std(0) * rng.normal(size=xs.shape)
     xd = xd + 0.05 * xd.std(0) * rng.normal(size=xd.shape)
-    rep = discover_symmetries(xs, x_dot=xd, feature_names=["x", "y", "z"], library=ps.PolynomialLibrary(degree=3),
-                              threshold=0.1, n_bootstrap=0, discrete=False)
+    rep = discover_symmetries(
+        xs,
+        x_dot=xd,
+        feature_names=["x", "y", "z"],
+        library=ps.PolynomialLibrary(degree=3),
+        threshold=0.1,
+        n_bootstrap=0,
+        discrete=False,
+    )
     truth = Symmetry(["x", "y", "z"], "rotation(x,y)").generators[0].matrix.reshape(-1, 1)
     assert rep.continuous.nullity == 1
     assert np.max(subspace_angles(rep.continuous.basis[:9], truth)) < 0.05
@@ -188,19 +230,27 @@ def test_noise_free_rotation_system_is_not_rejected_and_bootstrap_runs():
 
     system = get_system("hopf")
     sim = system.simulate(seed=0, n_trajectories=2)
-    rep = discover_symmetries(sim.x, t=sim.t, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3),
-                              threshold=0.05, n_bootstrap=3)
+    rep = discover_symmetries(
+        sim.x, t=sim.t, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), threshold=0.05, n_bootstrap=3
+    )
     assert "rotation(x,y)" in rep.specs and rep.rejected == []
     # rotations by 90 degrees lie in the continuous group: not reported as separate discrete symmetries
     assert not any("swap" in s for s in rep.specs)
-    (A, b), = rep.continuous.generators
+    ((A, b),) = rep.continuous.generators
     assert np.allclose(np.abs(A), [[0, 1], [1, 0]], atol=1e-3) and not np.any(b)
 
 
 def test_specs_few_bootstrap_refits_find_are_reported_as_uncertain(lorenz_noisy):
     t, x = lorenz_noisy
-    rep = discover_symmetries(x, t=t, feature_names=["x", "y", "z"], library=ps.PolynomialLibrary(degree=2),
-                              threshold=0.5, n_bootstrap=3, seed=1)
+    rep = discover_symmetries(
+        x,
+        t=t,
+        feature_names=["x", "y", "z"],
+        library=ps.PolynomialLibrary(degree=2),
+        threshold=0.5,
+        n_bootstrap=3,
+        seed=1,
+    )
     assert rep.specs == ["flip(x,y)"] and rep.spec_frequency["flip(x,y)"] >= 0.5
     assert rep.uncertain == [] and rep.summary().splitlines()[-1] == "found: flip(x,y)"
     # the same report had the refits found the flip only once in three

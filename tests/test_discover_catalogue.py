@@ -30,8 +30,15 @@ def _samples(name, noise=0.05, n=400, seed=0):
 @pytest.mark.parametrize("name", ["damped_oscillator", "hopf", "harmonic_oscillator"])
 def test_continuous_algebra_matches_declared(name):
     system, X, D, degree, threshold = _samples(name)
-    rep = discover_symmetries(X, x_dot=D, feature_names=list(system.variables), library=ps.PolynomialLibrary(degree=degree),
-                              threshold=threshold, n_bootstrap=0, discrete=False)
+    rep = discover_symmetries(
+        X,
+        x_dot=D,
+        feature_names=list(system.variables),
+        library=ps.PolynomialLibrary(degree=degree),
+        threshold=threshold,
+        n_bootstrap=0,
+        discrete=False,
+    )
     declared = np.column_stack([np.concatenate([g.matrix.ravel(), g.translation]) for g in system.symmetry.generators])
     found = rep.continuous.basis
     assert found.shape[1] == declared.shape[1], rep.summary()
@@ -41,8 +48,14 @@ def test_continuous_algebra_matches_declared(name):
 @pytest.mark.parametrize("name", ["lorenz", "chen", "duffing", "lorenz96", "halvorsen", "nose_hoover"])
 def test_discrete_group_found_exactly(name):
     system, X, D, degree, threshold = _samples(name)
-    rep = discover_symmetries(X, x_dot=D, feature_names=list(system.variables), library=ps.PolynomialLibrary(degree=degree),
-                              threshold=threshold, n_bootstrap=0)
+    rep = discover_symmetries(
+        X,
+        x_dot=D,
+        feature_names=list(system.variables),
+        library=ps.PolynomialLibrary(degree=degree),
+        threshold=threshold,
+        n_bootstrap=0,
+    )
     n = len(system.variables)
     declared = _group_closure([e.matrix for e in system.symmetry.elements], n, 1000)
     found = _group_closure([e.matrix for e in rep.discrete_generators], n, 1000)
@@ -53,8 +66,15 @@ def test_discrete_group_found_exactly(name):
 @pytest.mark.parametrize("name", ["rossler", "lotka_volterra", "fitzhugh_nagumo", "lorenz84"])
 def test_negative_controls_report_nothing(name):
     system, X, D, degree, threshold = _samples(name)
-    rep = discover_symmetries(X, x_dot=D, feature_names=list(system.variables), library=ps.PolynomialLibrary(degree=degree),
-                              threshold=threshold, n_bootstrap=0, candidates="affine")
+    rep = discover_symmetries(
+        X,
+        x_dot=D,
+        feature_names=list(system.variables),
+        library=ps.PolynomialLibrary(degree=degree),
+        threshold=threshold,
+        n_bootstrap=0,
+        candidates="affine",
+    )
     assert rep.specs == [] and rep.continuous.nullity == 0, rep.summary()
 
 

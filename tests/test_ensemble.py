@@ -42,7 +42,9 @@ def rotation_base(**kw):
 @pytest.fixture(scope="module")
 def fitted(oscillator):
     sim, _ = oscillator
-    return SymmetricEnsemble(rotation_base(), n_models=25, random_state=3).fit(sim.x[0], t=sim.t, feature_names=["x", "y"])
+    return SymmetricEnsemble(rotation_base(), n_models=25, random_state=3).fit(
+        sim.x[0], t=sim.t, feature_names=["x", "y"]
+    )
 
 
 def test_every_member_is_exactly_symmetric(fitted):
@@ -97,11 +99,15 @@ def test_orbits_are_the_tied_entries(fitted):
 
 def test_same_seed_same_results_other_seed_other_rows(oscillator, fitted):
     sim, _ = oscillator
-    again = symmetric_ensemble(sim.x[0], t=sim.t, feature_names=["x", "y"], base=rotation_base(), n_models=25, random_state=3)
+    again = symmetric_ensemble(
+        sim.x[0], t=sim.t, feature_names=["x", "y"], base=rotation_base(), n_models=25, random_state=3
+    )
     assert np.array_equal(again.member_coef_, fitted.member_coef_)
     assert np.array_equal(again.coef_, fitted.coef_)
     assert np.array_equal(again.inclusion_probability_, fitted.inclusion_probability_)
-    other = SymmetricEnsemble(rotation_base(), n_models=25, random_state=4).fit(sim.x[0], t=sim.t, feature_names=["x", "y"])
+    other = SymmetricEnsemble(rotation_base(), n_models=25, random_state=4).fit(
+        sim.x[0], t=sim.t, feature_names=["x", "y"]
+    )
     assert not np.array_equal(other.member_coef_, fitted.member_coef_)
 
 
@@ -109,8 +115,13 @@ def test_dask_client_gives_the_same_members(oscillator, fitted):
     from dask.distributed import Client, LocalCluster
 
     sim, _ = oscillator
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
-        par = SymmetricEnsemble(rotation_base(), n_models=25, random_state=3).fit(sim.x[0], t=sim.t, feature_names=["x", "y"], client=client)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        par = SymmetricEnsemble(rotation_base(), n_models=25, random_state=3).fit(
+            sim.x[0], t=sim.t, feature_names=["x", "y"], client=client
+        )
     assert np.array_equal(par.member_coef_, fitted.member_coef_)
     assert np.all(par.equivariance_residuals_ <= 1e-10)
 
@@ -118,14 +129,18 @@ def test_dask_client_gives_the_same_members(oscillator, fitted):
 @pytest.mark.slow
 def test_joblib_processes_give_the_same_members(oscillator, fitted):
     sim, _ = oscillator
-    par = SymmetricEnsemble(rotation_base(), n_models=25, random_state=3, n_jobs=2).fit(sim.x[0], t=sim.t, feature_names=["x", "y"])
+    par = SymmetricEnsemble(rotation_base(), n_models=25, random_state=3, n_jobs=2).fit(
+        sim.x[0], t=sim.t, feature_names=["x", "y"]
+    )
     assert np.array_equal(par.member_coef_, fitted.member_coef_)
 
 
 def test_discrete_symmetry_subsampling_without_replacement(lorenz_samples):
     X, D, truth = lorenz_samples
     base = SymmetricSINDy(library=ps.PolynomialLibrary(degree=2), symmetry="flip(x,y)", threshold=0.5)
-    ens = SymmetricEnsemble(base, n_models=15, subsample=0.5, replace=False, random_state=0).fit(X, x_dot=D, feature_names=["x", "y", "z"])
+    ens = SymmetricEnsemble(base, n_models=15, subsample=0.5, replace=False, random_state=0).fit(
+        X, x_dot=D, feature_names=["x", "y", "z"]
+    )
     assert np.all(ens.equivariance_residuals_ <= 1e-10)
     # flip(x,y) forbids e.g. a constant in x' and a linear x term in z': exactly zero in every member
     terms = ens.term_names_

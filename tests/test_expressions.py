@@ -242,8 +242,39 @@ def test_arbitrary_text_raises_only_expression_error(text):
 
 
 _TOKENS = st.sampled_from(
-    ["x", "y", "z", "pi", "E", "1", "0", "2.5", "1e3", "+", "-", "*", "/", "**", "^", "(", ")",
-     ",", "sin", "log", "atan2", "sqrt", "min", ".", "_", "__class__", "[", "]", "=", "j", " "]
+    [
+        "x",
+        "y",
+        "z",
+        "pi",
+        "E",
+        "1",
+        "0",
+        "2.5",
+        "1e3",
+        "+",
+        "-",
+        "*",
+        "/",
+        "**",
+        "^",
+        "(",
+        ")",
+        ",",
+        "sin",
+        "log",
+        "atan2",
+        "sqrt",
+        "min",
+        ".",
+        "_",
+        "__class__",
+        "[",
+        "]",
+        "=",
+        "j",
+        " ",
+    ]
 )
 
 
@@ -267,8 +298,22 @@ _leaves = st.one_of(
     st.fractions(max_denominator=50).map(lambda f: sympy.Rational(f.numerator, f.denominator)),
     _floats,
 )
-_unary = [sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.sqrt, sympy.sinh, sympy.cosh,
-          sympy.tanh, sympy.atan, sympy.Abs, sympy.sign, sympy.asin, sympy.asinh]
+_unary = [
+    sympy.sin,
+    sympy.cos,
+    sympy.tan,
+    sympy.exp,
+    sympy.log,
+    sympy.sqrt,
+    sympy.sinh,
+    sympy.cosh,
+    sympy.tanh,
+    sympy.atan,
+    sympy.Abs,
+    sympy.sign,
+    sympy.asin,
+    sympy.asinh,
+]
 
 
 def _extend(children):
@@ -341,7 +386,7 @@ def test_random_trees_round_trip(expr):
         -(x + y) / x,
         sympy.Float(0.3) * sympy.sin(sympy.Float(1.7) * x) - sympy.cos(2 * y) / 3,
         sympy.Rational(-1, 2) * x**2 * y / z + sympy.sqrt(2) * sympy.pi,
-        sympy.exp(-x**2) * sympy.Abs(y) + sympy.atan2(y, x),
+        sympy.exp(-(x**2)) * sympy.Abs(y) + sympy.atan2(y, x),
         x ** sympy.Float(1.5) + (-x) ** sympy.Rational(1, 3),
     ],
 )

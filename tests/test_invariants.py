@@ -128,8 +128,9 @@ def test_charged_particle_reports_three_independent_and_its_angular_momentum_in_
     assert np.linalg.norm(B @ c - y) > 0.1 * np.linalg.norm(y)
 
 
-@pytest.mark.parametrize("name, family", [("lotka_volterra", "log"), ("pendulum", "trig"), ("kepler", "kepler"),
-                                          ("sir", "log")])
+@pytest.mark.parametrize(
+    "name, family", [("lotka_volterra", "log"), ("pendulum", "trig"), ("kepler", "kepler"), ("sir", "log")]
+)
 def test_auto_finds_the_non_polynomial_invariants(name, family):
     system = get_system(name)
     sim = system.simulate(n_trajectories=2, seed=0)
@@ -170,8 +171,14 @@ def test_a_richer_family_is_kept_only_when_it_finds_more():
 def test_accept_decides_the_automatic_family():
     system = get_system("lotka_volterra")
     sim = system.simulate(n_trajectories=2, seed=0)
-    res = conserved_quantities(system.rhs_list, list(system.variables), 2, x_samples=sim.x, basis="auto",
-                               accept=lambda q: not q.expr.has(sp.log))
+    res = conserved_quantities(
+        system.rhs_list,
+        list(system.variables),
+        2,
+        x_samples=sim.x,
+        basis="auto",
+        accept=lambda q: not q.expr.has(sp.log),
+    )
     assert res.basis == "poly" and res.quantities == []
 
 
@@ -223,9 +230,10 @@ def test_separation_tells_an_energy_from_an_attracting_set():
     sim = vdp.simulate(n_trajectories=4, seed=0)
     x, y = sp.symbols(list(vdp.variables))
     # amplitude on the cycle, measured on the data: nearly the same value on every trajectory
-    late = [tr[len(tr) // 2:] for tr in sim.x]
+    late = [tr[len(tr) // 2 :] for tr in sim.x]
     assert trajectory_separation(x**2 + y**2, vdp.variables, late) < trajectory_separation(
-        osc.conserved["energy"], osc.variables, osc.simulate(n_trajectories=4, seed=0).x)
+        osc.conserved["energy"], osc.variables, osc.simulate(n_trajectories=4, seed=0).x
+    )
     assert trajectory_separation(x, vdp.variables, sim.x[:1]) is None
 
 
@@ -235,7 +243,9 @@ def test_auto_leaves_out_a_family_too_large_to_search():
     q, p = sp.symbols(names[:4]), sp.symbols(names[4:])
     rhs = [*p, *[-qi for qi in q]]  # four uncoupled oscillators
     res = conserved_quantities(rhs, names, 3, basis="auto")
-    assert "not_searched" in res.candidates["trig"] and "884 candidate functions" in res.candidates["trig"]["not_searched"]
+    assert (
+        "not_searched" in res.candidates["trig"] and "884 candidate functions" in res.candidates["trig"]["not_searched"]
+    )
     assert res.basis == "poly" and res.independent == 7
     with pytest.raises(ValueError, match="basis 'trig': 884 candidate functions"):
         conserved_quantities(rhs, names, 3, basis="trig")

@@ -149,8 +149,7 @@ def test_npz_three_d_shared_and_per_trajectory_time(tmp_path):
 
 def test_npz_stacked_with_trajectory_ids(tmp_path):
     p = tmp_path / "d.npz"
-    np.savez(p, t=np.array([0, 1, 0, 1, 2.0]), x=np.arange(5.0)[:, None],
-             trajectory=np.array([7, 7, 3, 3, 3]))
+    np.savez(p, t=np.array([0, 1, 0, 1, 2.0]), x=np.arange(5.0)[:, None], trajectory=np.array([7, 7, 3, 3, 3]))
     ds = read_data(p)
     assert ds.n_trajectories == 2
     np.testing.assert_array_equal(ds.x[0][:, 0], [0, 1])
@@ -233,8 +232,13 @@ def test_csv_round_trip_is_exact(tmp_path, data):
     if any(np.any(np.diff(t) <= 0) for t in ts):
         return
     p = tmp_path / "rt.csv"
-    write_csv(p, names, ts if len(ts) > 1 else ts[0], xs if len(xs) > 1 else xs[0],
-              None if dxs is None else (dxs if len(dxs) > 1 else dxs[0]))
+    write_csv(
+        p,
+        names,
+        ts if len(ts) > 1 else ts[0],
+        xs if len(xs) > 1 else xs[0],
+        None if dxs is None else (dxs if len(dxs) > 1 else dxs[0]),
+    )
     ds = read_data(p)
     assert ds.variables == names
     assert ds.n_trajectories == len(ts)

@@ -35,7 +35,9 @@ def test_lorenz_with_flip_is_recovered_and_symmetric(lorenz_data):
 
 def test_fit_from_times_uses_differentiation(lorenz_data):
     t, x, _ = lorenz_data
-    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", threshold=0.1).fit(x, t=t, feature_names=["x", "y", "z"])
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", threshold=0.1).fit(
+        x, t=t, feature_names=["x", "y", "z"]
+    )
     assert np.count_nonzero(m.coef_) == 7
     assert abs(m.coef_[0, m.term_names_.index("y")] - 10) < 0.05
 
@@ -96,13 +98,43 @@ def test_plain_fit_without_symmetry_matches_pysindy_stlsq():
 @pytest.mark.parametrize(
     "kwargs, fit_kwargs, error, fragment",
     [
-        ({}, {"x": np.array([[0.0, np.nan]] * 10), "x_dot": np.zeros((10, 2))}, ValueError, "non-finite value (nan) at sample 0, variable 1"),
-        ({}, {"x": np.ones((10, 2)), "x_dot": np.full((10, 2), np.inf)}, ValueError, "x_dot: trajectory 0 has a non-finite value"),
+        (
+            {},
+            {"x": np.array([[0.0, np.nan]] * 10), "x_dot": np.zeros((10, 2))},
+            ValueError,
+            "non-finite value (nan) at sample 0, variable 1",
+        ),
+        (
+            {},
+            {"x": np.ones((10, 2)), "x_dot": np.full((10, 2), np.inf)},
+            ValueError,
+            "x_dot: trajectory 0 has a non-finite value",
+        ),
         ({}, {"x": np.ones((10, 2)), "x_dot": np.ones((9, 2))}, ValueError, "do not match"),
-        ({"symmetry": "rotation(x,w)"}, {"x": np.ones((10, 2)), "x_dot": np.ones((10, 2))}, SpecError, "unknown variable 'w'"),
-        ({}, {"x": np.random.default_rng(0).normal(size=(3, 2)), "x_dot": np.ones((3, 2))}, ValueError, "too few samples"),
-        ({"library": ps.FourierLibrary(), "symmetry": "rotation(x,y)"}, {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))}, LibraryNotClosedError, "not closed"),
-        ({"symmetry": "translation(x,y); scaling(x=1,y=1)"}, {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))}, NoSymmetricModelError, "no nonzero model"),
+        (
+            {"symmetry": "rotation(x,w)"},
+            {"x": np.ones((10, 2)), "x_dot": np.ones((10, 2))},
+            SpecError,
+            "unknown variable 'w'",
+        ),
+        (
+            {},
+            {"x": np.random.default_rng(0).normal(size=(3, 2)), "x_dot": np.ones((3, 2))},
+            ValueError,
+            "too few samples",
+        ),
+        (
+            {"library": ps.FourierLibrary(), "symmetry": "rotation(x,y)"},
+            {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))},
+            LibraryNotClosedError,
+            "not closed",
+        ),
+        (
+            {"symmetry": "translation(x,y); scaling(x=1,y=1)"},
+            {"x": np.random.default_rng(0).normal(size=(30, 2)), "x_dot": np.ones((30, 2))},
+            NoSymmetricModelError,
+            "no nonzero model",
+        ),
         ({}, {"x": np.ones((10, 2))}, ValueError, "t: sample times or a time step are needed"),
         ({}, {"x": np.ones((10, 2)), "t": -1.0}, ValueError, "must be a positive number"),
         ({}, {"x": np.ones((10, 2)), "t": np.zeros(10)}, ValueError, "strictly increasing"),
@@ -139,7 +171,9 @@ def test_symmetry_reduces_samples_needed():
 
 def test_sampled_action_on_custom_library():
     """A library pysindy cannot write symbolically still gets a symmetric model (sampled action)."""
-    lib = ps.CustomLibrary(library_functions=[lambda a: a, lambda a: a**3], function_names=[lambda a: a, lambda a: f"{a}^3"])
+    lib = ps.CustomLibrary(
+        library_functions=[lambda a: a, lambda a: a**3], function_names=[lambda a: a, lambda a: f"{a}^3"]
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 2))
     m = SymmetricSINDy(lib, "swap(x,y)", threshold=0.01, action_method="sampled")
@@ -151,8 +185,10 @@ def test_sampled_action_on_custom_library():
 
 def test_time_steps_per_trajectory():
     rng = np.random.default_rng(0)
-    xs = [solve_ivp(lambda t, s: A_DAMPED @ s, (0, 5), rng.normal(size=2), t_eval=np.arange(0, 5, 0.01), rtol=1e-10).y.T
-          for _ in range(2)]
+    xs = [
+        solve_ivp(lambda t, s: A_DAMPED @ s, (0, 5), rng.normal(size=2), t_eval=np.arange(0, 5, 0.01), rtol=1e-10).y.T
+        for _ in range(2)
+    ]
     kw = dict(symmetry="rotation(x,y)", feature_names=["x", "y"])
     for t in ([0.01, 0.01], 0.01, [np.arange(0, 5, 0.01)] * 2):
         m = SymmetricSINDy(symmetry=kw["symmetry"]).fit(xs, t=t, feature_names=kw["feature_names"])
@@ -166,7 +202,9 @@ def test_time_steps_per_trajectory():
 # ---------------------------------------------------------------- formulations
 def test_weak_fit_of_noise_free_lorenz_is_exact_and_predicts_the_ode(lorenz_data):
     t, x, xd = lorenz_data
-    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation="weak").fit(x, t=t, feature_names=["x", "y", "z"])
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation="weak").fit(
+        x, t=t, feature_names=["x", "y", "z"]
+    )
     assert m.formulation_ == "weak" and m.weak_system_ is not None
     true = coefficient_matrix(m.term_names_, ["x", "y", "z"], LORENZ_TERMS)
     np.testing.assert_array_equal(m.coef_ != 0, true != 0)
@@ -198,11 +236,15 @@ def test_weak_with_measured_derivatives_is_refused(lorenz_data):
 def test_short_trajectories_fall_back_to_the_strong_form_with_a_reason(lorenz_data):
     t, x, _ = lorenz_data
     pieces = [x[k : k + 12] for k in range(0, 1200, 12)]
-    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="auto").fit(pieces, t=0.002, feature_names=["x", "y", "z"])
+    m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="auto").fit(
+        pieces, t=0.002, feature_names=["x", "y", "z"]
+    )
     assert m.formulation_ == "strong"
     assert "too short" in m.formulation_reason_ or "unavailable" in m.formulation_reason_
     with pytest.warns(UserWarning, match="weak formulation"):
-        w = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak").fit(pieces, t=0.002, feature_names=["x", "y", "z"])
+        w = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak").fit(
+            pieces, t=0.002, feature_names=["x", "y", "z"]
+        )
     assert w.formulation_ == "strong"
 
 
@@ -222,7 +264,9 @@ def test_weak_form_with_symmetry_beats_strong_at_ten_percent_noise():
         rng = np.random.default_rng(seed)
         xn = x + 0.1 * x.std(0) * rng.standard_normal(x.shape)
         for form in wins:
-            m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation=form).fit(xn, t=t, feature_names=["x", "y", "z"])
+            m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), "flip(x,y)", formulation=form).fit(
+                xn, t=t, feature_names=["x", "y", "z"]
+            )
             truth_names = m.term_names_
             true = coefficient_matrix(truth_names, ["x", "y", "z"], LORENZ_TERMS)
             wins[form] += bool(np.array_equal(m.coef_ != 0, true != 0))

@@ -42,8 +42,7 @@ def _ids(paths):
 def test_examples_are_present_and_paired():
     assert len(SOURCES) >= 7, [p.name for p in SOURCES]
     assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS], (
-        "every examples/*.py needs its paired .ipynb and vice versa "
-        "(jupytext --to ipynb examples/NAME.py)"
+        "every examples/*.py needs its paired .ipynb and vice versa (jupytext --to ipynb examples/NAME.py)"
     )
 
 

@@ -46,8 +46,12 @@ def _rotation_problem(seed, m=14, noise=0.01):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), threshold=st.floats(0.01, 0.5), alpha=st.sampled_from([0.0, 0.05, 1.0]),
-       normalize=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    threshold=st.floats(0.01, 0.5),
+    alpha=st.sampled_from([0.0, 0.05, 1.0]),
+    normalize=st.booleans(),
+)
 def test_no_returned_coefficient_is_below_the_threshold_and_the_symmetry_stays_exact(seed, threshold, alpha, normalize):
     theta, D, sub = _rotation_problem(seed, m=18)
     opt = ConstrainedSTLSQ(basis=sub.basis, threshold=threshold, alpha=alpha, normalize_columns=normalize).fit(theta, D)
@@ -95,10 +99,18 @@ def test_auto_is_reproducible(criterion):
 def test_model_auto_threshold_is_reproducible_with_a_seeded_dataset():
     rng = np.random.default_rng(7)
     t = np.arange(0, 20, 0.01)
-    x = solve_ivp(lambda _t, X: [-0.1 * X[0] + 2 * X[1], -2 * X[0] - 0.1 * X[1]], (0, 20), [2, 0], t_eval=t,
-                  rtol=1e-10, atol=1e-10).y.T
+    x = solve_ivp(
+        lambda _t, X: [-0.1 * X[0] + 2 * X[1], -2 * X[0] - 0.1 * X[1]],
+        (0, 20),
+        [2, 0],
+        t_eval=t,
+        rtol=1e-10,
+        atol=1e-10,
+    ).y.T
     x = x + 0.05 * x.std(0) * rng.standard_normal(x.shape)
-    fits = [SymmetricSINDy(library=ps.PolynomialLibrary(degree=3)).fit(x, t=t, feature_names=["x", "y"]) for _ in range(2)]
+    fits = [
+        SymmetricSINDy(library=ps.PolynomialLibrary(degree=3)).fit(x, t=t, feature_names=["x", "y"]) for _ in range(2)
+    ]
     assert np.array_equal(fits[0].coef_, fits[1].coef_)
     assert fits[0].threshold_ == fits[1].threshold_
     assert fits[0].fit_info() == fits[1].fit_info()
@@ -180,7 +192,9 @@ def test_scale_drops_a_large_coefficient_whose_contribution_is_small():
     # the bound never keeps what the plain threshold drops, and nothing kept is below either
     kept = bounded.coef_[bounded.coef_ != 0]
     assert np.all(np.abs(kept) >= 0.5) and np.all(np.abs(kept) * scale[bounded.coef_ != 0] >= 0.5)
-    with pytest.raises(ValueError, match=r"scale: expected finite numbers >= 0 of shape \(n_targets, n_features\) = \(1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"scale: expected finite numbers >= 0 of shape \(n_targets, n_features\) = \(1, 2\)"
+    ):
         ConstrainedSTLSQ(threshold=0.5, scale=np.ones(3)).fit(X, y)
 
 

@@ -102,7 +102,9 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(src)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (path,) = (tmp / "dist").glob("symsindy-*.whl")
@@ -115,7 +117,9 @@ def test_wheel_ships_the_catalogue_and_every_module(wheel):
     shipped = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("symsindy/systems/") and n.endswith(".toml"))
     assert shipped == SOURCE_SYSTEMS
     assert {"symsindy/systems/__init__.py", "symsindy/systems/README.md", "symsindy/__main__.py"} <= names
-    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "symsindy").rglob("*.py") if "__pycache__" not in p.parts}
+    modules = {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "symsindy").rglob("*.py") if "__pycache__" not in p.parts
+    }
     assert modules - names == set()
     assert not any(n.startswith("systems/") for n in names), "the catalogue belongs inside the package"
 
@@ -183,8 +187,12 @@ def test_command_in_a_pipe_closed_early_exits_quietly(tmp_path):
     # The reader closes before the command writes. The table fits stdout's buffer and is written at the
     # final flush; the JSON is larger and is written while the command runs: both cases are met.
     procs = [
-        subprocess.Popen([sys.executable, "-m", "symsindy", "systems", "list", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        subprocess.Popen(
+            [sys.executable, "-m", "symsindy", "systems", "list", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+        )
         for extra in ([], ["--json"])
     ]
     for p in procs:

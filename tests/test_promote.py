@@ -198,7 +198,8 @@ def test_refit_false_returns_thresholded_promoted_model(oscillator):
     with pytest.raises(ValueError, match="threshold 'auto' needs refit=True"):
         PromotedSINDy(library=_cubic(), weight=0.05, refit=False).fit(X, x_dot=D, feature_names=NAMES)
     est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, threshold=0.05, refit=False).fit(
-        X, x_dot=D, feature_names=NAMES)
+        X, x_dot=D, feature_names=NAMES
+    )
     assert est.model_ is None
     promoted = est.promoted_coef_
     np.testing.assert_array_equal(est.coef_, np.where(np.abs(promoted) < est.threshold, 0.0, promoted))
@@ -241,7 +242,9 @@ def test_every_route_failing_raises_one_line(oscillator):
 def test_zero_model_is_never_returned_silently(oscillator):
     X, D = oscillator
     with pytest.raises(PromotionError, match="zero model"):
-        PromotedSINDy(library=_cubic(), candidates="so", weight=0.0, threshold=100.0).fit(X, x_dot=D, feature_names=NAMES)
+        PromotedSINDy(library=_cubic(), candidates="so", weight=0.0, threshold=100.0).fit(
+            X, x_dot=D, feature_names=NAMES
+        )
 
 
 @pytest.mark.parametrize(
@@ -331,7 +334,9 @@ def test_gl_promotion_keeps_the_hopf_cubic_terms(seed):
     """Hopf normal form told only gl(2): a dilation would wipe out the cubic terms; on these
     seeds the fit on all the data has revealed one at the cross-validated weight."""
     X, D = _hopf_samples(seed)
-    est = PromotedSINDy(library=_cubic(), candidates="gl", threshold=0.05, selection="cv", random_state=0).fit(X, x_dot=D)
+    est = PromotedSINDy(library=_cubic(), candidates="gl", threshold=0.05, selection="cv", random_state=0).fit(
+        X, x_dot=D
+    )
     assert est.symmetry_specs_ == ["rotation(x0,x1)"]
     assert np.count_nonzero(est.coef_) == 8  # x, y and two cubic terms per equation
     chosen = [e for e in est.weight_path_ if e["chosen"]]
@@ -445,7 +450,8 @@ def test_scarce_data_gl_promotion_does_not_collapse_the_model(seed):
     X, D, names = _langford_short_trajectories(seed)
     lib = _cubic()
     old = PromotedSINDy(library=lib, candidates="gl", selection="cv", threshold=0.05, alpha=0.05).fit(
-        X, x_dot=D, feature_names=names)
+        X, x_dot=D, feature_names=names
+    )
     assert np.count_nonzero(old.coef_) == 3 and "scaling(x=1)" in old.symmetry_.specs  # the collapse
     est = PromotedSINDy(library=lib, candidates="gl").fit(X, x_dot=D, feature_names=names)
     assert est.symmetry_.specs == ["rotation(x,y)"]

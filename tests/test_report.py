@@ -147,9 +147,17 @@ def test_json_is_strict_and_equations_parse_back(ho):
 
 def test_summary_reads_like_a_report(ho):
     text = ho[0].summary()
-    for piece in ("plain SINDy:", "symmetries found", "enforced: ", "model with the symmetry enforced:",
-                  "conserved quantities of the enforced model", "Noether charges (canonical pairs q:p, from the catalogue)",
-                  "against the truth:", "true q' = p", "declared conserved quantities: energy found"):
+    for piece in (
+        "plain SINDy:",
+        "symmetries found",
+        "enforced: ",
+        "model with the symmetry enforced:",
+        "conserved quantities of the enforced model",
+        "Noether charges (canonical pairs q:p, from the catalogue)",
+        "against the truth:",
+        "true q' = p",
+        "declared conserved quantities: energy found",
+    ):
         assert piece in text, piece
 
 
@@ -234,5 +242,16 @@ def test_declared_found_checks_span_and_group():
 
 def test_report_is_a_dataclass_with_documented_fields():
     names = {f for f in DiscoveryReport.__dataclass_fields__}
-    assert {"plain", "model", "symmetries", "enforced", "conserved", "noether", "truth", "errors", "warnings",
-            "settings", "timings"} <= names
+    assert {
+        "plain",
+        "model",
+        "symmetries",
+        "enforced",
+        "conserved",
+        "noether",
+        "truth",
+        "errors",
+        "warnings",
+        "settings",
+        "timings",
+    } <= names

@@ -66,7 +66,11 @@ def comparable(rows):
     """Rows without the timing column, NaN made comparable, in a fixed order."""
     out = []
     for r in rows:
-        out.append(tuple((c, None if isinstance(r[c], float) and math.isnan(r[c]) else r[c]) for c in COLUMNS if c != "fit_time"))
+        out.append(
+            tuple(
+                (c, None if isinstance(r[c], float) and math.isnan(r[c]) else r[c]) for c in COLUMNS if c != "fit_time"
+            )
+        )
     return sorted(out)
 
 
@@ -109,10 +113,15 @@ def _toml(text):
 
 
 def test_parameters_and_seed_list():
-    study = parse_study({
-        "seeds": [3, 11], "samples": [10], "noise": [0.0], "methods": ["enforce"],
-        "systems": [{"name": "aizawa", "label": "langford", "parameters": {"f": 0}, "degree": 3}],
-    })
+    study = parse_study(
+        {
+            "seeds": [3, 11],
+            "samples": [10],
+            "noise": [0.0],
+            "methods": ["enforce"],
+            "systems": [{"name": "aizawa", "label": "langford", "parameters": {"f": 0}, "degree": 3}],
+        }
+    )
     s = study.systems[0]
     assert study.seeds == (3, 11) and s.label == "langford"
     assert s.symmetry == ["rotation(x,y)"]  # holds only once f = 0
@@ -130,7 +139,11 @@ def test_parameters_and_seed_list():
         ({"methods": ["pysindy", "sr3"]}, "methods[1]", "unknown method"),
         ({"systems": [{"name": "no_such_system"}]}, "systems[0].name", "unknown system"),
         ({"systems": [{"name": "pendulum"}]}, "systems[0].name", "not polynomial"),
-        ({"systems": [{"name": "lorenz", "symmetry": "rotation(x,y)"}]}, "systems[0].symmetry", "does not have the symmetry"),
+        (
+            {"systems": [{"name": "lorenz", "symmetry": "rotation(x,y)"}]},
+            "systems[0].symmetry",
+            "does not have the symmetry",
+        ),
         ({"systems": [{"name": "lorenz", "symmetry": "rotation(x,w)"}]}, "systems[0].symmetry", "unknown variable"),
         ({"systems": [{"name": "lorenz", "degree": 1}]}, "systems[0].degree", "raise the degree"),
         ({"systems": [{"name": "lorenz", "threshold": "half of it"}]}, "systems[0].threshold", "0.5 * smallest"),
@@ -175,10 +188,19 @@ def _dump(data) -> str:
 
 
 def test_promote_method(tmp_path):
-    path = write(tmp_path, _dump({
-        "seeds": 1, "samples": [64], "noise": [0.02], "methods": ["promote", "enforce"],
-        "systems": [{"name": "damped_oscillator", "degree": 3, "threshold": "0.5 * smallest"}],
-    }) + "[promote]\nweight = \"auto\"\nn_folds = 3\n")
+    path = write(
+        tmp_path,
+        _dump(
+            {
+                "seeds": 1,
+                "samples": [64],
+                "noise": [0.02],
+                "methods": ["promote", "enforce"],
+                "systems": [{"name": "damped_oscillator", "degree": 3, "threshold": "0.5 * smallest"}],
+            }
+        )
+        + '[promote]\nweight = "auto"\nn_folds = 3\n',
+    )
     study = load_study(path)
     assert "promote" in METHODS and study.methods == ("promote", "enforce")
     s = study.systems[0]
@@ -220,8 +242,13 @@ def test_shipped_studies_parse():
 def test_cell_seed_depends_on_every_key_part_but_not_the_method():
     base = cell_seed_sequence(1, "lorenz", 10, 0.01, 3).generate_state(4)
     assert np.array_equal(base, cell_seed_sequence(1, "lorenz", 10, 0.01, 3).generate_state(4))
-    for args in [(2, "lorenz", 10, 0.01, 3), (1, "hopf", 10, 0.01, 3), (1, "lorenz", 11, 0.01, 3),
-                 (1, "lorenz", 10, 0.02, 3), (1, "lorenz", 10, 0.01, 4)]:
+    for args in [
+        (2, "lorenz", 10, 0.01, 3),
+        (1, "hopf", 10, 0.01, 3),
+        (1, "lorenz", 11, 0.01, 3),
+        (1, "lorenz", 10, 0.02, 3),
+        (1, "lorenz", 10, 0.01, 4),
+    ]:
         assert not np.array_equal(base, cell_seed_sequence(*args).generate_state(4))
 
 
@@ -245,12 +272,17 @@ def test_run_cell_is_pure_and_records_failures(tiny):
 
 
 def test_trajectory_data_and_discover_method():
-    study = parse_study({
-        "seeds": 1, "samples": [600], "noise": [0.01], "methods": ["pysindy", "enforce", "discover"],
-        "fit": {"threshold": "0.5 * smallest"},
-        "data": {"kind": "trajectory", "dt": 0.01},
-        "systems": [{"name": "damped_oscillator", "degree": 3, "symmetry": "rotation(x,y)"}],
-    })
+    study = parse_study(
+        {
+            "seeds": 1,
+            "samples": [600],
+            "noise": [0.01],
+            "methods": ["pysindy", "enforce", "discover"],
+            "fit": {"threshold": "0.5 * smallest"},
+            "data": {"kind": "trajectory", "dt": 0.01},
+            "systems": [{"name": "damped_oscillator", "degree": 3, "symmetry": "rotation(x,y)"}],
+        }
+    )
     cfg = study.systems[0].config
     rows = {m: run_cell(cfg, m, 600, 0.01, 0) for m in study.methods}
     assert all(r["error"] == "" for r in rows.values())
@@ -340,7 +372,10 @@ def test_killed_worker_mid_sweep_all_cells_complete(tiny, reference, tmp_path):
     from dask.distributed import Client, LocalCluster
 
     study = parse_study({**_toml(TINY), "seeds": 4})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
         victim = sorted(pids.values())[0]
         killed = threading.Event()
@@ -365,8 +400,14 @@ def test_killed_worker_mid_sweep_all_cells_complete(tiny, reference, tmp_path):
 
 def _row(system, method, samples, noise, seed, success, err=0.1, error=""):
     return {
-        "system": system, "method": method, "samples": samples, "noise": noise, "seed": seed, "success": success,
-        "coef_error": math.nan if error else err, "error": error,
+        "system": system,
+        "method": method,
+        "samples": samples,
+        "noise": noise,
+        "seed": seed,
+        "success": success,
+        "coef_error": math.nan if error else err,
+        "error": error,
     }
 
 
@@ -409,7 +450,10 @@ def test_cli_sweep_runs_resumes_and_summarises(tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    bad = write(tmp_path, _dump({"seeds": 1, "samples": [4], "noise": [0.0], "methods": ["pysindy"], "systems": ["lorenz"], "extra": 1}))
+    bad = write(
+        tmp_path,
+        _dump({"seeds": 1, "samples": [4], "noise": [0.0], "methods": ["pysindy"], "systems": ["lorenz"], "extra": 1}),
+    )
     assert main(["sweep", str(bad), "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "field 'extra'" in err and str(bad) in err
@@ -460,7 +504,9 @@ def test_weak_formulation_and_automatic_threshold_in_a_study(tmp_path):
     study = load_study(write(tmp_path, WEAK))
     s = study.systems[0]
     assert s.config["formulation"] == "weak" and s.threshold == "auto"
-    strong = load_study(write(tmp_path, WEAK.replace('formulation = "weak"', 'formulation = "strong"'), "s.toml")).systems[0]
+    strong = load_study(
+        write(tmp_path, WEAK.replace('formulation = "weak"', 'formulation = "strong"'), "s.toml")
+    ).systems[0]
     # a strong-form study keeps the settings (and hashes) it had before formulations existed
     assert "formulation" not in strong.config
     assert strong.config_hash("enforce") != s.config_hash("enforce")
@@ -479,7 +525,10 @@ def test_weak_formulation_and_automatic_threshold_in_a_study(tmp_path):
     [
         (('kind = "trajectory"', 'kind = "samples"'), "'weak' integrates time series"),
         (('formulation = "weak"', 'formulation = "integral"'), "'integral': expected 'strong', 'weak' or 'auto'"),
-        (('methods = ["enforce", "discover"]', 'methods = ["pysindy", "enforce"]'), "only the methods enforce, discover and promote have an automatic threshold"),
+        (
+            ('methods = ["enforce", "discover"]', 'methods = ["pysindy", "enforce"]'),
+            "only the methods enforce, discover and promote have an automatic threshold",
+        ),
     ],
 )
 def test_formulation_and_auto_threshold_errors(tmp_path, change, words):
@@ -488,9 +537,14 @@ def test_formulation_and_auto_threshold_errors(tmp_path, change, words):
 
 
 def test_promote_takes_the_automatic_threshold(tmp_path):
-    study = load_study(write(tmp_path, WEAK.replace('methods = ["enforce", "discover"]', 'methods = ["enforce", "promote"]')
-                             .replace('formulation = "weak"', 'formulation = "strong"')
-                             .replace('kind = "trajectory"', 'kind = "samples"')))
+    study = load_study(
+        write(
+            tmp_path,
+            WEAK.replace('methods = ["enforce", "discover"]', 'methods = ["enforce", "promote"]')
+            .replace('formulation = "weak"', 'formulation = "strong"')
+            .replace('kind = "trajectory"', 'kind = "samples"'),
+        )
+    )
     settings = study.systems[0]
     assert settings.config["threshold"] == "auto"
     row = run_cell(settings.config, "promote", 60, 0.01, 0, "h")

@@ -95,8 +95,14 @@ def test_fourier_order_and_frequencies():
     # pysindy: frequencies outermost, then inputs, sin before cos, sin(k x)
     lib = ps.FourierLibrary(n_frequencies=2).fit(_data(2))
     assert library_terms(lib, ["x", "y"]) == [
-        sympy.sin(x), sympy.cos(x), sympy.sin(y), sympy.cos(y),
-        sympy.sin(2 * x), sympy.cos(2 * x), sympy.sin(2 * y), sympy.cos(2 * y),
+        sympy.sin(x),
+        sympy.cos(x),
+        sympy.sin(y),
+        sympy.cos(y),
+        sympy.sin(2 * x),
+        sympy.cos(2 * x),
+        sympy.sin(2 * y),
+        sympy.cos(2 * y),
     ]
 
 

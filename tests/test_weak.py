@@ -286,7 +286,10 @@ def test_whitened_residual_of_the_true_model_has_unit_variance(lorenz_data):
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda x, t: ([np.where(np.arange(len(x))[:, None] == 5, np.nan, x)], [t]), "non-finite value nan at sample 5"),
+        (
+            lambda x, t: ([np.where(np.arange(len(x))[:, None] == 5, np.nan, x)], [t]),
+            "non-finite value nan at sample 5",
+        ),
         (lambda x, t: ([x], [t[:-1]]), r"ts\[0\]: expected 400 times"),
         (lambda x, t: ([x], [np.r_[t[:10], t[9], t[11:]]]), "strictly increasing"),
         (lambda x, t: ([x, x], [t]), "expected 2 time arrays"),

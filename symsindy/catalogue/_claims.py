@@ -12,6 +12,7 @@ import sympy
 from ..symmetry import Symmetry
 from ._system import System
 
+
 class ClaimError(ValueError):
     """A catalogue claim (symmetry, conserved quantity, structure, tag) that the equations do not bear out."""
 
@@ -158,12 +159,26 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
             if method == "numeric":
                 worst_method = "numeric"
             if not ok:
-                note = " (simplification inconclusive; non-zero at random points in high precision)" if method == "numeric" else ""
-                out.append(ClaimCheck(name, label, False, method,
-                                      f"system '{name}': {label} does not hold: {wh}: {what} = {_short(res)}, not 0{note}"))
+                note = (
+                    " (simplification inconclusive; non-zero at random points in high precision)"
+                    if method == "numeric"
+                    else ""
+                )
+                out.append(
+                    ClaimCheck(
+                        name,
+                        label,
+                        False,
+                        method,
+                        f"system '{name}': {label} does not hold: {wh}: {what} = {_short(res)}, not 0{note}",
+                    )
+                )
                 return
-        note = (f" (symbolic simplification inconclusive; zero to {digits * 2 // 3} digits at {n_points} random points)"
-                if worst_method == "numeric" else "")
+        note = (
+            f" (symbolic simplification inconclusive; zero to {digits * 2 // 3} digits at {n_points} random points)"
+            if worst_method == "numeric"
+            else ""
+        )
         out.append(ClaimCheck(name, label, True, worst_method, f"system '{name}': {label} holds{note}"))
 
     def under(when):
@@ -194,8 +209,15 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
         C = c.expression.xreplace(sub)
         grad = [sympy.diff(C, s) for s in system.symbols]
         if all(chk.vanishes(gi)[0] for gi in grad):
-            out.append(ClaimCheck(name, c.label, False, "symbolic",
-                                  f"system '{name}': {c.label} is vacuous: it does not depend on the state"))
+            out.append(
+                ClaimCheck(
+                    name,
+                    c.label,
+                    False,
+                    "symbolic",
+                    f"system '{name}': {c.label} is vacuous: it does not depend on the state",
+                )
+            )
             continue
         dC = sum((gi * fi for gi, fi in zip(grad, F.xreplace(sub))), sympy.Integer(0))
         record(c.label, [("along the flow", dC)], "dC/dt")
@@ -256,7 +278,8 @@ def _derived_tags(system: System, chk: "_Checker") -> dict[str, tuple[bool, str]
     poly = system.is_polynomial
     linear = poly and all(
         sympy.Poly(e, *system.symbols).is_homogeneous and sympy.Poly(e, *system.symbols).total_degree() <= 1
-        for e in system.equations.values() if e != 0
+        for e in system.equations.values()
+        if e != 0
     )
     div = sum((sympy.diff(system.equations[v], s) for v, s in zip(system.variables, system.symbols)), sympy.Integer(0))
     zero, method, _ = chk.vanishes(div)

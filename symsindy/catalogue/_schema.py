@@ -35,8 +35,17 @@ ENV_VAR = "SYMSINDY_SYSTEMS"
 
 _TAG = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TOP_FIELDS = (
-    "name", "description", "reference", "tags", "variables", "parameters", "equations",
-    "symmetries", "conserved", "structure", "simulation",
+    "name",
+    "description",
+    "reference",
+    "tags",
+    "variables",
+    "parameters",
+    "equations",
+    "symmetries",
+    "conserved",
+    "structure",
+    "simulation",
 )
 _REQUIRED = ("name", "description", "variables", "equations", "simulation")
 
@@ -73,8 +82,6 @@ def default_folder(folder=None) -> Path:
     if not path.is_dir():
         raise CatalogueError(f"systems folder {str(path)!r} ({how}) does not exist or is not a folder")
     return path
-
-
 
 
 def _number(value, where, *, positive=False) -> float:
@@ -156,7 +163,9 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
         raise CatalogueError(f"{where}: tags: expected a list of strings, got {_kind(tags)}")
     for k, tag in enumerate(tags):
         if not isinstance(tag, str) or not _TAG.match(tag):
-            raise CatalogueError(f"{where}: tags[{k}]: {tag!r} is not a tag such as 'chaotic' (lower case, digits, '_')")
+            raise CatalogueError(
+                f"{where}: tags[{k}]: {tag!r} is not a tag such as 'chaotic' (lower case, digits, '_')"
+            )
     variables = _check_names(data["variables"], f"{where}: variables")
 
     # parameters: numbers, or constant expressions such as "8/3"
@@ -202,7 +211,9 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
             raise CatalogueError(f"{where}: equations: no equation for {v!r}")
     for v in equations_raw:
         if v not in variables:
-            raise CatalogueError(f"{where}: equations.{v}: {v!r} is not a variable; variables are {', '.join(variables)}")
+            raise CatalogueError(
+                f"{where}: equations.{v}: {v!r} is not a variable; variables are {', '.join(variables)}"
+            )
     equations = {v: parse(equations_raw[v], f"{where}: equations.{v}") for v in variables}
 
     symmetries_raw = data.get("symmetries", [])
@@ -273,7 +284,9 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
             for k, (q, p) in enumerate(raw):
                 for v in (q, p):
                     if v not in variables:
-                        raise CatalogueError(f"{fw}.pairs[{k}]: {v!r} is not a variable; variables are {', '.join(variables)}")
+                        raise CatalogueError(
+                            f"{fw}.pairs[{k}]: {v!r} is not a variable; variables are {', '.join(variables)}"
+                        )
                     if v in seen:
                         raise CatalogueError(f"{fw}.pairs[{k}]: variable {v!r} appears in two pairs")
                     seen.append(v)
@@ -301,7 +314,9 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
     x0_raw = _table(sim["initial_state"], f"{where}: simulation.initial_state")
     for v in x0_raw:
         if v not in variables:
-            raise CatalogueError(f"{where}: simulation.initial_state.{v}: {v!r} is not a variable; variables are {', '.join(variables)}")
+            raise CatalogueError(
+                f"{where}: simulation.initial_state.{v}: {v!r} is not a variable; variables are {', '.join(variables)}"
+            )
     x0 = {}
     for v in variables:
         if v not in x0_raw:
@@ -315,9 +330,20 @@ def _from_data(data: dict, where: str, *, expected_name=None, source=None) -> Sy
         raise CatalogueError(f"{where}: simulation: t_end / dt = {t_end / dt:.3g} samples; at most {MAX_SAMPLES}")
 
     return System(
-        name, variables, equations, params,
-        description=description, reference=reference, tags=tags, symmetries=symmetries,
-        conserved=conserved, structure=structure, x0=x0, dt=dt, t_end=t_end, source=source,
+        name,
+        variables,
+        equations,
+        params,
+        description=description,
+        reference=reference,
+        tags=tags,
+        symmetries=symmetries,
+        conserved=conserved,
+        structure=structure,
+        x0=x0,
+        dt=dt,
+        t_end=t_end,
+        source=source,
     )
 
 

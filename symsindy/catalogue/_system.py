@@ -224,7 +224,9 @@ class System:
                 raise CatalogueError(f"{where}: {exc}") from None
             self._check_condition(c.when, f"{where}: {c.label}")
         if isinstance(conserved, Mapping):
-            conserved = [ConservedClaim(k, self._expression(e, f"{where}: conserved.{k}", sym_map)) for k, e in conserved.items()]
+            conserved = [
+                ConservedClaim(k, self._expression(e, f"{where}: conserved.{k}", sym_map)) for k, e in conserved.items()
+            ]
         self.conserved_claims = tuple(conserved)
         for c in self.conserved_claims:
             self._expression(c.expression, f"{where}: {c.label}", sym_map)
@@ -265,10 +267,14 @@ class System:
     def _check_condition(self, when, where) -> None:
         for p, v in when.items():
             if p not in self.parameter_symbols:
-                raise CatalogueError(f"{where}: condition on unknown parameter '{p}'; parameters are {_listing(self.parameter_symbols)}")
+                raise CatalogueError(
+                    f"{where}: condition on unknown parameter '{p}'; parameters are {_listing(self.parameter_symbols)}"
+                )
             bad = v.free_symbols - set(self.parameter_symbols.values())
             if bad:
-                raise CatalogueError(f"{where}: condition {p} = {v} uses {sorted(map(str, bad))[0]!r}, which is not a parameter")
+                raise CatalogueError(
+                    f"{where}: condition {p} = {v} uses {sorted(map(str, bad))[0]!r}, which is not a parameter"
+                )
 
     def _check_structure(self, s: Structure, where) -> None:
         where = f"{where}: {s.label}"
@@ -337,14 +343,26 @@ class System:
         """A copy with some parameter values changed (by name); claims re-evaluated."""
         for p in values:
             if p not in self.parameters:
-                raise ValueError(f"system '{self.name}': unknown parameter '{p}'; parameters are {_listing(self.parameters)}")
+                raise ValueError(
+                    f"system '{self.name}': unknown parameter '{p}'; parameters are {_listing(self.parameters)}"
+                )
         params = dict(self._exact_values)
         params.update(values)
         return System(
-            self.name, self.variables, self.equations, params,
-            description=self.description, reference=self.reference, tags=self.tags,
-            symmetries=self.symmetry_claims, conserved=self.conserved_claims, structure=self.structure_claim,
-            x0=self.x0, dt=self.dt, t_end=self.t_end, source=self.source,
+            self.name,
+            self.variables,
+            self.equations,
+            params,
+            description=self.description,
+            reference=self.reference,
+            tags=self.tags,
+            symmetries=self.symmetry_claims,
+            conserved=self.conserved_claims,
+            structure=self.structure_claim,
+            x0=self.x0,
+            dt=self.dt,
+            t_end=self.t_end,
+            source=self.source,
         )
 
     def to_dict(self) -> dict:
@@ -372,8 +390,12 @@ class System:
             ],
             "conserved": {c.name: fmt(c.expression) for c in self.conserved_claims if self._holds(c.when)},
             "conserved_claims": [
-                {"name": c.name, "expression": fmt(c.expression), "when": {p: fmt(v) for p, v in c.when.items()},
-                 "holds": self._holds(c.when)}
+                {
+                    "name": c.name,
+                    "expression": fmt(c.expression),
+                    "when": {p: fmt(v) for p, v in c.when.items()},
+                    "holds": self._holds(c.when),
+                }
                 for c in self.conserved_claims
             ],
             "structure": None,
@@ -494,7 +516,9 @@ class System:
             with np.errstate(all="ignore"):
                 try:
                     if not np.all(np.isfinite(np.array(scalar(*y0), dtype=float))):
-                        raise ValueError(f"{where}: the right-hand side is not finite at the initial state of trajectory {k}")
+                        raise ValueError(
+                            f"{where}: the right-hand side is not finite at the initial state of trajectory {k}"
+                        )
                     sol = solve_ivp(fun, (0.0, t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol)
                     ok = sol.status == 0 and sol.y.shape[1] == m and np.all(np.isfinite(sol.y))
                     x = sol.y.T.copy()
@@ -557,10 +581,14 @@ class System:
         if not hasattr(library, "powers_") and hasattr(library, "feature_library"):
             library = library.feature_library
         if not hasattr(library, "n_features_in_"):
-            raise ValueError(f"{where}: the library is not fitted (or has no powers_); fit a pysindy PolynomialLibrary on data with {self.n_variables} columns first")
+            raise ValueError(
+                f"{where}: the library is not fitted (or has no powers_); fit a pysindy PolynomialLibrary on data with {self.n_variables} columns first"
+            )
         powers = np.asarray(library.powers_)
         if powers.ndim != 2 or powers.shape[1] != self.n_variables:
-            raise ValueError(f"{where}: the library acts on {powers.shape[-1]} variables, the system has {self.n_variables}")
+            raise ValueError(
+                f"{where}: the library acts on {powers.shape[-1]} variables, the system has {self.n_variables}"
+            )
         index = {}
         for k, row in enumerate(powers):
             index.setdefault(tuple(int(a) for a in row), k)
@@ -568,7 +596,9 @@ class System:
         for i, v in enumerate(self.variables):
             expr = self.rhs[v]
             if not expr.is_polynomial(*self.symbols):
-                raise ValueError(f"{where}: the equation for {v} is not a polynomial in the state, so it has no coefficients in a polynomial library")
+                raise ValueError(
+                    f"{where}: the equation for {v} is not a polynomial in the state, so it has no coefficients in a polynomial library"
+                )
             poly = sympy.Poly(expr, *self.symbols)
             for monom, coef in poly.terms():
                 if coef == 0:
@@ -624,7 +654,6 @@ class Simulation:
         write_csv(path, self.variables, ts, self.x, self.x_dot if derivatives else None)
 
 
-
 def _listing(names) -> str:
     names = list(names)
     return ", ".join(names) if names else "(none)"
@@ -632,7 +661,7 @@ def _listing(names) -> str:
 
 def _check_names(names, where) -> list[str]:
     if not isinstance(names, (list, tuple)):
-        raise CatalogueError(f"{where}: expected a list of names such as [\"x\", \"y\"], got {_kind(names)}")
+        raise CatalogueError(f'{where}: expected a list of names such as ["x", "y"], got {_kind(names)}')
     try:
         names = check_variable_names(names, where)
     except ValueError as exc:
@@ -656,5 +685,10 @@ def _check_parameter_name(p, variables, where) -> None:
 
 def _kind(value) -> str:
     return {
-        str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "a table",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
     }.get(type(value), type(value).__name__)

@@ -81,8 +81,10 @@ def promote_from_args(
         ranked = [c for c in est.candidates_ if c["eligible"]]
         chosen = next(c for c in est.candidates_ if c["chosen"])
         runner = next((c for c in ranked if not c["chosen"]), None)
-        how = (f"chosen by leave-one-out error among {len(est.candidates_)} candidate symmetries: "
-               f"{chosen['description']} {chosen['loo_error']:.3g}")
+        how = (
+            f"chosen by leave-one-out error among {len(est.candidates_)} candidate symmetries: "
+            f"{chosen['description']} {chosen['loo_error']:.3g}"
+        )
         if runner is not None:
             how += f", runner-up {runner['description']} {runner['loo_error']:.3g}"
         rejected = sum(1 for c in est.candidates_ if not c["eligible"])
@@ -97,12 +99,16 @@ def promote_from_args(
     if check is not None:
         if check["testable"]:
             verdict = "passed" if check["passed"] else "failed"
-            lines.append(f"refit check: residual grows by {check['cost']:.3g} with the symmetry enforced, "
-                         f"allowed {check['allowed']:.3g} ({verdict})")
+            lines.append(
+                f"refit check: residual grows by {check['cost']:.3g} with the symmetry enforced, "
+                f"allowed {check['allowed']:.3g} ({verdict})"
+            )
         else:
             k_free = len(est.term_names_) * len(est.feature_names_)
-            lines.append(f"refit check: not testable (the unconstrained fit has {k_free} coefficients for "
-                         f"{k_free + check['dof']} equations); the leave-one-out comparison decided")
+            lines.append(
+                f"refit check: not testable (the unconstrained fit has {k_free} coefficients for "
+                f"{k_free + check['dof']} equations); the leave-one-out comparison decided"
+            )
     lines.append(f"equivariance residual: {est.equivariance_residual_:.1e}")
     lines.append(f"threshold: {est.threshold_:.3g} ({'automatic' if threshold == 'auto' else 'given'})")
     lines.append(f"formulation: {est.formulation_} ({est.formulation_reason_})")

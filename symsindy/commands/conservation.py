@@ -60,39 +60,74 @@ def _positions(args, variables):
 
 def _common(p) -> None:
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file (as for 'symsindy fit')")
-    p.add_argument("--degree", metavar="D", type=positive_int, default=2,
-                   help="largest degree of candidate conserved quantities (default 2)")
-    p.add_argument("--model-degree", metavar="K", type=positive_int, default=3,
-                   help="degree of the model's polynomial library (default 3)")
-    p.add_argument("--model-library", choices=("poly", "trig", "kepler"), default="poly",
-                   help="the model's library: polynomials (default), with sin and cos of each variable "
-                        "(trig), or with q_i/|q|**3 for the position variables q (kepler; see --positions)")
-    p.add_argument("--positions", metavar="NAMES", default=None,
-                   help="position variables for the kepler families, e.g. x,y "
-                        "(default: the first half of the variables)")
+    p.add_argument(
+        "--degree",
+        metavar="D",
+        type=positive_int,
+        default=2,
+        help="largest degree of candidate conserved quantities (default 2)",
+    )
+    p.add_argument(
+        "--model-degree",
+        metavar="K",
+        type=positive_int,
+        default=3,
+        help="degree of the model's polynomial library (default 3)",
+    )
+    p.add_argument(
+        "--model-library",
+        choices=("poly", "trig", "kepler"),
+        default="poly",
+        help="the model's library: polynomials (default), with sin and cos of each variable "
+        "(trig), or with q_i/|q|**3 for the position variables q (kepler; see --positions)",
+    )
+    p.add_argument(
+        "--positions",
+        metavar="NAMES",
+        default=None,
+        help="position variables for the kepler families, e.g. x,y (default: the first half of the variables)",
+    )
     add_estimation_options(p)
     p.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", default=None, help="plot the quantities along data and model")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("conserved", help="conserved quantities of a model learned from data",
-                       description="Fit a model to DATA and find its polynomial conserved quantities; check each "
-                       "symbolically and by its drift along the model and the data.",
-                       epilog=_CONSERVED_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "conserved",
+        help="conserved quantities of a model learned from data",
+        description="Fit a model to DATA and find its polynomial conserved quantities; check each "
+        "symbolically and by its drift along the model and the data.",
+        epilog=_CONSERVED_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(p)
-    p.add_argument("--symmetry", metavar="SPEC", action="append", default=[], help="enforce a symmetry in the model fit")
-    p.add_argument("--from-data", action="store_true",
-                   help="also search the data directly, with no model: -int phi' C(x(t)) dt = 0 for test "
-                        "functions phi (weak form, time series) or grad C . x_dot = 0 (measured derivatives)")
-    p.add_argument("--basis", metavar="auto|poly|log|trig|kepler|FILE", default="auto", type=_basis_value,
-                   help="candidate family for the quantities: a name, or a text file of SymPy expressions "
-                        "(one per line) added to the polynomials (default auto)")
+    p.add_argument(
+        "--symmetry", metavar="SPEC", action="append", default=[], help="enforce a symmetry in the model fit"
+    )
+    p.add_argument(
+        "--from-data",
+        action="store_true",
+        help="also search the data directly, with no model: -int phi' C(x(t)) dt = 0 for test "
+        "functions phi (weak form, time series) or grad C . x_dot = 0 (measured derivatives)",
+    )
+    p.add_argument(
+        "--basis",
+        metavar="auto|poly|log|trig|kepler|FILE",
+        default="auto",
+        type=_basis_value,
+        help="candidate family for the quantities: a name, or a text file of SymPy expressions "
+        "(one per line) added to the polynomials (default auto)",
+    )
     p.set_defaults(func=run_conserved)
-    p = sub.add_parser("noether", help="Noether charges of a symmetry and whether model and data conserve them",
-                       description="Fit a model to DATA with SPEC enforced, derive the Noether charge of each generator "
-                       "for the canonical structure, and check it along model and data.",
-                       epilog=_NOETHER_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "noether",
+        help="Noether charges of a symmetry and whether model and data conserve them",
+        description="Fit a model to DATA with SPEC enforced, derive the Noether charge of each generator "
+        "for the canonical structure, and check it along model and data.",
+        epilog=_NOETHER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(p)
     p.add_argument("--symmetry", metavar="SPEC", action="append", required=True, help="the symmetry (repeatable)")
     p.add_argument("--canonical", metavar="PAIRS", required=True, help="canonical pairs, e.g. q1:p1,q2:p2")
@@ -110,7 +145,9 @@ def _library(args, variables):
         pos = _positions(args, variables)
         if pos is None:
             if len(variables) < 4 or len(variables) % 2:
-                raise ValueError(f"--model-library kepler: give --positions (no default for {len(variables)} variables)")
+                raise ValueError(
+                    f"--model-library kepler: give --positions (no default for {len(variables)} variables)"
+                )
             pos = variables[: len(variables) // 2]
         if len(pos) not in (2, 3):
             raise ValueError(f"--model-library kepler: {len(pos)} position variables; expected 2 or 3")
@@ -119,10 +156,16 @@ def _library(args, variables):
             funcs = [lambda a, b: a / (a * a + b * b) ** 1.5, lambda a, b: b / (a * a + b * b) ** 1.5]
             names = [lambda a, b: f"{a}/({a}**2 + {b}**2)**1.5", lambda a, b: f"{b}/({a}**2 + {b}**2)**1.5"]
         else:
-            funcs = [lambda a, b, c: a / (a * a + b * b + c * c) ** 1.5, lambda a, b, c: b / (a * a + b * b + c * c) ** 1.5,
-                     lambda a, b, c: c / (a * a + b * b + c * c) ** 1.5]
-            names = [lambda a, b, c: f"{a}/({a}**2 + {b}**2 + {c}**2)**1.5", lambda a, b, c: f"{b}/({a}**2 + {b}**2 + {c}**2)**1.5",
-                     lambda a, b, c: f"{c}/({a}**2 + {b}**2 + {c}**2)**1.5"]
+            funcs = [
+                lambda a, b, c: a / (a * a + b * b + c * c) ** 1.5,
+                lambda a, b, c: b / (a * a + b * b + c * c) ** 1.5,
+                lambda a, b, c: c / (a * a + b * b + c * c) ** 1.5,
+            ]
+            names = [
+                lambda a, b, c: f"{a}/({a}**2 + {b}**2 + {c}**2)**1.5",
+                lambda a, b, c: f"{b}/({a}**2 + {b}**2 + {c}**2)**1.5",
+                lambda a, b, c: f"{c}/({a}**2 + {b}**2 + {c}**2)**1.5",
+            ]
         custom = ps.CustomLibrary(library_functions=funcs, function_names=names)
         return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
     return lib
@@ -192,20 +235,31 @@ def run_conserved(args) -> int:
         print(f"  {line}")
     positions = _positions(args, list(data.variables))
 
-    search, checks = checked_search(rhs, data.variables, args.degree,
-                                    lambda q: check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t),
-                                    x_samples=data.x, basis=args.basis, positions=positions)
+    search, checks = checked_search(
+        rhs,
+        data.variables,
+        args.degree,
+        lambda q: check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t),
+        x_samples=data.x,
+        basis=args.basis,
+        positions=positions,
+    )
     found, sv = search
     # only what passes its checks is called conserved; the rest is listed with the figure that rejected it
     passed, rejected = split_by_check(found, checks)
     n_ind = sum(q.independent for q, _ in passed)
-    print(f"basis: {search.basis} (" + "; ".join(
-        f"{name}: {c['independent']} independent of {c['found']}" for name, c in search.candidates.items()) + ")")
+    print(
+        f"basis: {search.basis} ("
+        + "; ".join(f"{name}: {c['independent']} independent of {c['found']}" for name, c in search.candidates.items())
+        + ")"
+    )
     print(f"conserved quantities of the model (degree <= {args.degree}): {len(passed)}, {n_ind} independent")
     for q, c in passed:
         tail = "" if q.independent else "   (a function of the ones above)"
-        print(f"  {_show(q.expr)}   residual {q.residual:.2e}; d/dt residual {c.symbolic_residual:.2e}; "
-              f"drift model {_fmt(c.drift_model)}, data {_fmt(c.drift_data)}{tail}")
+        print(
+            f"  {_show(q.expr)}   residual {q.residual:.2e}; d/dt residual {c.symbolic_residual:.2e}; "
+            f"drift model {_fmt(c.drift_model)}, data {_fmt(c.drift_data)}{tail}"
+        )
     if rejected:
         print(f"rejected candidates (near-null directions that failed a check): {len(rejected)}")
         for q, c in rejected:
@@ -238,8 +292,13 @@ def run_conserved(args) -> int:
 def _from_data(args, data, positions, out) -> None:
     """The search straight from the data (no model): weak form for time series, strong with
     measured derivatives (as --formulation); a quantity must tell the trajectories apart."""
-    from ..conservation import (SEPARATION_TOL, UndeterminedSearch, conserved_from_data, per_quantity,
-                                 trajectory_separation)
+    from ..conservation import (
+        SEPARATION_TOL,
+        UndeterminedSearch,
+        conserved_from_data,
+        per_quantity,
+        trajectory_separation,
+    )
     from ..expressions import format_expression
 
     sep = per_quantity(lambda q: trajectory_separation(q.expr, data.variables, data.x))
@@ -248,8 +307,17 @@ def _from_data(args, data, positions, out) -> None:
         return sep(q) is None or sep(q) >= SEPARATION_TOL
 
     try:
-        direct = conserved_from_data(data.x, data.x_dot, data.variables, args.degree, t=data.t,
-                                     formulation=args.formulation, basis=args.basis, positions=positions, accept=accept)
+        direct = conserved_from_data(
+            data.x,
+            data.x_dot,
+            data.variables,
+            args.degree,
+            t=data.t,
+            formulation=args.formulation,
+            basis=args.basis,
+            positions=positions,
+            accept=accept,
+        )
     except UndeterminedSearch as exc:
         print(f"conserved quantities straight from the data: undetermined ({exc})")
         out["from_data"], out["from_data_error"] = [], str(exc)
@@ -257,8 +325,10 @@ def _from_data(args, data, positions, out) -> None:
     kept = [q for q in direct.quantities if accept(q)]
     dropped = [q for q in direct.quantities if not accept(q)]
     n_ind = sum(q.independent for q in kept)
-    print(f"conserved quantities straight from the data ({direct.formulation} form, basis {direct.basis}): "
-          f"{len(kept)}, {n_ind} independent")
+    print(
+        f"conserved quantities straight from the data ({direct.formulation} form, basis {direct.basis}): "
+        f"{len(kept)}, {n_ind} independent"
+    )
     for q in kept:
         tail = "" if q.independent else "   (a function of the ones above)"
         note = "" if sep(q) is not None else "; one trajectory: not told apart from an attracting set"
@@ -272,10 +342,16 @@ def _from_data(args, data, positions, out) -> None:
     out["from_data_independent"] = int(n_ind)
     out["from_data_basis"] = direct.basis
     out["from_data_formulation"] = direct.formulation
-    out["from_data_rejected"] = [{"quantity": format_expression(q.expr), "residual": q.residual,
-                                  "separation": sep(q),
-                                  "reason": f"separation {sep(q):.2e} < {SEPARATION_TOL:g}: the same on every "
-                                            "trajectory, as on an attracting set"} for q in dropped]
+    out["from_data_rejected"] = [
+        {
+            "quantity": format_expression(q.expr),
+            "residual": q.residual,
+            "separation": sep(q),
+            "reason": f"separation {sep(q):.2e} < {SEPARATION_TOL:g}: the same on every "
+            "trajectory, as on an attracting set",
+        }
+        for q in dropped
+    ]
 
 
 def run_noether(args) -> int:
@@ -291,10 +367,18 @@ def run_noether(args) -> int:
     for line in model.equations():
         print(f"  {line}")
     found, _ = conserved_quantities(rhs, data.variables, args.degree, x_samples=data.x)
-    passed, rejected = split_by_check(found, [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t)
-                                              for q in found])
-    entries, flags = noether_report(model.symmetry_, rhs, pairs=pairs, x_data=data.x, t=data.t,
-                                    conserved=[q.expr for q, _ in passed], degree=args.degree)
+    passed, rejected = split_by_check(
+        found, [check_quantity(q.expr, rhs, data.variables, x_data=data.x, t=data.t) for q in found]
+    )
+    entries, flags = noether_report(
+        model.symmetry_,
+        rhs,
+        pairs=pairs,
+        x_data=data.x,
+        t=data.t,
+        conserved=[q.expr for q, _ in passed],
+        degree=args.degree,
+    )
     print("Noether charges:")
     for e in entries:
         d = e.to_dict()
@@ -303,17 +387,35 @@ def run_noether(args) -> int:
             continue
         verdict = "conserved" if d["conserved"] else "NOT conserved"
         drift = "n/a" if d["drift"] is None else f"{d['drift']:.2e}"
-        print(f"  {e.symmetry}: charge {d['charge']}; d/dt residual {d['symbolic_residual']:.2e}, drift {drift}: {verdict}")
+        print(
+            f"  {e.symmetry}: charge {d['charge']}; d/dt residual {d['symbolic_residual']:.2e}, drift {drift}: {verdict}"
+        )
     for f in flags:
         print(f"flag: {f}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"variables": list(data.variables), "charges": [e.to_dict() for e in entries], "flags": flags,
-                       "conserved": [format_expression(q.expr) for q, _ in passed],
-                       "rejected": _rejected(rejected),
-                       "formulation": model.formulation_, "fit": model.fit_info()}, fh, indent=2)
+            json.dump(
+                {
+                    "variables": list(data.variables),
+                    "charges": [e.to_dict() for e in entries],
+                    "flags": flags,
+                    "conserved": [format_expression(q.expr) for q, _ in passed],
+                    "rejected": _rejected(rejected),
+                    "formulation": model.formulation_,
+                    "fit": model.fit_info(),
+                },
+                fh,
+                indent=2,
+            )
     if args.plot:
         charges = [e.charge for e in entries if e.charge is not None]
         if charges:
-            _plot(args.plot, charges, data, rhs, f"Noether charges: {Path(args.data).name}", labels=[f"charge of {e.symmetry}: {_show(e.charge)}" for e in entries if e.charge is not None])
+            _plot(
+                args.plot,
+                charges,
+                data,
+                rhs,
+                f"Noether charges: {Path(args.data).name}",
+                labels=[f"charge of {e.symmetry}: {_show(e.charge)}" for e in entries if e.charge is not None],
+            )
     return 0

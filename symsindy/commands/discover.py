@@ -54,28 +54,68 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", metavar="NAME|DATA", help="a catalogue system name or a .csv/.npz data file")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="folder for report.json and the figures (default: ./discover_<name>)")
-    p.add_argument("--noise", metavar="F", type=nonnegative_float, default=None,
-                   help="catalogue only: state noise as a fraction of each variable's RMS (default 0.01)")
-    p.add_argument("--samples", metavar="N", type=positive_int, default=None,
-                   help="catalogue only: samples per trajectory at the system's step dt (default: the system's time span; at least 10)")
-    p.add_argument("--trajectories", metavar="K", type=positive_int, default=None,
-                   help="catalogue only: number of simulated trajectories (default 4)")
-    p.add_argument("--seed", metavar="S", type=nonnegative_int, default=0,
-                   help="seed of the simulation and the bootstrap (default 0)")
-    p.add_argument("--degree", metavar="D", type=positive_int, default=None,
-                   help="polynomial library degree (default: see below)")
+    p.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for report.json and the figures (default: ./discover_<name>)"
+    )
+    p.add_argument(
+        "--noise",
+        metavar="F",
+        type=nonnegative_float,
+        default=None,
+        help="catalogue only: state noise as a fraction of each variable's RMS (default 0.01)",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="catalogue only: samples per trajectory at the system's step dt (default: the system's time span; at least 10)",
+    )
+    p.add_argument(
+        "--trajectories",
+        metavar="K",
+        type=positive_int,
+        default=None,
+        help="catalogue only: number of simulated trajectories (default 4)",
+    )
+    p.add_argument(
+        "--seed",
+        metavar="S",
+        type=nonnegative_int,
+        default=0,
+        help="seed of the simulation and the bootstrap (default 0)",
+    )
+    p.add_argument(
+        "--degree", metavar="D", type=positive_int, default=None, help="polynomial library degree (default: see below)"
+    )
     add_estimation_options(p)
-    p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
-                   help="candidate algebra of the continuous search: all linear maps (gl, default), rotations (so), "
-                   "or gl plus translations (affine)")
-    p.add_argument("--bootstrap", metavar="N", type=nonnegative_int, default=10,
-                   help="bootstrap refits of the discovery (default 10; 0 for none, then all found are enforced)")
-    p.add_argument("--conserved-degree", metavar="K", type=positive_int, default=None,
-                   help="largest degree of candidate conserved quantities (default: see below)")
-    p.add_argument("--canonical", metavar="PAIRS", default=None,
-                   help="canonical pairs q1:p1,q2:p2,... for Noether charges (default: the catalogue's structure, if any)")
+    p.add_argument(
+        "--candidates",
+        choices=("gl", "so", "affine"),
+        default="gl",
+        help="candidate algebra of the continuous search: all linear maps (gl, default), rotations (so), "
+        "or gl plus translations (affine)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        metavar="N",
+        type=nonnegative_int,
+        default=10,
+        help="bootstrap refits of the discovery (default 10; 0 for none, then all found are enforced)",
+    )
+    p.add_argument(
+        "--conserved-degree",
+        metavar="K",
+        type=positive_int,
+        default=None,
+        help="largest degree of candidate conserved quantities (default: see below)",
+    )
+    p.add_argument(
+        "--canonical",
+        metavar="PAIRS",
+        default=None,
+        help="canonical pairs q1:p1,q2:p2,... for Noether charges (default: the catalogue's structure, if any)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
@@ -100,9 +140,19 @@ def run(args) -> int:
 
     start = time.perf_counter()
     report = run_discovery(
-        args.source, out=out, noise=args.noise, samples=args.samples, trajectories=args.trajectories,
-        seed=args.seed, degree=args.degree, threshold=args.threshold, formulation=args.formulation, candidates=args.candidates,
-        n_bootstrap=args.bootstrap, conserved_degree=args.conserved_degree, canonical=args.canonical,
+        args.source,
+        out=out,
+        noise=args.noise,
+        samples=args.samples,
+        trajectories=args.trajectories,
+        seed=args.seed,
+        degree=args.degree,
+        threshold=args.threshold,
+        formulation=args.formulation,
+        candidates=args.candidates,
+        n_bootstrap=args.bootstrap,
+        conserved_degree=args.conserved_degree,
+        canonical=args.canonical,
         progress=progress,
     )
     print(report.summary())

@@ -48,35 +48,69 @@ def register(sub) -> None:
     )
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file")
     p.add_argument(
-        "--symmetry", metavar="SPEC", action="append", default=[],
+        "--symmetry",
+        metavar="SPEC",
+        action="append",
+        default=[],
         help="a symmetry to enforce, e.g. 'rotation(x,y)', 'flip(x,y)', 'swap(x,y)', 'translation(x)', "
         "'scaling(x=1,y=2)'; repeat or join with ';' for several; 'auto' discovers the symmetries (as "
         "'symsindy symmetries' does, gl candidates and signed permutations, 10 bootstrap refits), enforces "
         "those found in at least half the refits and refits (default: none, a plain SINDy fit)",
     )
-    p.add_argument("--degree", metavar="D", type=positive_int, default=DEFAULT_DEGREE,
-                   help=f"degree of the polynomial library (default {DEFAULT_DEGREE})")
+    p.add_argument(
+        "--degree",
+        metavar="D",
+        type=positive_int,
+        default=DEFAULT_DEGREE,
+        help=f"degree of the polynomial library (default {DEFAULT_DEGREE})",
+    )
     add_estimation_options(p)
-    p.add_argument("--alpha", metavar="A", type=nonnegative_float, default=DEFAULT_ALPHA,
-                   help=f"ridge weight during thresholding (default {DEFAULT_ALPHA})")
-    p.add_argument("--no-bias", action="store_true",
-                   help="leave the constant term out of the library")
-    p.add_argument("--differentiation", choices=("smoothed", "finite"), default=None,
-                   help="how to differentiate when the data have no '_dot' columns: 'smoothed' finite "
-                   "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences")
-    p.add_argument("--precision", metavar="P", type=positive_int, default=3,
-                   help="decimals of the printed coefficients (default 3)")
-    p.add_argument("--promote", choices=("so", "gl", "affine", "sl"), default=None,
-                   help="let the data choose the symmetry: promote invariance under all rotations (so), all linear "
-                   "maps (gl), the traceless ones (sl: gl without the uniform dilation) or linear maps and "
-                   "translations (affine) with a nuclear-norm penalty, enforce what the promoted model has and "
-                   "refit; prints which symmetry it ended up with")
-    p.add_argument("--promote-weight", metavar="W|auto", type=parse_promote_weight, default="auto",
-                   help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto' "
-                   "(default): every symmetry the promotion path reveals, exactly or nearly, is enforced in "
-                   "turn and the refit with the smallest leave-one-out error that the data do not reject is kept")
-    p.add_argument("--json", metavar="OUT", default=None,
-                   help="also write the model as JSON (variables, equations, symmetry, library, coefficients)")
+    p.add_argument(
+        "--alpha",
+        metavar="A",
+        type=nonnegative_float,
+        default=DEFAULT_ALPHA,
+        help=f"ridge weight during thresholding (default {DEFAULT_ALPHA})",
+    )
+    p.add_argument("--no-bias", action="store_true", help="leave the constant term out of the library")
+    p.add_argument(
+        "--differentiation",
+        choices=("smoothed", "finite"),
+        default=None,
+        help="how to differentiate when the data have no '_dot' columns: 'smoothed' finite "
+        "differences (cubic Savitzky-Golay, window adapted to the noise; default) or plain 'finite' differences",
+    )
+    p.add_argument(
+        "--precision",
+        metavar="P",
+        type=positive_int,
+        default=3,
+        help="decimals of the printed coefficients (default 3)",
+    )
+    p.add_argument(
+        "--promote",
+        choices=("so", "gl", "affine", "sl"),
+        default=None,
+        help="let the data choose the symmetry: promote invariance under all rotations (so), all linear "
+        "maps (gl), the traceless ones (sl: gl without the uniform dilation) or linear maps and "
+        "translations (affine) with a nuclear-norm penalty, enforce what the promoted model has and "
+        "refit; prints which symmetry it ended up with",
+    )
+    p.add_argument(
+        "--promote-weight",
+        metavar="W|auto",
+        type=parse_promote_weight,
+        default="auto",
+        help="penalty weight in units of the weight that forces full symmetry (0..1), or 'auto' "
+        "(default): every symmetry the promotion path reveals, exactly or nearly, is enforced in "
+        "turn and the refit with the smallest leave-one-out error that the data do not reject is kept",
+    )
+    p.add_argument(
+        "--json",
+        metavar="OUT",
+        default=None,
+        help="also write the model as JSON (variables, equations, symmetry, library, coefficients)",
+    )
     p.set_defaults(func=run)
 
 
@@ -96,11 +130,14 @@ def run(args) -> int:
 
     data = read_data(args.data)
     if data.has_derivatives and args.differentiation is not None:
-        print(f"symsindy fit: note: {args.data} has measured derivatives; --differentiation is not used",
-              file=sys.stderr)
+        print(
+            f"symsindy fit: note: {args.data} has measured derivatives; --differentiation is not used", file=sys.stderr
+        )
     if args.formulation == "weak" and data.has_derivatives:
-        raise ValueError(f"--formulation weak: {args.data} has measured derivatives, which the weak form would "
-                         "not use; use --formulation strong or auto")
+        raise ValueError(
+            f"--formulation weak: {args.data} has measured derivatives, which the weak form would "
+            "not use; use --formulation strong or auto"
+        )
     specs = [s for s in args.symmetry]
     for s in specs:
         if not s.strip():
@@ -108,10 +145,19 @@ def run(args) -> int:
     if args.promote:
         if specs:
             raise ValueError("--promote and --symmetry: give one; --promote chooses the symmetry from the data")
-        est, lines = promote_from_args(data, args.degree, args.threshold, args.promote, args.promote_weight,
-                                       alpha=args.alpha, include_bias=not args.no_bias,
-                                       differentiation=_differentiation(args.differentiation),
-                                       formulation=args.formulation, precision=args.precision, json_out=None)
+        est, lines = promote_from_args(
+            data,
+            args.degree,
+            args.threshold,
+            args.promote,
+            args.promote_weight,
+            alpha=args.alpha,
+            include_bias=not args.no_bias,
+            differentiation=_differentiation(args.differentiation),
+            formulation=args.formulation,
+            precision=args.precision,
+            json_out=None,
+        )
         for line in lines:
             print(line)
         if args.json:
@@ -163,8 +209,10 @@ def _run_auto(args, data) -> int:
         print(line)
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
     found = list(report.specs)
-    print(f"symmetry: {'; '.join(model.symmetry_.specs) if model.symmetry_.specs else 'none'} (discovered: "
-          f"{'; '.join(found) if found else 'none'})")
+    print(
+        f"symmetry: {'; '.join(model.symmetry_.specs) if model.symmetry_.specs else 'none'} (discovered: "
+        f"{'; '.join(found) if found else 'none'})"
+    )
     for line in model.fit_summary():
         print(line)
     for w in report.warnings:

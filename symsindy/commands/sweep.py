@@ -48,14 +48,21 @@ def register(sub) -> None:
     p.add_argument("study", metavar="STUDY.toml", help="the study file")
     p.add_argument("--out", metavar="DIR", default=None, help="output folder (default: <study name>-results)")
     p.add_argument(
-        "--scheduler", metavar="ADDRESS", default=None,
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
         help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (its workers need symsindy installed)",
     )
     p.add_argument(
-        "--workers", metavar="N", type=nonnegative_int, default=None,
+        "--workers",
+        metavar="N",
+        type=nonnegative_int,
+        default=None,
         help="workers of the local cluster (default: dask's choice; 0 = run in this process without dask)",
     )
-    p.add_argument("--threads-per-worker", metavar="T", type=positive_int, default=1, help="threads per local worker (default 1)")
+    p.add_argument(
+        "--threads-per-worker", metavar="T", type=positive_int, default=1, help="threads per local worker (default 1)"
+    )
     p.add_argument("--retries", metavar="R", type=nonnegative_int, default=2, help="dask retries per task (default 2)")
     p.add_argument("--parquet", action="store_true", help="also write DIR/results.parquet at the end (needs pyarrow)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -83,15 +90,25 @@ def run(args) -> int:
     print(f"study {study.name!r}: {n_cells} cells; results in {out / sweep.RESULTS_FILE}", file=sys.stderr)
     try:
         result = sweep.run_sweep(
-            study, out, scheduler=args.scheduler, n_workers=args.workers,
-            threads_per_worker=args.threads_per_worker, retries=args.retries,
-            progress=not args.no_progress, plots=not args.no_plots,
+            study,
+            out,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            threads_per_worker=args.threads_per_worker,
+            retries=args.retries,
+            progress=not args.no_progress,
+            plots=not args.no_plots,
         )
     except KeyboardInterrupt:
         done = len(sweep.read_results(out / sweep.RESULTS_FILE))
-        print(f"interrupted: {done} rows are in {out / sweep.RESULTS_FILE}; run the same command again to resume", file=sys.stderr)
+        print(
+            f"interrupted: {done} rows are in {out / sweep.RESULTS_FILE}; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
-    print(f"{result.computed} cells computed, {result.skipped} already done, in {result.seconds:.1f} s", file=sys.stderr)
+    print(
+        f"{result.computed} cells computed, {result.skipped} already done, in {result.seconds:.1f} s", file=sys.stderr
+    )
     if args.parquet:
         sweep.write_parquet(result.rows, out / "results.parquet")
     if result.incomplete:

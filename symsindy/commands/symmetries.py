@@ -38,14 +38,28 @@ def register(sub) -> None:
     )
     p.add_argument("data", metavar="DATA", help="a .csv or .npz data file")
     p.add_argument("--degree", metavar="D", type=positive_int, default=3, help="polynomial library degree (default 3)")
-    p.add_argument("--candidates", choices=("gl", "so", "affine"), default="gl",
-                   help="candidate algebra: all linear maps (gl, default), rotations (so), or gl plus translations (affine)")
+    p.add_argument(
+        "--candidates",
+        choices=("gl", "so", "affine"),
+        default="gl",
+        help="candidate algebra: all linear maps (gl, default), rotations (so), or gl plus translations (affine)",
+    )
     add_estimation_options(p)
-    p.add_argument("--bootstrap", metavar="N", type=int, default=20, help="bootstrap refits for confidence (default 20; 0 for none)")
+    p.add_argument(
+        "--bootstrap",
+        metavar="N",
+        type=int,
+        default=20,
+        help="bootstrap refits for confidence (default 20; 0 for none)",
+    )
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--no-discrete", action="store_true", help="skip the search over signed permutations")
-    p.add_argument("--json", metavar="OUT", default=None,
-                   help="write variables, continuous, translations, discrete, singular_values, specs (and evidence) as JSON")
+    p.add_argument(
+        "--json",
+        metavar="OUT",
+        default=None,
+        help="write variables, continuous, translations, discrete, singular_values, specs (and evidence) as JSON",
+    )
     p.add_argument("--plot", metavar="PNG", default=None, help="save the singular-value spectrum with its gap")
     p.set_defaults(func=run)
 

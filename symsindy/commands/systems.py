@@ -30,12 +30,17 @@ def register(sub) -> None:
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--folder", metavar="DIR", default=None,
+        "--folder",
+        metavar="DIR",
+        default=None,
         help=f"folder of system files (default: ${catalogue.ENV_VAR} or the shipped catalogue)",
     )
     params = argparse.ArgumentParser(add_help=False)
     params.add_argument(
-        "--param", metavar="NAME=VALUE", action="append", default=[],
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
         help="change a parameter value by name (repeatable)",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
@@ -46,19 +51,24 @@ def register(sub) -> None:
     a.set_defaults(func=run_list)
 
     a = actions.add_parser(
-        "show", parents=[common, params], help="show one system",
+        "show",
+        parents=[common, params],
+        help="show one system",
         description="Show a system: variables, parameters, equations, symmetries, conserved quantities, structure.",
     )
     a.add_argument("name", metavar="NAME")
     a.add_argument(
-        "--json", action="store_true",
+        "--json",
+        action="store_true",
         help="print JSON: variables, parameters, equations (in parameter names) and rhs (values substituted) as "
         "SymPy-parseable strings, symmetries as spec strings, conserved quantities as strings",
     )
     a.set_defaults(func=run_show)
 
     a = actions.add_parser(
-        "simulate", parents=[common, params], help="simulate a system and write a CSV file",
+        "simulate",
+        parents=[common, params],
+        help="simulate a system and write a CSV file",
         description="Simulate a system from its default initial state and write the CSV format that "
         "'symsindy fit' reads: columns t, the variables, 'trajectory' (an id from 0) when there are several "
         "trajectories, and with --derivatives the exact <var>_dot columns. Noise is added to the states only; "
@@ -69,23 +79,31 @@ def register(sub) -> None:
     a.add_argument("--t-end", type=float, default=None, help="final time (default: the system's)")
     a.add_argument("--dt", type=float, default=None, help="sampling step (default: the system's)")
     a.add_argument(
-        "--noise", type=float, default=0.0,
+        "--noise",
+        type=float,
+        default=0.0,
         help="Gaussian noise on the states, with standard deviation NOISE times the root mean square of "
         "each variable over its clean trajectory (default 0)",
     )
     a.add_argument("--seed", type=int, default=None, help="seed for the perturbed initial states and the noise")
     a.add_argument(
-        "--trajectories", type=int, default=1, metavar="K",
+        "--trajectories",
+        type=int,
+        default=1,
+        metavar="K",
         help="number of trajectories; after the first, initial states are perturbed by 10%% (default 1)",
     )
     a.add_argument(
-        "--derivatives", action="store_true",
+        "--derivatives",
+        action="store_true",
         help="also write the exact derivatives <var>_dot of the clean states",
     )
     a.set_defaults(func=run_simulate)
 
     a = actions.add_parser(
-        "check", parents=[common], help="verify the claims of systems by machine",
+        "check",
+        parents=[common],
+        help="verify the claims of systems by machine",
         description="Verify each system's symmetries, conserved quantities, structure and tags against its "
         "equations (symbolically; numerically at random points where simplification is inconclusive).",
     )
@@ -196,9 +214,7 @@ def run_simulate(args) -> int:
     s = _get(args)
     if args.trajectories < 1:
         raise ValueError(f"--trajectories {args.trajectories}: expected a positive integer")
-    sim = s.simulate(
-        t_end=args.t_end, dt=args.dt, n_trajectories=args.trajectories, noise=args.noise, seed=args.seed
-    )
+    sim = s.simulate(t_end=args.t_end, dt=args.dt, n_trajectories=args.trajectories, noise=args.noise, seed=args.seed)
     sim.to_csv(args.out, derivatives=args.derivatives)
     rows = sim.n_trajectories * len(sim.t)
     print(

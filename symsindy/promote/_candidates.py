@@ -10,6 +10,7 @@ import numpy as np
 from ..linalg import rref
 from ..symmetry import Symmetry
 
+
 def _is_simple(a, max_den: int = 12) -> bool:
     return all(float(Fraction(float(v)).limit_denominator(max_den)) == v for v in np.ravel(a))
 
@@ -78,10 +79,10 @@ def _snapped_candidates(setup, xt, names, affine: bool) -> list[Symmetry]:
     for k in range(1, min(SNAP_MAX_DIM, q - 1) + 1):
         if sv[q - k] > SNAP_MAX_RATIO * sv[0]:
             break
-        W = Vt[q - k:] @ C
+        W = Vt[q - k :] @ C
         for zero, step in SNAP_GRIDS:
             S = _rref_snap(W, zero, step)
-            gens = [(row[: n * n].reshape(n, n), row[n * n:]) for row in S if np.any(row)]
+            gens = [(row[: n * n].reshape(n, n), row[n * n :]) for row in S if np.any(row)]
             if gens:
                 out.append(_as_symmetry(names, gens, affine))
     return out
@@ -140,7 +141,7 @@ def _named_specs(sym: Symmetry) -> list[str]:
 def _unnamed(sym: Symmetry) -> list[dict]:
     """The generators of a symmetry given as matrices, ``{"A": .., "b": ..}`` each."""
     k = sum(spec.startswith("generator") for spec in sym.specs)  # they come after the named ones
-    gens = list(sym.generators)[len(sym.generators) - k:] if k else []
+    gens = list(sym.generators)[len(sym.generators) - k :] if k else []
     return [{"A": g.matrix.tolist(), "b": g.translation.tolist()} for g in gens]
 
 
@@ -170,5 +171,3 @@ def _describe(sym: Symmetry) -> str:
     named = [s for s in sym.specs if not s.startswith("generator")]
     k = len(sym.specs) - len(named)
     return "; ".join(named + ([f"{k} unnamed generator(s)"] if k else []))
-
-

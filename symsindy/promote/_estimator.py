@@ -61,10 +61,6 @@ def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
     return lines
 
 
-
-
-
-
 @dataclass
 class _Setup:
     names: list
@@ -289,8 +285,10 @@ class PromotedSINDy(BaseEstimator):
             if self.threshold != "auto":
                 raise ValueError(f"threshold {self.threshold!r}: expected a number >= 0 or 'auto'")
             if not self.refit:
-                raise ValueError("threshold 'auto' needs refit=True: the automatic threshold is chosen in the refit; "
-                                 "give a number to threshold the promoted coefficients")
+                raise ValueError(
+                    "threshold 'auto' needs refit=True: the automatic threshold is chosen in the refit; "
+                    "give a number to threshold the promoted coefficients"
+                )
         else:
             number("threshold")
         number("alpha")
@@ -333,8 +331,12 @@ class PromotedSINDy(BaseEstimator):
 
         self._check_params()
         base = SymmetricSINDy(
-            library=self.library, threshold=self.threshold, alpha=self.alpha, differentiation=self.differentiation,
-            formulation=self.formulation, weak=self.weak,
+            library=self.library,
+            threshold=self.threshold,
+            alpha=self.alpha,
+            differentiation=self.differentiation,
+            formulation=self.formulation,
+            weak=self.weak,
         )
         xs, ts, dxs, names, _ = base._validate(x, t, x_dot, feature_names)
         # the same regression rows as SymmetricSINDy: samples with (smoothed) derivatives, or the
@@ -462,7 +464,9 @@ class PromotedSINDy(BaseEstimator):
             # weights the cross-validation accepted, else try the next smaller accepted weight
             error = validation["check"](sym, named)
             path[validation["index"][k]]["final_check"] = {
-                "specs": _describe(sym), "cv_error": error, "accepted": bool(error <= validation["bound"])
+                "specs": _describe(sym),
+                "cv_error": error,
+                "accepted": bool(error <= validation["bound"]),
             }
             if error <= validation["bound"]:
                 break
@@ -530,7 +534,23 @@ class PromotedSINDy(BaseEstimator):
         else:
             L = np.zeros((0, N))
         setup = _Setup(
-            names, library, X, D, theta_n, colscale, yscale, cands, T1, T2, T, P, L, (M, qp), 0.0, dropped, weights,
+            names,
+            library,
+            X,
+            D,
+            theta_n,
+            colscale,
+            yscale,
+            cands,
+            T1,
+            T2,
+            T,
+            P,
+            L,
+            (M, qp),
+            0.0,
+            dropped,
+            weights,
             theta,
         )
         if qp:
@@ -551,15 +571,25 @@ class PromotedSINDy(BaseEstimator):
         self._events["n_solves"] += 1
         if self.l1 == 0 and problem.shape[1] and weight >= 1:
             _, x0 = problem.symmetric_solution()
-            return x0, {"solver": "closed form", "converged": True, "iterations": 0, "status": "fully symmetric",
-                        "fallback": None}
+            return x0, {
+                "solver": "closed form",
+                "converged": True,
+                "iterations": 0,
+                "status": "fully symmetric",
+                "fallback": None,
+            }
         lam = weight * _lam_ref(problem) if problem.shape[1] else 0.0
         inaccurate = None
         for k, route in enumerate(routes):
             try:
                 if route == "fast":
                     x, info = solve_fast(
-                        problem, lam, self.l1, tol=self.tol if tol is None else tol, max_iter=self.max_iter, warm=warm,
+                        problem,
+                        lam,
+                        self.l1,
+                        tol=self.tol if tol is None else tol,
+                        max_iter=self.max_iter,
+                        warm=warm,
                         single_thread=False,
                     )
                 else:
@@ -570,9 +600,7 @@ class PromotedSINDy(BaseEstimator):
                 if k:
                     info["fallback"] = info["solver"]
                     self._events["n_fallbacks"] += 1
-                    self._events["messages"].append(
-                        f"{failures[0]}; used {info['solver']} instead"
-                    )
+                    self._events["messages"].append(f"{failures[0]}; used {info['solver']} instead")
                 else:
                     info["fallback"] = None
                 return x, info
@@ -652,10 +680,17 @@ class PromotedSINDy(BaseEstimator):
                 setup.free = False
         if setup.free is False:
             k_free = setup.theta_raw.shape[1] * setup.D.shape[1]
-            return {"cost": None, "allowed": None, "passed": None, "q": None, "dof": int(setup.D.size - k_free),
-                    "testable": False}
-        check = refit_check(kw, sym, setup.theta_raw, setup.D, setup.library, setup.names, setup.X,
-                            self.refit_tol, free=setup.free)
+            return {
+                "cost": None,
+                "allowed": None,
+                "passed": None,
+                "q": None,
+                "dof": int(setup.D.size - k_free),
+                "testable": False,
+            }
+        check = refit_check(
+            kw, sym, setup.theta_raw, setup.D, setup.library, setup.names, setup.X, self.refit_tol, free=setup.free
+        )
         if not check["testable"]:
             check["passed"] = None
         return check
@@ -684,14 +719,25 @@ class PromotedSINDy(BaseEstimator):
         e["check"] = self._check(setup, sym)
         ok = e["model"] is not None and np.isfinite(e["loo"])
         if ok and e["check"] is not None and e["check"]["passed"] is False:
-            ok, e["reason"] = False, (
-                f"the data reject it (refit cost {e['check']['cost']:.3g} > allowed {e['check']['allowed']:.3g})")
-        if (ok and plain_terms and e["n_terms"] < 0.5 * plain_terms and e["check"] is not None
-                and e["check"]["passed"] is not True):
+            ok, e["reason"] = (
+                False,
+                (f"the data reject it (refit cost {e['check']['cost']:.3g} > allowed {e['check']['allowed']:.3g})"),
+            )
+        if (
+            ok
+            and plain_terms
+            and e["n_terms"] < 0.5 * plain_terms
+            and e["check"] is not None
+            and e["check"]["passed"] is not True
+        ):
             # a model that loses most of its terms to the enforcement needs a test it passed
-            ok, e["reason"] = False, (
-                f"it keeps {e['n_terms']} of the unconstrained model's {plain_terms} terms and the refit check "
-                "cannot test it")
+            ok, e["reason"] = (
+                False,
+                (
+                    f"it keeps {e['n_terms']} of the unconstrained model's {plain_terms} terms and the refit check "
+                    "cannot test it"
+                ),
+            )
         e["eligible"] = bool(ok)
 
     def _most_symmetric(self, setup: _Setup, best: dict, eligible: list, found: dict, plain_terms) -> dict:
@@ -719,11 +765,14 @@ class PromotedSINDy(BaseEstimator):
                 if e is current or e["model"] is None:
                     continue
                 Qa = e["model"].subspace_.basis
-                if Qa.shape[1] < Qb.shape[1] and np.linalg.norm(Qa - Qb @ (Qb.T @ Qa)) <= 1e-8 * max(1.0, np.linalg.norm(Qa)):
+                if Qa.shape[1] < Qb.shape[1] and np.linalg.norm(Qa - Qb @ (Qb.T @ Qa)) <= 1e-8 * max(
+                    1.0, np.linalg.norm(Qa)
+                ):
                     options.append(e)
             for gen in _simple_generators(setup, names, affine):
-                sym = _as_symmetry(names, [(g.matrix, g.translation) for g in current["symmetry"].generators] + [gen],
-                                   affine)
+                sym = _as_symmetry(
+                    names, [(g.matrix, g.translation) for g in current["symmetry"].generators] + [gen], affine
+                )
                 key = _algebra_key(sym)
                 if key == _algebra_key(current["symmetry"]):
                     continue
@@ -739,15 +788,23 @@ class PromotedSINDy(BaseEstimator):
                 ref = setup.free
             else:
                 try:
-                    model = _fit_rows({**kw, "threshold": 0.0}, current["symmetry"], setup.theta_raw, setup.D,
-                                      setup.library, names, setup.X)
+                    model = _fit_rows(
+                        {**kw, "threshold": 0.0},
+                        current["symmetry"],
+                        setup.theta_raw,
+                        setup.D,
+                        setup.library,
+                        names,
+                        setup.X,
+                    )
                 except ValueError:
                     break
                 ref = (model, _rss(model, setup.theta_raw, setup.D))
             passed = []
             for e in options:
-                check = refit_check(kw, e["symmetry"], setup.theta_raw, setup.D, setup.library, names, setup.X,
-                                    self.refit_tol, free=ref)
+                check = refit_check(
+                    kw, e["symmetry"], setup.theta_raw, setup.D, setup.library, names, setup.X, self.refit_tol, free=ref
+                )
                 e["nested_check"] = check
                 if check["testable"] and check["passed"]:
                     passed.append(e)
@@ -789,9 +846,13 @@ class PromotedSINDy(BaseEstimator):
                 proposed += [(c, "snapped") for c in _snapped_candidates(setup, xt, names, affine)]
                 for c, src in proposed:
                     add(c, w, src)
-                path.append({"weight": float(w), "specs": list(disc.specs) + (
-                    [f"{len(disc.unnamed)} unnamed"] if disc.unnamed else []),
-                    "proposed": sorted({_describe(c) for c, _ in proposed})})
+                path.append(
+                    {
+                        "weight": float(w),
+                        "specs": list(disc.specs) + ([f"{len(disc.unnamed)} unnamed"] if disc.unnamed else []),
+                        "proposed": sorted({_describe(c) for c, _ in proposed}),
+                    }
+                )
         else:
             solutions[0.0] = self._solve(setup.problem(), 0.0, None)
         entries = list(found.values())
@@ -817,21 +878,23 @@ class PromotedSINDy(BaseEstimator):
         weight = min(chosen["weights"])
         candidates = []
         for e in sorted(entries, key=lambda e: (not e["eligible"], e["loo"])):
-            candidates.append({
-                "symmetry": _named_specs(e["symmetry"]),
-                "unnamed_generators": _unnamed(e["symmetry"]),
-                "description": _describe(e["symmetry"]) if not e["symmetry"].is_trivial else "none",
-                "source": e["source"],
-                "weights": list(e["weights"]),
-                "loo_error": e["loo"],
-                "n_terms": e["n_terms"],
-                "free_coefficients": int(e["model"].subspace_.dim) if e["model"] is not None else None,
-                "refit_check": e["check"],
-                "nested_check": e.get("nested_check"),
-                "eligible": e["eligible"],
-                "reason": e["reason"],
-                "chosen": e is chosen,
-            })
+            candidates.append(
+                {
+                    "symmetry": _named_specs(e["symmetry"]),
+                    "unnamed_generators": _unnamed(e["symmetry"]),
+                    "description": _describe(e["symmetry"]) if not e["symmetry"].is_trivial else "none",
+                    "source": e["source"],
+                    "weights": list(e["weights"]),
+                    "loo_error": e["loo"],
+                    "n_terms": e["n_terms"],
+                    "free_coefficients": int(e["model"].subspace_.dim) if e["model"] is not None else None,
+                    "refit_check": e["check"],
+                    "nested_check": e.get("nested_check"),
+                    "eligible": e["eligible"],
+                    "reason": e["reason"],
+                    "chosen": e is chosen,
+                }
+            )
         for pt in path:
             pt["chosen"] = pt["weight"] == weight
         return weight, path, candidates, chosen, solutions[weight]
@@ -889,14 +952,16 @@ class PromotedSINDy(BaseEstimator):
         path = []
         for i, w in enumerate(grid):
             specs = max(set(found[i]), key=found[i].count)
-            path.append({
-                "weight": float(w),
-                "cv_error": float(mean[i]),
-                "cv_se": float(se[i]) if np.isfinite(se[i]) else float("inf"),
-                "fold_errors": [float(e) for e in errors[i]],
-                "specs": list(specs),
-                "chosen": i == chosen,
-            })
+            path.append(
+                {
+                    "weight": float(w),
+                    "cv_error": float(mean[i]),
+                    "cv_se": float(se[i]) if np.isfinite(se[i]) else float("inf"),
+                    "fold_errors": [float(e) for e in errors[i]],
+                    "specs": list(specs),
+                    "chosen": i == chosen,
+                }
+            )
 
         def check(sym, named) -> float:
             """Mean held-out relative error of enforcing ``sym`` on the same folds."""
@@ -995,4 +1060,3 @@ def _json_safe(obj):
     if isinstance(obj, (np.floating, np.integer)):
         return _json_safe(obj.item())
     return obj
-

@@ -12,7 +12,6 @@ from ..discover import FAMILIES, candidate_generators
 from ..symmetry import Symmetry
 
 
-
 @dataclass
 class PromotionProblem:
     """``min_x 1/2 x^T H x - g^T x + lam |mat(L x)|_* + mu |x|_1``.
@@ -71,8 +70,6 @@ class PromotionProblem:
         x = np.asarray(x, float)
         nuc = np.sum(np.linalg.svd(self.lie_matrix(x), compute_uv=False)) if self.shape[1] else 0.0
         return float(0.5 * x @ self.H @ x - self.g @ x + lam * nuc + mu * np.sum(np.abs(x)))
-
-
 
 
 def _orthonormal_candidates(candidates, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -161,4 +158,3 @@ def _nullspace(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
 def _lam_ref(problem: PromotionProblem) -> float:
     ref, _ = problem.symmetric_solution()
     return max(ref, 1e-12 * float(np.linalg.norm(problem.g)))
-

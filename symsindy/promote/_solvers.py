@@ -299,8 +299,12 @@ def solve_cvxpy(
         prob.solve(solver=name, **opts)
     except cp.error.SolverError as exc:
         return np.full(problem.n_unknowns, np.nan), {
-            "solver": f"cvxpy:{name}", "converged": False, "status": f"solver error: {str(exc).splitlines()[0]}",
-            "iterations": None, "solve_time": time.perf_counter() - t0, "solver_time": None,
+            "solver": f"cvxpy:{name}",
+            "converged": False,
+            "status": f"solver error: {str(exc).splitlines()[0]}",
+            "iterations": None,
+            "solve_time": time.perf_counter() - t0,
+            "solver_time": None,
         }
     status = str(prob.status)
     ok = status == cp.OPTIMAL and x.value is not None and np.all(np.isfinite(x.value))

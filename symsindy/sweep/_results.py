@@ -16,8 +16,21 @@ from ._study import Study
 
 #: Columns of ``results.csv``, in order.
 COLUMNS = (
-    "system", "method", "samples", "noise", "seed", "success", "coef_error", "n_terms",
-    "n_spurious", "n_missing", "fit_time", "symmetry", "equivariance_residual", "error", "config",
+    "system",
+    "method",
+    "samples",
+    "noise",
+    "seed",
+    "success",
+    "coef_error",
+    "n_terms",
+    "n_spurious",
+    "n_missing",
+    "fit_time",
+    "symmetry",
+    "equivariance_residual",
+    "error",
+    "config",
 )
 _INT_COLUMNS = ("samples", "seed", "success", "n_terms", "n_spurious", "n_missing")
 _FLOAT_COLUMNS = ("noise", "coef_error", "fit_time", "equivariance_residual")
@@ -107,8 +120,6 @@ class _ResultsWriter:
         self.fh.close()
 
 
-
-
 # --------------------------------------------------------------------------- summary
 
 
@@ -148,7 +159,9 @@ class Summary:
         grid_max = max(st.samples)
         methods = list(st.methods)
         ratio = "pysindy" in methods and "enforce" in methods
-        head = ["system", "symmetry", "library", "threshold", "noise η"] + [f"N{_pct(st.success_fraction)} {m}" for m in methods]
+        head = ["system", "symmetry", "library", "threshold", "noise η"] + [
+            f"N{_pct(st.success_fraction)} {m}" for m in methods
+        ]
         if ratio:
             head.append("ratio enforce / pysindy")
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -156,8 +169,11 @@ class Summary:
             for eta in st.noise:
                 vals = {m: self.n90_of(s.label, eta, m) for m in methods}
                 cells = [
-                    s.label, "`" + "; ".join(s.symmetry) + "`" if s.symmetry else "none", f"poly deg {s.degree}",
-                    s.threshold if isinstance(s.threshold, str) else f"{s.threshold:.3g}", f"{eta:.0%}" if eta * 100 == round(eta * 100) else f"{eta:g}",
+                    s.label,
+                    "`" + "; ".join(s.symmetry) + "`" if s.symmetry else "none",
+                    f"poly deg {s.degree}",
+                    s.threshold if isinstance(s.threshold, str) else f"{s.threshold:.3g}",
+                    f"{eta:.0%}" if eta * 100 == round(eta * 100) else f"{eta:g}",
                 ]
                 cells += [_fmt_n90(vals[m], grid_max) for m in methods]
                 if ratio:
@@ -235,23 +251,42 @@ def summarize(rows: Sequence[Mapping], study: Study) -> Summary:
             for n in study.samples:
                 for m in study.methods:
                     g = groups.get((s.label, eta, n, m), [])
-                    errs = [math.inf if (r["error"] or not math.isfinite(r["coef_error"])) else r["coef_error"] for r in g]
-                    table.append({
-                        "system": s.label, "noise": eta, "samples": n, "method": m, "n": len(g),
-                        "successes": sum(int(r["success"]) for r in g),
-                        "failures": sum(bool(r["error"]) for r in g),
-                        "success_rate": (sum(int(r["success"]) for r in g) / len(g)) if g else math.nan,
-                        "median_coef_error": float(np.median(errs)) if errs else math.nan,
-                    })
+                    errs = [
+                        math.inf if (r["error"] or not math.isfinite(r["coef_error"])) else r["coef_error"] for r in g
+                    ]
+                    table.append(
+                        {
+                            "system": s.label,
+                            "noise": eta,
+                            "samples": n,
+                            "method": m,
+                            "n": len(g),
+                            "successes": sum(int(r["success"]) for r in g),
+                            "failures": sum(bool(r["error"]) for r in g),
+                            "success_rate": (sum(int(r["success"]) for r in g) / len(g)) if g else math.nan,
+                            "median_coef_error": float(np.median(errs)) if errs else math.nan,
+                        }
+                    )
     n_seeds = len(study.seeds)
     need = int(math.ceil(study.success_fraction * n_seeds - 1e-12))
     n90 = []
     for s in study.systems:
         for eta in study.noise:
             for m in study.methods:
-                entries = sorted((r for r in table if (r["system"], r["noise"], r["method"]) == (s.label, eta, m)), key=lambda r: r["samples"])
+                entries = sorted(
+                    (r for r in table if (r["system"], r["noise"], r["method"]) == (s.label, eta, m)),
+                    key=lambda r: r["samples"],
+                )
                 value = next((r["samples"] for r in entries if r["successes"] >= need), None)
-                n90.append({"system": s.label, "noise": eta, "method": m, "n90": value, "complete": all(r["n"] == n_seeds for r in entries)})
+                n90.append(
+                    {
+                        "system": s.label,
+                        "noise": eta,
+                        "method": m,
+                        "n90": value,
+                        "complete": all(r["n"] == n_seeds for r in entries),
+                    }
+                )
     return Summary(study, table, n90)
 
 
@@ -272,7 +307,10 @@ def plot_system(summary: Summary, system: str):
         ax_s, ax_e = axes[0, j], axes[1, j]
         plotted_err = False
         for k, m in enumerate(st.methods):
-            rows = sorted((r for r in summary.table if (r["system"], r["noise"], r["method"]) == (system, eta, m)), key=lambda r: r["samples"])
+            rows = sorted(
+                (r for r in summary.table if (r["system"], r["noise"], r["method"]) == (system, eta, m)),
+                key=lambda r: r["samples"],
+            )
             n = np.array([r["samples"] for r in rows], float)
             rate = np.array([r["success_rate"] for r in rows], float)
             err = np.array([r["median_coef_error"] for r in rows], float)
@@ -281,8 +319,13 @@ def plot_system(summary: Summary, system: str):
             ok = np.isfinite(err) & (err > 0)
             ax_e.plot(n[ok], err[ok], **style)
             plotted_err = plotted_err or bool(ok.any())
-        ax_s.axhline(st.success_fraction, color="0.5", linestyle="--", linewidth=0.8,
-                     label=f"{_pct(st.success_fraction)} % (N{_pct(st.success_fraction)})")
+        ax_s.axhline(
+            st.success_fraction,
+            color="0.5",
+            linestyle="--",
+            linewidth=0.8,
+            label=f"{_pct(st.success_fraction)} % (N{_pct(st.success_fraction)})",
+        )
         ax_s.set_xscale("log")
         ax_s.set_xlim(min(st.samples) / 1.25, max(st.samples) * 1.25)
         ax_s.set_ylim(-0.03, 1.03)
@@ -330,6 +373,8 @@ def write_parquet(rows: Sequence[Mapping], path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ValueError(f"{path}: writing Parquet needs pyarrow (pip install pyarrow); {RESULTS_FILE} has every row") from None
+        raise ValueError(
+            f"{path}: writing Parquet needs pyarrow (pip install pyarrow); {RESULTS_FILE} has every row"
+        ) from None
     table = pa.Table.from_pylist([{c: (None if r[c] == "" else r[c]) for c in COLUMNS} for r in rows])
     pq.write_table(table, str(path))

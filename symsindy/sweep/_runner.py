@@ -57,8 +57,13 @@ def _trajectory(key: str):
     f = system.rhs_function()
     d = spec["data"]
     sol = solve_ivp(
-        lambda _t, y: f(y), (0.0, d["t_end"]), np.asarray(d["x0"], float), method="DOP853",
-        rtol=1e-10, atol=1e-12, dense_output=True,
+        lambda _t, y: f(y),
+        (0.0, d["t_end"]),
+        np.asarray(d["x0"], float),
+        method="DOP853",
+        rtol=1e-10,
+        atol=1e-12,
+        dense_output=True,
     )
     if not sol.success:
         raise RuntimeError(f"system '{spec['label']}': integration failed: {sol.message}")
@@ -130,32 +135,60 @@ def _fit(method: str, config: dict, X, D, method_seed: int, raw=None):
         from ..model import SymmetricSINDy
 
         model = SymmetricSINDy(
-            library=lib, symmetry=config["symmetry"] or None, threshold=config["threshold"],
-            alpha=config["alpha"], max_iter=config["max_iter"], formulation=formulation,
+            library=lib,
+            symmetry=config["symmetry"] or None,
+            threshold=config["threshold"],
+            alpha=config["alpha"],
+            max_iter=config["max_iter"],
+            formulation=formulation,
         )
         model.fit(X, feature_names=names, **data_kw)
-        return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
+        return model.coef_, {
+            "symmetry": "; ".join(model.symmetry_.specs),
+            "equivariance_residual": model.equivariance_residual_,
+        }
     if method == "discover":
         from ..discover import fit_with_discovered_symmetry
 
         o = config["discover"]
         model, _report, _enforced = fit_with_discovered_symmetry(
-            X, feature_names=names, library=lib, threshold=config["threshold"], alpha=config["alpha"],
-            formulation=formulation, **data_kw,
-            n_bootstrap=o["n_bootstrap"], candidates=o["candidates"], discrete=o["discrete"],
-            min_frequency=o["min_frequency"], seed=method_seed,
+            X,
+            feature_names=names,
+            library=lib,
+            threshold=config["threshold"],
+            alpha=config["alpha"],
+            formulation=formulation,
+            **data_kw,
+            n_bootstrap=o["n_bootstrap"],
+            candidates=o["candidates"],
+            discrete=o["discrete"],
+            min_frequency=o["min_frequency"],
+            seed=method_seed,
         )
-        return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
+        return model.coef_, {
+            "symmetry": "; ".join(model.symmetry_.specs),
+            "equivariance_residual": model.equivariance_residual_,
+        }
     if method == "promote":
         from ..promote import PromotedSINDy
 
         o = config["promote"]
         model = PromotedSINDy(
-            library=lib, candidates=o["candidates"], weight=o["weight"], n_folds=o["n_folds"], l1=o["l1"],
-            threshold=config["threshold"], alpha=config["alpha"], solver=o["solver"], random_state=method_seed,
+            library=lib,
+            candidates=o["candidates"],
+            weight=o["weight"],
+            n_folds=o["n_folds"],
+            l1=o["l1"],
+            threshold=config["threshold"],
+            alpha=config["alpha"],
+            solver=o["solver"],
+            random_state=method_seed,
         )
         model.fit(X, x_dot=D, feature_names=names)
-        return model.coef_, {"symmetry": "; ".join(model.symmetry_.specs), "equivariance_residual": model.equivariance_residual_}
+        return model.coef_, {
+            "symmetry": "; ".join(model.symmetry_.specs),
+            "equivariance_residual": model.equivariance_residual_,
+        }
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -175,7 +208,15 @@ def run_cell(config: dict, method: str, samples: int, noise: float, seed: int, c
     support = truth != 0
     scale = float(np.abs(truth).max())
     row = {c: "" for c in COLUMNS}
-    row.update(system=config["label"], method=method, samples=int(samples), noise=float(noise), seed=int(seed), success=0, config=config_hash)
+    row.update(
+        system=config["label"],
+        method=method,
+        samples=int(samples),
+        noise=float(noise),
+        seed=int(seed),
+        success=0,
+        config=config_hash,
+    )
     data_ss = cell_seed_sequence(config["base_seed"], config["label"], samples, noise, seed)
     # the data use the cell's sequence itself, a method's own randomness a child of it
     method_seed = int(data_ss.spawn(1)[0].generate_state(1)[0])
@@ -204,7 +245,6 @@ def run_cell(config: dict, method: str, samples: int, noise: float, seed: int, c
     )
     row.update(extra)
     return row
-
 
 
 # --------------------------------------------------------------------------- running
@@ -386,7 +426,9 @@ def run_sweep(
                 s = study.system(c.system)
                 record([run_cell(s.config, c.method, c.samples, c.noise, c.seed, s.config_hash(c.method))])
         elif todo:
-            incomplete = _run_dask(study, todo, record, client, scheduler, n_workers, threads_per_worker, processes, retries, resubmit)
+            incomplete = _run_dask(
+                study, todo, record, client, scheduler, n_workers, threads_per_worker, processes, retries, resubmit
+            )
     finally:
         writer.close()
         bar.close()
@@ -409,7 +451,9 @@ def _run_dask(study, todo, record, client, scheduler, n_workers, threads_per_wor
             client = own_client = Client(scheduler)
         else:
             own_cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=processes,
                 dashboard_address=None,
             )
             client = own_client = Client(own_cluster)
@@ -423,10 +467,23 @@ def _run_dask(study, todo, record, client, scheduler, n_workers, threads_per_wor
         attempts = {}
 
         def submit(c, attempt):
-            key = "symsindy-cell-" + hashlib.sha256(repr((study.name, c.key, hashes[(c.system, c.method)], attempt)).encode()).hexdigest()[:24]
+            key = (
+                "symsindy-cell-"
+                + hashlib.sha256(repr((study.name, c.key, hashes[(c.system, c.method)], attempt)).encode()).hexdigest()[
+                    :24
+                ]
+            )
             fut = client.submit(
-                run_cell, configs[c.system], c.method, c.samples, c.noise, c.seed, hashes[(c.system, c.method)],
-                key=key, retries=retries, pure=False,
+                run_cell,
+                configs[c.system],
+                c.method,
+                c.samples,
+                c.noise,
+                c.seed,
+                hashes[(c.system, c.method)],
+                key=key,
+                retries=retries,
+                pure=False,
             )
             cell_of[fut.key] = c
             attempts[c] = attempt
@@ -458,5 +515,3 @@ def _run_dask(study, todo, record, client, scheduler, n_workers, threads_per_wor
         if own_cluster is not None:
             own_cluster.close()
     return incomplete
-
-

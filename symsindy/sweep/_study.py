@@ -19,8 +19,20 @@ import numpy as np
 METHODS = ("pysindy", "enforce", "discover", "promote")
 
 _TOP_KEYS = (
-    "name", "description", "base_seed", "seeds", "samples", "noise", "methods", "success_fraction",
-    "zero_tol", "fit", "data", "discover", "promote", "systems",
+    "name",
+    "description",
+    "base_seed",
+    "seeds",
+    "samples",
+    "noise",
+    "methods",
+    "success_fraction",
+    "zero_tol",
+    "fit",
+    "data",
+    "discover",
+    "promote",
+    "systems",
 )
 _FIT_KEYS = ("degree", "threshold", "alpha", "max_iter", "formulation")
 _DATA_KEYS = ("kind", "pool", "t_transient", "t_end", "derivative_noise", "dt", "differentiation")
@@ -29,8 +41,13 @@ _DISCOVER_KEYS = ("n_bootstrap", "candidates", "discrete", "min_frequency")
 _FIT_DEFAULTS = {"degree": 2, "threshold": 0.05, "alpha": 0.05, "max_iter": 20, "formulation": "strong"}
 _WEAK_METHODS = ("enforce", "discover")
 _DATA_DEFAULTS = {
-    "kind": "samples", "pool": 100_000, "t_transient": 0.0, "t_end": None, "derivative_noise": True,
-    "dt": None, "differentiation": "default",
+    "kind": "samples",
+    "pool": 100_000,
+    "t_transient": 0.0,
+    "t_end": None,
+    "derivative_noise": True,
+    "dt": None,
+    "differentiation": "default",
 }
 _DISCOVER_DEFAULTS = {"n_bootstrap": 0, "candidates": "gl", "discrete": True, "min_frequency": 0.5}
 _PROMOTE_KEYS = ("weight", "candidates", "n_folds", "l1", "solver")
@@ -329,13 +346,23 @@ def parse_study(data: Mapping, *, where: str = "study", default_name: str = "stu
             r.fail(f"{field}.label", f"system label {s.label!r} appears twice; give one of them another label")
         systems.append(s)
     return Study(
-        name=name, description=description, systems=systems, samples=tuple(samples), noise=tuple(noise),
-        seeds=tuple(seeds), methods=tuple(methods), base_seed=base_seed, success_fraction=success_fraction,
-        zero_tol=zero_tol, source=where,
+        name=name,
+        description=description,
+        systems=systems,
+        samples=tuple(samples),
+        noise=tuple(noise),
+        seeds=tuple(seeds),
+        methods=tuple(methods),
+        base_seed=base_seed,
+        success_fraction=success_fraction,
+        zero_tol=zero_tol,
+        source=where,
     )
 
 
-def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder, methods=()) -> SystemSettings:
+def _resolve_system(
+    r: _Reader, field, entry, fit, dat, options, zero_tol, base_seed, samples, folder, methods=()
+) -> SystemSettings:
     import pysindy as ps
 
     from ..catalogue import CatalogueError, get_system
@@ -368,7 +395,10 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
         r.fail(f"{field}.formulation", f"{formulation!r}: expected 'strong', 'weak' or 'auto'")
 
     if not system.is_polynomial:
-        r.fail(f"{field}.name", f"system '{name}' is not polynomial, so it has no true coefficients in a polynomial library")
+        r.fail(
+            f"{field}.name",
+            f"system '{name}' is not polynomial, so it has no true coefficients in a polynomial library",
+        )
     lib = ps.PolynomialLibrary(degree=degree)
     lib.fit(np.zeros((2, len(variables))))
     try:
@@ -383,8 +413,11 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
     thr_field = f"{field}.threshold"
     if isinstance(thr, str) and thr.strip() == "auto":
         if "pysindy" in methods:
-            r.fail(thr_field, "'auto': only the methods enforce, discover and promote have an automatic threshold; "
-                   "give a number or a rule such as '0.5 * smallest' for pysindy")
+            r.fail(
+                thr_field,
+                "'auto': only the methods enforce, discover and promote have an automatic threshold; "
+                "give a number or a rule such as '0.5 * smallest' for pysindy",
+            )
         threshold, rule = "auto", "automatic"
     elif isinstance(thr, str):
         m = _THRESHOLD_RULE.match(thr)
@@ -409,9 +442,14 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
         sym = Symmetry(variables, specs)
     except ValueError as exc:
         r.fail(f"{field}.symmetry", str(exc))
-    err = sym.equivariance_error(system.rhs_function(), np.random.default_rng(0).normal(size=(64, len(variables))), rng=0)
+    err = sym.equivariance_error(
+        system.rhs_function(), np.random.default_rng(0).normal(size=(64, len(variables))), rng=0
+    )
     if specs and err > 1e-8:
-        r.fail(f"{field}.symmetry", f"system '{name}' does not have the symmetry {'; '.join(specs)!r} (relative equivariance error {err:.2g})")
+        r.fail(
+            f"{field}.symmetry",
+            f"system '{name}' does not have the symmetry {'; '.join(specs)!r} (relative equivariance error {err:.2g})",
+        )
 
     d = dict(dat)
     d.update({k: entry[k] for k in _DATA_KEYS if k in entry})
@@ -433,20 +471,29 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
     if kind == "samples":
         pool = r.int(d["pool"], f"{field}.pool", minimum=2)
         if max(samples) > pool:
-            r.fail("samples", f"{max(samples)} samples exceed the pool of {pool} states of system '{label}' (raise {field}.pool)")
+            r.fail(
+                "samples",
+                f"{max(samples)} samples exceed the pool of {pool} states of system '{label}' (raise {field}.pool)",
+            )
         data_cfg.update(pool=pool, derivative_noise=r.bool(d["derivative_noise"], f"{field}.derivative_noise"))
     else:
         dt = system.dt if d["dt"] is None else r.float(d["dt"], f"{field}.dt", positive=True)
         length = int(math.floor((t_end - t_transient) / dt + 1e-9)) + 1
         if max(samples) > length:
-            r.fail("samples", f"{max(samples)} samples exceed the {length} states of system '{label}' between t = {t_transient:g} and {t_end:g} every {dt:g}")
+            r.fail(
+                "samples",
+                f"{max(samples)} samples exceed the {length} states of system '{label}' between t = {t_transient:g} and {t_end:g} every {dt:g}",
+            )
         diff = r.str(d["differentiation"], f"{field}.differentiation")
         if diff not in ("default", "finite_difference"):
             r.fail(f"{field}.differentiation", f"{diff!r}: expected 'default' or 'finite_difference'")
         data_cfg.update(dt=dt, differentiation=diff)
     if formulation == "weak" and kind != "trajectory":
-        r.fail(f"{field}.formulation", "'weak' integrates time series against test functions; it needs "
-               "kind = 'trajectory' (random states have no times)")
+        r.fail(
+            f"{field}.formulation",
+            "'weak' integrates time series against test functions; it needs "
+            "kind = 'trajectory' (random states have no times)",
+        )
 
     config = {
         "label": label,
@@ -470,5 +517,3 @@ def _resolve_system(r: _Reader, field, entry, fit, dat, options, zero_tol, base_
         **options,
     }
     return SystemSettings(label, name, config)
-
-
