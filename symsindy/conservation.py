@@ -8,7 +8,7 @@ Structure: ``x' = P(x) grad H`` with ``P`` the canonical symplectic matrix of pa
   identity exactly over monomials of degree <= ``degree``.  For canonical pairs a point
   symmetry acting on the ``q`` only is first lifted to ``p -> -B^T p`` (charge ``p^T B q``).
 * :func:`conserved_quantities`: first integrals of a right-hand side ``f`` over a family of
-  candidate functions (:mod:`symsindy.invariants`: polynomials, with log, sin/cos or 1/|q|
+  candidate functions (:mod:`symsindy.invariants`: polynomials, with log, sin/cos or ``1/|q|``
   factors, or custom expressions; ``basis="auto"`` chooses among them): directions ``c``
   with ``RMS(grad C . f) / RMS(|grad C| |f|)`` small at generic points, found level by level
   as a readable, independent basis (products of earlier quantities are not new; a function
@@ -1007,6 +1007,20 @@ def check_quantity(
 
 @dataclass
 class NoetherEntry:
+    """One generator's line of :func:`noether_report`.
+
+    Attributes
+    ----------
+    symmetry : str
+        The generator's label.
+    charge : sympy.Expr or None
+        Its Noether charge; None when no charge generates it in the structure.
+    check : QuantityCheck or None
+        The charge's symbolic and drift check; None without a charge.
+    note : str
+        Why there is no charge, or empty.
+    """
+
     symmetry: str
     charge: sp.Expr | None
     check: QuantityCheck | None

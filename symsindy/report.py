@@ -11,7 +11,7 @@ and returns a :class:`DiscoveryReport`:
 4. the symmetries found in at least ``min_frequency`` of the refits are enforced and the
    model refitted;
 5. conserved quantities of the enforced model (the candidate family chosen as
-   ``symsindy conserved --basis auto`` does: polynomials, or with log, sin/cos or 1/|q|
+   ``symsindy conserved --basis auto`` does: polynomials, or with log, sin/cos or ``1/|q|``
    factors), as a readable, independent basis, each checked symbolically and along the data; Noether charges of its continuous generators when a Hamiltonian
    structure is known (the catalogue's, or canonical pairs given by the user), with the
    flags of :func:`symsindy.conservation.noether_report`;
