@@ -924,7 +924,7 @@ def check_quantity(
     symbolic_tol: float = 1e-2,
     drift_tol: float = 0.05,
 ) -> QuantityCheck:
-    """Check ``dC/dt = grad C . f`` symbolically and ``C`` along trajectories.
+    """Check ``dC/dt = grad C · f`` symbolically and ``C`` along trajectories.
 
     The drift scale is ``max(|mean C|, RMS |grad C| |x|)`` over the data (or the model
     trajectory), so a quantity near zero is not judged by its own tiny size.
