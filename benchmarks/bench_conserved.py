@@ -148,7 +148,7 @@ def run_case(name: str, seed: int) -> dict:
     variables = list(system.variables)
     xs = system.symbols
     try:
-        sim = system.simulate(noise=NOISE, seed=seed, n_trajectories=TRAJECTORIES)
+        sim = system.simulate(noise=NOISE, random_state=seed, n_trajectories=TRAJECTORIES)
     except ValueError as exc:  # a perturbed initial state the integrator cannot follow: no data
         return {
             "system": name,

@@ -71,7 +71,7 @@ def main(argv=None):
             for label, make in methods().items():
                 errs, ok, cerr = [], 0, []
                 for seed in SEEDS:
-                    sim = system.simulate(noise=eta, seed=seed, n_trajectories=2)
+                    sim = system.simulate(noise=eta, random_state=seed, n_trajectories=2)
                     est = make()(sim.x[0], t=sim.t)
                     ref = sim.x_dot[0]
                     sl = slice(EDGE, -EDGE)

@@ -48,7 +48,7 @@ from symsindy.model import default_differentiation
 
 # %%
 system = get_system("damped_oscillator")
-sim = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=5)
+sim = system.simulate(t_end=5.0, dt=0.1, noise=0.01, random_state=5)
 t, x = sim.t, sim.x[0]
 print(f"{len(t)} samples of {system.variables}; true equations:")
 for v in system.variables:
@@ -188,7 +188,7 @@ fig.tight_layout()
 # %%
 found = {"plain pysindy": 0, "SymmetricSINDy": 0}
 for seed in range(20):
-    xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=seed).x[0]
+    xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, random_state=seed).x[0]
     p = ps.SINDy(
         optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),
         feature_library=ps.PolynomialLibrary(degree=3),

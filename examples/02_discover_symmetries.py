@@ -47,7 +47,7 @@ from symsindy.plots import plot_singular_values
 
 # %%
 lorenz = get_system("lorenz")
-sim = lorenz.simulate(t_end=10.0, dt=0.005, n_trajectories=2, noise=0.01, seed=0)
+sim = lorenz.simulate(t_end=10.0, dt=0.005, n_trajectories=2, noise=0.01, random_state=0)
 names = list(lorenz.variables)
 
 report_lorenz = discover_symmetries(
@@ -57,7 +57,7 @@ report_lorenz = discover_symmetries(
     library=ps.PolynomialLibrary(degree=2),
     threshold=0.1,
     n_bootstrap=10,
-    seed=0,
+    random_state=0,
 )
 print(report_lorenz.summary())
 
@@ -85,7 +85,7 @@ report_lorenz.model.print()
 # %%
 hopf = get_system("hopf")
 starts = np.array([[0.1, 0.0], [2.0, 0.0], [0.0, -1.5]])
-sim_h = hopf.simulate(t_end=10.0, dt=0.02, x0=starts, noise=0.01, seed=0)
+sim_h = hopf.simulate(t_end=10.0, dt=0.02, x0=starts, noise=0.01, random_state=0)
 
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
 for k, xk in enumerate(sim_h.x):
@@ -107,7 +107,7 @@ report_hopf = discover_symmetries(
     library=ps.PolynomialLibrary(degree=3),
     threshold=0.05,
     n_bootstrap=10,
-    seed=0,
+    random_state=0,
 )
 print(report_hopf.summary())
 
@@ -153,7 +153,7 @@ model, report, enforced = fit_with_discovered_symmetry(
     library=ps.PolynomialLibrary(degree=3),
     threshold=0.05,
     n_bootstrap=10,
-    seed=0,
+    random_state=0,
 )
 print("enforced:", enforced)
 model.print()

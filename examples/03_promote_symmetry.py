@@ -54,7 +54,7 @@ from symsindy.promote import PromotedSINDy
 
 # %%
 system = get_system("damped_oscillator")
-sim = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=5)
+sim = system.simulate(t_end=5.0, dt=0.1, noise=0.01, random_state=5)
 t, x = sim.t, sim.x[0]
 
 promoted = PromotedSINDy(library=ps.PolynomialLibrary(degree=3), candidates="gl")
@@ -100,7 +100,7 @@ fig.tight_layout()
 C_true = system.true_coefficients(promoted.library_)
 counts = {"plain pysindy": 0, "promoted (symmetry unknown)": 0, "enforced rotation (known)": 0}
 for seed in range(20):
-    xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, seed=seed).x[0]
+    xs = system.simulate(t_end=5.0, dt=0.1, noise=0.01, random_state=seed).x[0]
     fits = {
         "plain pysindy": ps.SINDy(
             optimizer=ps.STLSQ(threshold=0.05, alpha=0.05),

@@ -61,7 +61,7 @@ print("variables:", names, "  canonical pairs:", osc.structure.pairs)
 print("Hamiltonian:", osc.structure.hamiltonian)
 
 rng = np.random.default_rng(0)
-sim = osc.simulate(t_end=5.0, dt=0.02, x0=rng.normal(size=(10, 4)), noise=0.01, seed=1)
+sim = osc.simulate(t_end=5.0, dt=0.02, x0=rng.normal(size=(10, 4)), noise=0.01, random_state=1)
 times = [sim.t] * sim.n_trajectories
 
 rotation = "rotation(q1,q2)+rotation(p1,p2)"
@@ -147,7 +147,7 @@ print("smallest normalised singular values:", np.round(sv_data[:6], 4))
 
 # %%
 damped = get_system("damped_oscillator")
-sim_d = damped.simulate(t_end=10.0, dt=0.02, n_trajectories=2, noise=0.01, seed=1)
+sim_d = damped.simulate(t_end=10.0, dt=0.02, n_trajectories=2, noise=0.01, random_state=1)
 times_d = [sim_d.t] * sim_d.n_trajectories
 model_d = SymmetricSINDy(library=ps.PolynomialLibrary(degree=2), symmetry="rotation(x,y)", threshold=0.05)
 model_d.fit(sim_d.x, t=sim_d.t, feature_names=["x", "y"])

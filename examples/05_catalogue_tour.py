@@ -103,13 +103,13 @@ print("omega = 2:", get_system("harmonic_oscillator_2d", omega=2.0).symmetry_spe
 # %% [markdown]
 # ## Simulating
 #
-# `system.simulate(t_end, dt, x0=None, n_trajectories=1, noise=0.0, seed=None)` integrates
+# `system.simulate(t_end, dt, x0=None, n_trajectories=1, noise=0.0, random_state=None)` integrates
 # accurately (DOP853, tolerances $10^{-10}$) and returns the times, the (optionally noisy)
 # states, the clean states and the exact derivatives. Extra trajectories start from the default
-# state perturbed by 10%, reproducibly from `seed`.
+# state perturbed by 10%, reproducibly from `random_state`.
 
 # %%
-sim = lorenz.simulate(t_end=20.0, dt=0.01, n_trajectories=2, noise=0.01, seed=0)
+sim = lorenz.simulate(t_end=20.0, dt=0.01, n_trajectories=2, noise=0.01, random_state=0)
 print(sim.t.shape, [x.shape for x in sim.x], "noise:", sim.noise)
 
 fig = plt.figure(figsize=(11, 4.2))
@@ -139,7 +139,7 @@ gallery = ["hopf", "van_der_pol", "lotka_volterra", "duffing", "rigid_body", "pe
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5))
 for ax, name in zip(axes.ravel(), gallery):
     s = get_system(name)
-    run = s.simulate(n_trajectories=3, seed=1, spread=0.2)
+    run = s.simulate(n_trajectories=3, random_state=1, spread=0.2)
     for k, xk in enumerate(run.x):
         ax.plot(xk[:, 0], xk[:, 1], lw=0.8, label=f"start {k + 1}")
         ax.plot(*xk[0, :2], "k.", ms=5)
@@ -171,7 +171,7 @@ for name, degree, threshold in [
     ("rigid_body", 2, 0.05),
 ]:
     s = get_system(name)
-    data = s.simulate(n_trajectories=4, noise=0.01, seed=0)
+    data = s.simulate(n_trajectories=4, noise=0.01, random_state=0)
     model = SymmetricSINDy(library=ps.PolynomialLibrary(degree=degree), symmetry=s.symmetry_specs, threshold=threshold)
     model.fit(data.x, t=data.t, feature_names=list(s.variables))
     C_true = s.true_coefficients(model.library_)

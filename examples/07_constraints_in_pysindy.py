@@ -44,7 +44,7 @@ from symsindy import (
 
 hopf = get_system("hopf")
 starts = np.array([[0.1, 0.0], [2.0, 0.0], [0.0, -1.5]])
-sim = hopf.simulate(t_end=10.0, dt=0.02, x0=starts, noise=0.01, seed=0)
+sim = hopf.simulate(t_end=10.0, dt=0.02, x0=starts, noise=0.01, random_state=0)
 X = np.vstack(sim.x)
 names = ["x", "y"]
 for v in names:

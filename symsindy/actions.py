@@ -273,7 +273,8 @@ def induced_action(
     x_samples=None,
     n_points: int = 200,
     closure_rtol: float | None = None,
-    seed: int = 0,
+    random_state=0,
+    seed=None,
 ) -> InducedAction:
     """Matrices of ``symmetry``'s action on the terms of a fitted pysindy ``library``.
 
@@ -289,8 +290,8 @@ def induced_action(
     closure_rtol : float, optional
         Relative residual above which a term counts as breaking closure
         (default 1e-8 symbolic, 1e-4 sampled).
-    seed : int
-        Seed for the sample points.
+    random_state : int, SeedSequence, Generator or None, default 0
+        Seeds the sample points (``seed``: its older, deprecated name).
 
     Raises
     ------
@@ -331,5 +332,8 @@ def induced_action(
             method = "sampled"
     if closure_rtol is None:
         closure_rtol = 1e-8 if method == "symbolic" else 1e-4
-    gens, elems, acc = _numeric_action(library, symmetry, x_samples, method, n_points, seed, closure_rtol)
+    from .base import resolve_random_state
+
+    random_state = resolve_random_state(random_state, seed, "induced_action")
+    gens, elems, acc = _numeric_action(library, symmetry, x_samples, method, n_points, random_state, closure_rtol)
     return InducedAction(gens, elems, method, acc, symmetry, names)

@@ -618,10 +618,11 @@ def conserved_quantities(
     max_null: float = 0.02,
     min_gap: float = 10.0,
     nullity: int | None = None,
-    seed: int = 0,
+    random_state=0,
     basis="poly",
     positions=None,
     accept=None,
+    seed=None,
 ) -> InvariantSearch:
     """First integrals of ``x' = rhs`` over a candidate family, as an independent, readable set.
 
@@ -656,13 +657,16 @@ def conserved_quantities(
         A list of :class:`ConservedQuantity` that unpacks as ``(quantities, singular values
         ascending)``, with the family used and the families tried.
     """
+    from .base import resolve_random_state
+
+    random_state = resolve_random_state(random_state, seed, "conserved_quantities")
     variables = list(variables)
     if len(rhs) != len(variables):
         raise ValueError(f"rhs: {len(rhs)} expressions for {len(variables)} variables")
     f = _rhs_function(rhs, variables)
 
     def search(b):
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(random_state)
         pts = _points(b, x_samples, max(400, 4 * len(b)), rng)
         G, W, pts = _strong_rows(b, pts, f(pts))
         return _search(b, G, W, pts, max_null, min_gap, nullity)
@@ -717,39 +721,30 @@ def conserved_from_data(
     smoothed estimate) then only sets the scale.  ``"auto"`` is weak when times are given
     and derivatives are not.  ``weak`` is a :class:`~symsindy.weak.WeakForm` (default rules).
     """
+    from .base import validate_trajectories
+
     if variables is None:
         raise ValueError("variables: give the names of the state variables")
-    variables = list(variables)
     if formulation not in ("strong", "weak", "auto"):
         raise ValueError(f"formulation {formulation!r}: expected strong, weak or auto")
-    xs = list(x) if isinstance(x, (list, tuple)) else [np.asarray(x, float)]
-    xs = [np.asarray(xi, float) for xi in xs]
-    for k, xi in enumerate(xs):
-        if xi.ndim != 2 or xi.shape[1] != len(variables):
-            raise ValueError(f"x: trajectory {k} has shape {xi.shape}; expected (samples, {len(variables)})")
-        if not np.all(np.isfinite(xi)):
-            raise ValueError(f"x: trajectory {k} holds non-finite values")
     if formulation == "auto":
         formulation = "weak" if (t is not None and x_dot is None) else "strong"
+    if formulation == "weak" and t is None:
+        raise ValueError("formulation 'weak': give the sample times t")
+    if formulation == "strong" and x_dot is None:
+        raise ValueError("formulation 'strong': give the derivatives x_dot (or use the weak form with times t)")
+    xs, ts, dxs, variables = validate_trajectories(x, t, x_dot, variables)
+    x_all = np.vstack(xs)
     if formulation == "weak":
-        if t is None:
-            raise ValueError("formulation 'weak': give the sample times t")
-        ts = list(t) if isinstance(t, (list, tuple)) else [np.asarray(t, float)] * len(xs)
-        if x_dot is None:
-            from .discover import estimate_derivatives
+        if dxs is None:
+            from .differentiation import estimate_derivatives
 
             xs_s, vs = estimate_derivatives(xs, ts)
         else:
-            xs_s, vs = xs, list(x_dot) if isinstance(x_dot, (list, tuple)) else [np.asarray(x_dot, float)]
+            xs_s, vs = xs, dxs
         builders = lambda b: _weak_rows(b, xs, ts, xs_s, vs, weak)  # noqa: E731
-        x_all = np.vstack(xs)
     else:
-        if x_dot is None:
-            raise ValueError("formulation 'strong': give the derivatives x_dot (or use the weak form with times t)")
-        x_all = np.vstack(xs)
-        v_all = np.vstack(x_dot) if isinstance(x_dot, (list, tuple)) else np.asarray(x_dot, float)
-        if x_all.shape != v_all.shape:
-            raise ValueError(f"x_dot: shape {v_all.shape} does not match x {x_all.shape}")
+        v_all = np.vstack(dxs)
         builders = lambda b: _strong_rows(b, x_all, v_all)  # noqa: E731
     results, undetermined = _run_families(
         _families(basis, variables, degree, x_all, positions),

@@ -41,6 +41,7 @@ __all__ = [
     "SymmetryReport",
     "discover_symmetries",
     "fit_with_discovered_symmetry",
+    "enforced_symmetry",
     "estimate_derivatives",
     "free_refit",
     "refit_check",
@@ -309,7 +310,8 @@ def _merge_so3(specs: list[str], variables) -> list[str]:
     out = list(specs)
     for a, b, c in itertools.combinations(variables, 3):
         need = [(a, b), (a, c), (b, c)]
-        if all(p in planes for p in need):
+        # with four or more variables the triples share planes: merge each plane once
+        if all(p in planes and planes[p] in out for p in need):
             for p in need:
                 out.remove(planes[p])
             out.append(f"rotation({a},{b},{c})")
@@ -857,7 +859,7 @@ def discover_symmetries(
     candidates="gl",
     discrete: bool = True,
     n_bootstrap: int = 20,
-    seed: int = 0,
+    random_state=0,
     max_null: float = 0.05,
     min_gap: float = 10.0,
     discrete_tol: float = 0.05,
@@ -865,6 +867,7 @@ def discover_symmetries(
     differentiation=None,
     refit_tol: float = 0.1,
     max_condition: float = 1e4,
+    seed=None,
 ) -> SymmetryReport:
     """Discover continuous and discrete symmetries from trajectories.
 
@@ -883,9 +886,13 @@ def discover_symmetries(
     Parameters mirror :class:`~symsindy.model.SymmetricSINDy` (``library``, ``threshold``,
     ``alpha``, ``formulation``, ``weak``, ``differentiation``) and the gap rule (``max_null``,
     ``min_gap``).  In the weak formulation the refits and the bootstrap work on the
-    test-function rows, as the strong form's work on the samples.
+    test-function rows, as the strong form's work on the samples.  ``random_state`` seeds the
+    bootstrap (``seed`` is its older, deprecated name).
     """
+    from .base import resolve_random_state
     from .model import SymmetricSINDy
+
+    random_state = resolve_random_state(random_state, seed, "discover_symmetries")
 
     kw = dict(
         library=library,
@@ -928,7 +935,7 @@ def discover_symmetries(
     _verify_by_refit(report, kw, theta, target, lib, X_all, refit_tol)
     if n_bootstrap <= 0:
         return report
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     same, angles = 0, []
     counts = {s: 0 for s in report.specs}
     m_total = len(theta)
@@ -964,23 +971,41 @@ def discover_symmetries(
     return report
 
 
-def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, min_frequency: float = 0.5, **kwargs):
-    """Discover symmetries, enforce what was found, refit.
+def enforced_symmetry(report: SymmetryReport, min_frequency: float = 0.5) -> tuple[Symmetry, list[str]]:
+    """What to enforce from a discovery: the specs found (and not rejected) in at least
+    ``min_frequency`` of the bootstrap refits, and the unnamed generators when the bootstrap
+    agrees on the algebra's dimension as often (everything found without a bootstrap).
 
-    Specs found in fewer than ``min_frequency`` of the bootstrap refits are not enforced.
-    Returns ``(model, report, enforced_specs)``; ``model`` is a fitted
-    :class:`~symsindy.model.SymmetricSINDy` (plain when nothing was found).
+    Returns ``(symmetry, enforced_specs)``; the trivial symmetry when nothing qualifies.
     """
-    from .model import SymmetricSINDy
-
-    report = discover_symmetries(x, t, x_dot, feature_names, **kwargs)
-    enforced = [
-        s for s in report.specs if report.n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency
-    ]
+    if not (isinstance(min_frequency, (int, float)) and 0 <= min_frequency <= 1) or isinstance(min_frequency, bool):
+        raise ValueError(f"min_frequency {min_frequency!r}: expected a number from 0 to 1")
+    boot = report.n_bootstrap > 0
+    enforced = [s for s in report.specs if not boot or report.spec_frequency.get(s, 0.0) >= min_frequency]
     names = report.variables
     sym = Symmetry(names, enforced) if enforced else Symmetry(names)
-    if report.unnamed and (report.n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
+    if report.unnamed and (not boot or report.nullity_agreement >= min_frequency):
         sym = sym + Symmetry(names, generators=list(report.unnamed))
-    model = SymmetricSINDy(symmetry=sym, **{k: kwargs[k] for k in _FIT_KEYS if k in kwargs})
-    model.fit(x, t=t, x_dot=x_dot, feature_names=names)
-    return model, report, enforced
+    return sym, enforced
+
+
+def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, min_frequency: float = 0.5, **kwargs):
+    """Discover symmetries, enforce what was found, refit: ``SymmetricSINDy(symmetry="auto")``.
+
+    Keyword arguments of :class:`~symsindy.model.SymmetricSINDy` configure the fits (and the
+    discovery's plain fit); the others go to :func:`discover_symmetries`.  Specs found in fewer
+    than ``min_frequency`` of the bootstrap refits are not enforced (:func:`enforced_symmetry`).
+    Returns ``(model, report, enforced_specs)``; ``model`` is the fitted
+    :class:`~symsindy.model.SymmetricSINDy` (plain when nothing was found), ``report`` its
+    ``discovery_``.
+    """
+    from .base import resolve_random_state
+    from .model import SymmetricSINDy
+
+    if "seed" in kwargs:
+        kwargs["random_state"] = resolve_random_state(kwargs.pop("random_state", 0), kwargs.pop("seed"), "fit_with_discovered_symmetry")
+    names = set(SymmetricSINDy._get_param_names()) - {"symmetry", "discovery"}
+    fit_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    model = SymmetricSINDy(symmetry="auto", discovery={**kwargs, "min_frequency": min_frequency}, **fit_kw)
+    model.fit(x, t=t, x_dot=x_dot, feature_names=feature_names)
+    return model, model.discovery_, list(model.enforced_specs_)

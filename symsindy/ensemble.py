@@ -20,6 +20,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .base import SINDyMixin, resolve_random_state
+
 __all__ = ["SymmetricEnsemble", "symmetric_ensemble"]
 
 
@@ -36,7 +38,7 @@ def _take_and_fit(base, X, D, idx, names):
     return _fit_member(base, X[idx], D[idx], names)
 
 
-class SymmetricEnsemble(BaseEstimator):
+class SymmetricEnsemble(SINDyMixin, BaseEstimator):
     """Bootstrap (bagging) ensemble of :class:`~symsindy.model.SymmetricSINDy` models.
 
     Derivatives are estimated once on the whole data (as the base model would,
@@ -87,7 +89,10 @@ class SymmetricEnsemble(BaseEstimator):
     equivariance_residual_ : float
         The aggregated model's.
     model_ : SymmetricSINDy
-        A fitted model carrying ``coef_`` (for ``equations``, ``predict``, ``simulate``).
+        A fitted model carrying ``coef_``.
+    discovery_ : symsindy.discover.SymmetryReport or None
+        With a base of ``symmetry="auto"``: the discovery made once on all the data, whose
+        enforced symmetry every member is fitted with.
     subspace_, symmetry_, term_names_, feature_names_
         As fitted on the whole data.
     """
@@ -133,8 +138,9 @@ class SymmetricEnsemble(BaseEstimator):
 
     def fit(self, x, t=None, x_dot=None, feature_names=None, client=None):
         """Fit the members; arguments as :meth:`SymmetricSINDy.fit`, plus an optional dask ``client``."""
-        from .discover import estimate_derivatives
-        from .model import SymmetricSINDy, _as_trajectories
+        from .base import validate_trajectories
+        from .differentiation import estimate_derivatives
+        from .model import SymmetricSINDy
         from .symmetry import Symmetry
 
         if isinstance(self.n_models, bool) or not isinstance(self.n_models, (int, np.integer)) or self.n_models < 1:
@@ -145,27 +151,23 @@ class SymmetricEnsemble(BaseEstimator):
         base = SymmetricSINDy() if self.base is None else clone(self.base)
         if not isinstance(base, SymmetricSINDy):
             raise ValueError(f"base {type(base).__name__}: expected a SymmetricSINDy")
-        xs = _as_trajectories(x, "x")
-        dxs = _as_trajectories(x_dot, "x_dot")
+        self.discovery_ = None
+        if base._auto_symmetry():
+            # discovered once, on all the data; every member is bagged with what was enforced
+            found = clone(base).fit(x, t=t, x_dot=x_dot, feature_names=feature_names)
+            base = clone(base).set_params(symmetry=found.symmetry_)
+            self.discovery_ = found.discovery_
+        default = list(base.symmetry.variables) if isinstance(base.symmetry, Symmetry) else None
+        xs, ts, dxs, names = validate_trajectories(x, t, x_dot, feature_names, default_names=default)
         n = xs[0].shape[1]
-        if feature_names is None:
-            feature_names = (
-                list(base.symmetry.variables) if isinstance(base.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
-            )
-        names = list(feature_names)
-        if dxs is None:
-            if t is None:
-                raise ValueError("t: sample times or a time step are needed when x_dot is not given")
-            ts = SymmetricSINDy._check_times(t, xs)
-            xs, dxs = estimate_derivatives(xs, ts, differentiation=base.differentiation)
-        elif len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
-            raise ValueError(f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}")
+        # derivatives once, on the whole data, as the base model would estimate them
+        xs, dxs = estimate_derivatives(xs, ts, dxs, differentiation=base.differentiation)
         X, D = np.vstack(xs), np.vstack(dxs)
         m = len(X)
         k = self._rows_per_member(m)
 
         reference = _fit_member(base, X, D, names)
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(resolve_random_state(self.random_state, where="SymmetricEnsemble"))
         indices = [rng.choice(m, size=k, replace=self.replace) for _ in range(int(self.n_models))]
 
         if client is not None:
@@ -216,10 +218,11 @@ class SymmetricEnsemble(BaseEstimator):
         from .constraints import equivariance_residual
 
         self.equivariance_residual_ = equivariance_residual(self.coef_, reference.action_)
+        self.library_ = reference.library_
+        self.differentiation_ = base.differentiation
         model = copy.deepcopy(reference)
         model.coef_ = self.coef_.copy()
         model.equivariance_residual_ = self.equivariance_residual_
-        model._symbolic = None
         self.model_ = model
         return self
 
@@ -243,14 +246,21 @@ class SymmetricEnsemble(BaseEstimator):
         return orbits, labels
 
     # ------------------------------------------------------------------ using it
-    def equations(self, precision: int = 3) -> list[str]:
-        """The aggregated model's equations."""
-        check_is_fitted(self, "coef_")
-        return self.model_.equations(precision)
+    def _score_differentiation(self):
+        return self.differentiation_
 
-    def predict(self, x) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        return self.model_.predict(x)
+    def _save_extras(self) -> dict:
+        return {
+            "ensemble": {
+                "n_models": int(len(self.members_)),
+                "percentiles": [float(v) for v in self.percentiles],
+                "orbits": list(self.orbit_names_),
+                "orbit_inclusion_probability": self.orbit_inclusion_probability_.tolist(),
+                "orbit_interval": self.orbit_interval_.tolist(),
+                "inclusion_probability": self.inclusion_probability_.tolist(),
+                "coefficient_interval": self.coef_interval_.tolist(),
+            }
+        }
 
     def summary(self, precision: int = 3) -> str:
         """One line per orbit: inclusion probability, median coordinate and its interval."""

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .actions import induced_action
+from .base import SINDyMixin, resolve_random_state, validate_trajectories
 from .constraints import NoSymmetricModelError, equivariance_residual, equivariant_subspace
 from .differentiation import AdaptiveSavitzkyGolay, default_differentiation, estimate_derivatives
 from .optimizers import ConstrainedSTLSQ
@@ -27,35 +28,6 @@ def _clone_library(library):
         return clone(library)
     except (AttributeError, TypeError, RuntimeError):
         return copy.deepcopy(library)
-
-
-def _as_trajectories(x, name: str) -> list[np.ndarray]:
-    if x is None:
-        return None
-    if isinstance(x, (list, tuple)) and len(x) and np.ndim(x[0]) == 2:
-        trajs = [np.asarray(xi, dtype=float) for xi in x]
-    else:
-        arr = np.asarray(x, dtype=float)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise ValueError(
-                f"{name}: expected an (n_samples, n_variables) array or a list of them, got shape {arr.shape}"
-            )
-        trajs = [arr]
-    for k, xi in enumerate(trajs):
-        if xi.ndim != 2:
-            raise ValueError(f"{name}[{k}]: expected a 2-D (n_samples, n_variables) array, got shape {xi.shape}")
-        bad = ~np.isfinite(xi)
-        if bad.any():
-            row, col = map(int, np.argwhere(bad)[0])
-            raise ValueError(
-                f"{name}: trajectory {k} has a non-finite value ({xi[row, col]}) at sample {row}, variable {col}"
-            )
-    n = {xi.shape[1] for xi in trajs}
-    if len(n) > 1:
-        raise ValueError(f"{name}: trajectories have different numbers of variables {sorted(n)}")
-    return trajs
 
 
 @dataclasses.dataclass
@@ -75,7 +47,7 @@ class _Rows:
     weak: object
 
 
-class SymmetricSINDy(BaseEstimator):
+class SymmetricSINDy(SINDyMixin, BaseEstimator):
     """Sparse identification of nonlinear dynamics with exactly enforced symmetry.
 
     Fits ``x' = coef_ @ Theta(x)`` inside the subspace of models equivariant under
@@ -86,9 +58,14 @@ class SymmetricSINDy(BaseEstimator):
     ----------
     library : pysindy feature library, optional
         Default ``ps.PolynomialLibrary(degree=2)``.
-    symmetry : Symmetry, spec string or list of spec strings, optional
+    symmetry : Symmetry, spec string, list of spec strings or "auto", optional
         E.g. ``"rotation(x,y)"``; variable names come from ``feature_names``.
-        ``None`` fits plain (unconstrained) SINDy with the same optimizer.
+        ``None`` fits plain (unconstrained) SINDy with the same optimizer.  ``"auto"``
+        discovers the symmetries first (:func:`symsindy.discover.discover_symmetries`, with
+        this estimator's library, threshold, ridge, formulation and differentiation), enforces
+        those found in at least ``min_frequency`` of the bootstrap refits
+        (:func:`symsindy.discover.enforced_symmetry`) and refits; ``discovery_`` holds the
+        report and ``enforced_specs_`` what was enforced.
     threshold : float or "auto", default "auto"
         Coefficients below this are zeroed.  ``"auto"`` follows a path of thresholds and
         keeps the support ``criterion`` prefers (see
@@ -119,6 +96,12 @@ class SymmetricSINDy(BaseEstimator):
     rtol : float, default 1e-9
         Relative singular-value tolerance of the equivariant nullspace.
     action_method : {"auto", "polynomial", "symbolic", "sampled"}, default "auto"
+    random_state : int, SeedSequence, Generator or None, default 0
+        Seeds what is random in a fit: the bootstrap of ``symmetry="auto"``.
+    discovery : dict, optional
+        Options of ``symmetry="auto"``: keyword arguments of
+        :func:`~symsindy.discover.discover_symmetries` (``candidates``, ``n_bootstrap``,
+        ``refit_tol``, ...) and ``min_frequency`` (default 0.5).  Default ``n_bootstrap=10``.
 
     Attributes
     ----------
@@ -144,6 +127,10 @@ class SymmetricSINDy(BaseEstimator):
         the default), else None.
     optimizer_ : ConstrainedSTLSQ
         The fitted optimizer (a pysindy ``BaseOptimizer``; ``path_`` holds the path).
+    discovery_ : symsindy.discover.SymmetryReport or None
+        With ``symmetry="auto"``: what the discovery found; else None.
+    enforced_specs_ : list of str
+        The named symmetries enforced (``symmetry_.specs``; with ``"auto"``, those that passed).
     """
 
     def __init__(
@@ -161,6 +148,8 @@ class SymmetricSINDy(BaseEstimator):
         formulation="auto",
         weak=None,
         criterion="mstls",
+        random_state=0,
+        discovery=None,
     ):
         self.library = library
         self.symmetry = symmetry
@@ -175,12 +164,16 @@ class SymmetricSINDy(BaseEstimator):
         self.formulation = formulation
         self.weak = weak
         self.criterion = criterion
+        self.random_state = random_state
+        self.discovery = discovery
 
     # ------------------------------------------------------------------ fitting
     def _resolve_symmetry(self, names: Sequence[str]) -> Symmetry:
         sym = self.symmetry
         if sym is None:
             return Symmetry(names)
+        if isinstance(sym, str) and sym.strip() == "auto":
+            raise ValueError("symmetry 'auto' is resolved by fit: the symmetry is discovered from the data")
         if isinstance(sym, Symmetry):
             if list(sym.variables) != list(names):
                 raise ValueError(f"symmetry acts on variables {list(sym.variables)} but the data have {list(names)}")
@@ -202,7 +195,57 @@ class SymmetricSINDy(BaseEstimator):
         feature_names : list of str, optional
             Variable names (default: the symmetry's variables, else ``x0, x1, ...``).
         """
+        if self._auto_symmetry():
+            return self._fit_auto(x, t, x_dot, feature_names)
         self._fit_data(*self._validate(x, t, x_dot, feature_names))
+        self.discovery_ = None
+        self.enforced_specs_ = list(self.symmetry_.specs)
+        return self
+
+    def _auto_symmetry(self) -> bool:
+        return isinstance(self.symmetry, str) and self.symmetry.strip() == "auto"
+
+    def _fit_auto(self, x, t, x_dot, feature_names):
+        """``symmetry="auto"``: discover, keep what the bootstrap supports, enforce it and refit."""
+        import inspect
+
+        from .discover import discover_symmetries, enforced_symmetry
+
+        opts = {"n_bootstrap": 10, **(self.discovery or {})}
+        if not isinstance(opts, dict):
+            raise ValueError(f"discovery {self.discovery!r}: expected a dict of discovery options")
+        min_frequency = opts.pop("min_frequency", 0.5)
+        shared = ("library", "threshold", "alpha", "formulation", "weak", "differentiation", "random_state", "seed")
+        allowed = [
+            k
+            for k, prm in inspect.signature(discover_symmetries).parameters.items()
+            if prm.kind is inspect.Parameter.KEYWORD_ONLY and k not in shared
+        ]
+        unknown = sorted(set(opts) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"discovery: unknown option {unknown[0]!r}; options are min_frequency, {', '.join(allowed)}"
+            )
+        random_state = resolve_random_state(self.random_state, where=type(self).__name__)
+        data = validate_trajectories(x, t, x_dot, feature_names)
+        report = discover_symmetries(
+            data.xs,
+            data.ts if t is not None else None,
+            data.dxs,
+            data.names,
+            library=self.library,
+            threshold=self.threshold,
+            alpha=self.alpha,
+            formulation=self.formulation,
+            weak=self.weak,
+            differentiation=self.differentiation,
+            random_state=random_state,
+            **opts,
+        )
+        sym, enforced = enforced_symmetry(report, min_frequency)
+        self._fit_data(data.xs, data.ts, data.dxs, data.names, sym)
+        self.discovery_ = report
+        self.enforced_specs_ = enforced
         return self
 
     def _fit_data(self, xs, ts, dxs, feature_names, sym) -> "_Rows":
@@ -255,28 +298,11 @@ class SymmetricSINDy(BaseEstimator):
             return None
 
     def _validate(self, x, t, x_dot, feature_names):
-        """Trajectories, times (a step or an array each), derivatives or None, names and symmetry."""
-        xs = _as_trajectories(x, "x")
-        dxs = _as_trajectories(x_dot, "x_dot")
-        n = xs[0].shape[1]
-        if dxs is not None:
-            if len(dxs) != len(xs) or any(a.shape != b.shape for a, b in zip(xs, dxs)):
-                raise ValueError(f"x_dot: shapes {[d.shape for d in dxs]} do not match x {[a.shape for a in xs]}")
-        elif t is None:
-            raise ValueError("t: sample times or a time step are needed when x_dot is not given")
-        if feature_names is None:
-            feature_names = (
-                list(self.symmetry.variables) if isinstance(self.symmetry, Symmetry) else [f"x{i}" for i in range(n)]
-            )
-        feature_names = list(feature_names)
-        if len(feature_names) != n:
-            raise ValueError(f"feature_names: {len(feature_names)} names for {n} variables")
-        sym = self._resolve_symmetry(feature_names)
-        ts = self._check_times(t, xs) if t is not None else [1.0] * len(xs)
-        for k, xi in enumerate(xs):
-            if dxs is None and len(xi) < 3:
-                raise ValueError(f"x: trajectory {k} has {len(xi)} samples; at least 3 are needed to differentiate")
-        return xs, ts, dxs, feature_names, sym
+        """Trajectories, times (a step or an array each), derivatives or None, names and symmetry
+        (:func:`symsindy.base.validate_trajectories`, then the symmetry on those names)."""
+        default = list(self.symmetry.variables) if isinstance(self.symmetry, Symmetry) else None
+        xs, ts, dxs, names = validate_trajectories(x, t, x_dot, feature_names, default_names=default)
+        return xs, ts, dxs, names, self._resolve_symmetry(names)
 
     def _rows(self, xs, ts, dxs, feature_names, sym) -> "_Rows":
         """The regression rows of a fit: the library and symmetry set up, then either the weak
@@ -414,86 +440,10 @@ class SymmetricSINDy(BaseEstimator):
             )
         return ws, "weak", reason
 
-    @staticmethod
-    def _check_times(t, xs):
-        # a list with one entry per trajectory (a step or a times array each), unless it is
-        # itself the times of a single trajectory
-        per_trajectory = (
-            isinstance(t, (list, tuple))
-            and len(t) == len(xs)
-            and all(np.ndim(ti) in (0, 1) for ti in t)
-            and not (all(np.ndim(ti) == 0 for ti in t) and len(t) == len(xs[0]))
-        )
-        ts = list(t) if per_trajectory else [t] * len(xs)
-        out = []
-        for k, (ti, xi) in enumerate(zip(ts, xs)):
-            if np.ndim(ti) == 0:
-                if not np.isfinite(ti) or ti <= 0:
-                    raise ValueError(f"t: time step {ti!r} must be a positive number")
-                out.append(float(ti))
-                continue
-            ti = np.asarray(ti, float)
-            if ti.shape != (len(xi),):
-                raise ValueError(f"t: trajectory {k} has {len(xi)} samples but {ti.shape[0] if ti.ndim else 0} times")
-            if not np.all(np.isfinite(ti)) or np.any(np.diff(ti) <= 0):
-                raise ValueError(f"t: times of trajectory {k} must be finite and strictly increasing")
-            out.append(ti)
-        return out
-
     # ------------------------------------------------------------------ using the model
-    def predict(self, x) -> np.ndarray:
-        """The fitted right-hand side at states ``x`` ((n,) or (m, n))."""
-        return self.to_symbolic().rhs(np.asarray(x, float))
-
-    def simulate(self, x0, t, **kwargs) -> np.ndarray:
-        """Integrate the fitted model from ``x0`` at times ``t``; returns (len(t), n)."""
-        return self.to_symbolic().simulate(x0, t, **kwargs)
-
-    def to_symbolic(self):
-        """The fitted model as a :class:`symsindy.symbolic.SymbolicModel`."""
-        check_is_fitted(self, "coef_")
-        if getattr(self, "_symbolic", None) is None:
-            from .symbolic import SymbolicModel, library_terms
-
-            terms = library_terms(self.library_, self.feature_names_)
-            self._symbolic = SymbolicModel(
-                self.feature_names_,
-                terms,
-                self.coef_,
-                symmetry=list(self.symmetry_.specs),
-                metadata={
-                    "equivariance_residual": self.equivariance_residual_,
-                    "threshold": self.threshold_,
-                    "threshold_rule": "auto" if isinstance(self.threshold, str) else "given",
-                    "formulation": self.formulation_,
-                },
-            )
-        return self._symbolic
-
-    def equations(self, precision: int = 3) -> list[str]:
-        """One readable equation per variable, e.g. ``"x' = -0.100 x + 2.000 y"``."""
-        return self.to_symbolic().equations(precision)
-
-    def print(self, precision: int = 3, file=None) -> None:
-        self.to_symbolic().print(precision, file=file)
-
-    def sympy(self) -> dict:
-        """Right-hand sides as SymPy expressions, keyed by variable name."""
-        return self.to_symbolic().expressions()
-
-    def latex(self) -> str:
-        return self.to_symbolic().latex()
-
-    def save(self, path) -> None:
-        """Write the model as JSON (see :mod:`symsindy.symbolic`), with :meth:`fit_info`'s keys
-        (``formulation``, ``threshold``, ``sparsity``) beside the model's."""
-        import json
-        from pathlib import Path
-
-        d = self.to_symbolic().to_dict()
-        for key, value in self.fit_info().items():
-            d.setdefault(key, value)
-        Path(path).write_text(json.dumps(d, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    def _save_extras(self) -> dict:
+        # fit_info's keys (formulation, threshold, sparsity) beside the model's
+        return self.fit_info()
 
     def fit_info(self, n_runner_up: int = 2) -> dict:
         """How the fit was made, as plain JSON types.
@@ -582,7 +532,3 @@ class SymmetricSINDy(BaseEstimator):
             )
             lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g} ({change or 'same terms'})")
         return lines
-
-    def complexity(self) -> int:
-        check_is_fitted(self, "coef_")
-        return int(np.count_nonzero(self.coef_))

@@ -48,6 +48,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .base import resolve_random_state
+
 __all__ = ["DiscoveryReport", "run_discovery", "resolve_source", "DEFAULTS"]
 
 DEFAULTS = {
@@ -896,7 +898,7 @@ def _load_data(source, prog, *, seed, noise, samples, trajectories) -> _Run:
         m = int(round(system.t_end / system.dt)) + 1 if samples is None else samples
         t_end = (m - 1) * system.dt
         prog.step("data", f"simulating {system.name}: {trajectories} trajectories x {m} samples, noise {noise:.3g}")
-        sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, seed=seed)
+        sim = system.simulate(t_end=t_end, n_trajectories=trajectories, noise=noise, random_state=seed)
         variables = list(system.variables)
         ts, xs, x_dot = [sim.t] * len(sim.x), list(sim.x), None
         settings.update(
@@ -1025,7 +1027,7 @@ def _plain_fit(run: _Run, prog):
 def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
     """Step 3: symmetry discovery with bootstrap refits; returns the report (None when it failed),
     the specs to enforce and the symmetry made of them (with unnamed generators that agree)."""
-    from .discover import discover_symmetries
+    from .discover import discover_symmetries, enforced_symmetry
     from .symmetry import Symmetry
 
     variables = run.variables
@@ -1042,7 +1044,7 @@ def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
             feature_names=variables,
             candidates=candidates,
             n_bootstrap=n_bootstrap,
-            seed=run.seed,
+            random_state=run.seed,
             **run.fit_kw,
         )
         run.warnings.extend(report.warnings)
@@ -1050,10 +1052,7 @@ def _discover(run: _Run, prog, *, candidates, n_bootstrap, min_frequency):
         run.warnings.append(f"symmetry discovery failed: {exc}")
     enforced, sym = [], Symmetry(variables)
     if report is not None:
-        enforced = [s for s in report.specs if n_bootstrap == 0 or report.spec_frequency.get(s, 0.0) >= min_frequency]
-        sym = Symmetry(variables, enforced) if enforced else Symmetry(variables)
-        if report.unnamed and (n_bootstrap == 0 or report.nullity_agreement >= min_frequency):
-            sym = sym + Symmetry(variables, generators=list(report.unnamed))
+        sym, enforced = enforced_symmetry(report, min_frequency)
         skipped = [s for s in report.specs if s not in enforced]
         if skipped:
             run.warnings.append(
@@ -1127,7 +1126,7 @@ def _conservation(run: _Run, prog, model, conserved_degree) -> _Conservation:
             conserved_degree,
             lambda q: check_quantity(q.expr, rhs, variables, x_data=xs, t=ts),
             x_samples=xs,
-            seed=run.seed,
+            random_state=run.seed,
             basis="auto",
         )
         found = search.quantities
@@ -1258,7 +1257,7 @@ def run_discovery(
     noise: float | None = None,
     samples: int | None = None,
     trajectories: int | None = None,
-    seed: int = 0,
+    random_state: int = 0,
     degree: int | None = None,
     threshold: float | str | None = None,
     alpha: float = DEFAULTS["alpha"],
@@ -1269,6 +1268,7 @@ def run_discovery(
     conserved_degree: int | None = None,
     canonical=None,
     progress: Callable[[str], None] | None = None,
+    seed: int | None = None,
 ) -> DiscoveryReport:
     """Fit, discover symmetries, enforce them, find conservation laws; report it all.
 
@@ -1285,8 +1285,9 @@ def run_discovery(
         system's ``t_end / dt + 1``; at least 10).
     trajectories : int, optional
         Catalogue only: number of trajectories (default 4).
-    seed : int
-        Seeds the simulation (initial-state perturbations and noise) and the bootstrap.
+    random_state : int
+        Seeds the simulation (initial-state perturbations and noise) and the bootstrap
+        (``seed``: its older, deprecated name; ``report.json`` records it as ``seed``).
     degree, threshold : optional
         Library degree and sparsity threshold; defaults as in the module docstring.
     alpha : float
@@ -1306,6 +1307,9 @@ def run_discovery(
     progress : callable, optional
         Called with one line per step, e.g. ``"[3/6] discovering symmetries ... (1.2 s)"``.
     """
+    random_state = resolve_random_state(random_state, seed, "run_discovery")
+    if not isinstance(random_state, (int, np.integer)):
+        raise ValueError(f"run_discovery: random_state {random_state!r}: expected an integer (it is recorded)")
     samples = _check_positive_int(samples, "samples", DEFAULTS["min_samples"])
     trajectories = _check_positive_int(trajectories, "trajectories")
     degree = _check_positive_int(degree, "degree")
@@ -1322,7 +1326,7 @@ def run_discovery(
     )
 
     prog = _Progress(progress, 6 if out is not None else 5)
-    run = _load_data(source, prog, seed=seed, noise=noise, samples=samples, trajectories=trajectories)
+    run = _load_data(source, prog, seed=random_state, noise=noise, samples=samples, trajectories=trajectories)
     conserved_degree = _choose_settings(
         run,
         canonical=canonical,

@@ -70,7 +70,7 @@ def coefficient_matrix(term_names, variables, terms):
 
 def catalogue_csv(folder, name, *, noise=0.01, seed=0, trajectories=2, derivatives=False):
     """Simulate catalogue system ``name`` and write it as ``folder/<name>.csv`` in the fit format; return the path."""
-    sim = get_system(name).simulate(noise=noise, seed=seed, n_trajectories=trajectories)
+    sim = get_system(name).simulate(noise=noise, random_state=seed, n_trajectories=trajectories)
     path = folder / f"{name}.csv"
     write_csv(path, list(sim.variables), [sim.t] * len(sim.x), sim.x, sim.x_dot if derivatives else None)
     return path

@@ -338,9 +338,9 @@ def test_trig_identities_are_decided_exactly():
 
 def test_simulate_several_trajectories_noise_and_seed():
     s = CATALOGUE["van_der_pol"]
-    a = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, seed=7)
-    b = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, seed=7)
-    c = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, seed=8)
+    a = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, random_state=7)
+    b = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, random_state=7)
+    c = s.simulate(t_end=5, dt=0.01, n_trajectories=3, noise=0.05, random_state=8)
     assert a.n_trajectories == 3 and len(a.x_dot) == 3 and a.x0.shape == (3, 2)
     for u, v in zip(a.x, b.x):
         np.testing.assert_array_equal(u, v)
@@ -352,7 +352,7 @@ def test_simulate_several_trajectories_noise_and_seed():
         std = np.std(xn - xc, axis=0)
         np.testing.assert_allclose(std / rms, 0.05, rtol=0.1)
         np.testing.assert_allclose(dx, s.rhs_function()(xc))  # derivatives of the clean states
-    clean = s.simulate(t_end=5, dt=0.01, seed=7)
+    clean = s.simulate(t_end=5, dt=0.01, random_state=7)
     np.testing.assert_array_equal(clean.x[0], clean.x_clean[0])
 
 
@@ -377,7 +377,7 @@ def test_simulation_csv_round_trip(tmp_path):
     from symsindy.io import read_csv
 
     s = CATALOGUE["sir"]
-    sim = s.simulate(t_end=10, dt=0.5, n_trajectories=2, noise=0.01, seed=0)
+    sim = s.simulate(t_end=10, dt=0.5, n_trajectories=2, noise=0.01, random_state=0)
     path = tmp_path / "sir.csv"
     sim.to_csv(path, derivatives=True)
     ds = read_csv(path)

@@ -204,7 +204,7 @@ def test_report_rejects_a_candidate_that_fails_its_check(tmp_path, monkeypatch):
     from symsindy.report import run_discovery
 
     _with_a_false_candidate(monkeypatch)
-    rep = run_discovery("harmonic_oscillator", samples=400, trajectories=3, noise=0.01, seed=1, n_bootstrap=0)
+    rep = run_discovery("harmonic_oscillator", samples=400, trajectories=3, noise=0.01, random_state=1, n_bootstrap=0)
     d = rep.to_dict()
     assert all(c["conserved"] for c in d["conserved"]) and "q" not in [c["expression"] for c in d["conserved"]]
     assert [r["expression"] for r in d["rejected"]] == ["q"] and "drift along the model" in d["rejected"][0]["reason"]

@@ -77,7 +77,7 @@ def test_declared_polynomial_quantities_lie_in_span_of_found(name):
     system = get_system(name)
     variables = list(system.variables)
     xs = sp.symbols(variables)
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     found, _ = conserved_quantities(system.rhs_list, variables, 2, x_samples=sim.x)
     assert found
     for label, q in system.conserved.items():
@@ -99,7 +99,7 @@ def test_damped_oscillator_conserves_nothing():
 
 def test_conserved_from_data_finds_linear_total():
     system = get_system("sir")
-    sim = system.simulate(n_trajectories=4, seed=1, noise=0.0)
+    sim = system.simulate(n_trajectories=4, random_state=1, noise=0.0)
     found, _ = conserved_from_data(sim.x, sim.x_dot, list(system.variables), 1)
     assert len(found) == 1
     S, I, R = sp.symbols(list(system.variables))
@@ -108,7 +108,7 @@ def test_conserved_from_data_finds_linear_total():
 
 def test_check_quantity_symbolic_and_drift():
     system = get_system("harmonic_oscillator_2d")
-    sim = system.simulate(seed=0)
+    sim = system.simulate(random_state=0)
     ok = check_quantity(q1 * p2 - q2 * p1, system.rhs_list, Q, x_data=sim.x, t=sim.t)
     assert ok.conserved and ok.symbolic_residual == 0 and ok.drift_model < 1e-6 and ok.drift_data < 1e-6
     bad = check_quantity(q1 * p1, system.rhs_list, Q, x_data=sim.x, t=sim.t)
@@ -117,7 +117,7 @@ def test_check_quantity_symbolic_and_drift():
 
 def test_noether_report_flags_damped_oscillator():
     system = get_system("damped_oscillator")
-    sim = system.simulate(seed=0)
+    sim = system.simulate(random_state=0)
     sym = Symmetry(list(system.variables), "rotation(x,y)")
     entries, flags = noether_report(sym, system.rhs_list, pairs=[("x", "y")], x_data=sim.x, t=sim.t)
     (e,) = entries
@@ -129,7 +129,7 @@ def test_noether_report_flags_damped_oscillator():
 
 def test_noether_report_isotropic_oscillator():
     system = get_system("harmonic_oscillator_2d")
-    sim = system.simulate(seed=0)
+    sim = system.simulate(random_state=0)
     sym = Symmetry(Q, "rotation(q1,q2)+rotation(p1,p2)")
     entries, flags = noether_report(
         sym,

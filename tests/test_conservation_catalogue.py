@@ -18,7 +18,7 @@ def _degree(expr, xs):
 
 
 def _fit(system, noise=0.01, seed=0):
-    sim = system.simulate(noise=noise, seed=seed, n_trajectories=4)
+    sim = system.simulate(noise=noise, random_state=seed, n_trajectories=4)
     xs = system.symbols
     degree = max(1, max(_degree(e, xs) for e in system.rhs_list))
     model = SymmetricSINDy(ps.PolynomialLibrary(degree=degree), system.symmetry, threshold=0.05)

@@ -146,7 +146,7 @@ def test_lorenz_from_noisy_data(lorenz_noisy):
         library=ps.PolynomialLibrary(degree=2),
         threshold=0.1,
         n_bootstrap=5,
-        seed=1,
+        random_state=1,
     )
     assert rep.continuous.nullity == 0
     assert rep.specs == ["flip(x,y)"]
@@ -229,7 +229,7 @@ def test_noise_free_rotation_system_is_not_rejected_and_bootstrap_runs():
     from symsindy.catalogue import get_system
 
     system = get_system("hopf")
-    sim = system.simulate(seed=0, n_trajectories=2)
+    sim = system.simulate(random_state=0, n_trajectories=2)
     rep = discover_symmetries(
         sim.x, t=sim.t, feature_names=["x", "y"], library=ps.PolynomialLibrary(degree=3), threshold=0.05, n_bootstrap=3
     )
@@ -249,7 +249,7 @@ def test_specs_few_bootstrap_refits_find_are_reported_as_uncertain(lorenz_noisy)
         library=ps.PolynomialLibrary(degree=2),
         threshold=0.5,
         n_bootstrap=3,
-        seed=1,
+        random_state=1,
     )
     assert rep.specs == ["flip(x,y)"] and rep.spec_frequency["flip(x,y)"] >= 0.5
     assert rep.uncertain == [] and rep.summary().splitlines()[-1] == "found: flip(x,y)"

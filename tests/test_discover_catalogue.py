@@ -16,7 +16,7 @@ from conftest import catalogue_csv
 def _samples(name, noise=0.05, n=400, seed=0):
     """Smoothed states and derivatives from noisy trajectories, then n random samples."""
     system = get_system(name)
-    sim = system.simulate(noise=noise, seed=seed, n_trajectories=4)
+    sim = system.simulate(noise=noise, random_state=seed, n_trajectories=4)
     xs, ds = estimate_derivatives(sim.x, [sim.t] * len(sim.x))
     X, D = np.vstack(xs), np.vstack(ds)
     idx = np.random.default_rng(seed).choice(len(X), n, replace=False)

@@ -14,7 +14,7 @@ from symsindy.model import SymmetricSINDy
 @pytest.fixture(scope="module")
 def oscillator():
     system = get_system("damped_oscillator")
-    sim = system.simulate(t_end=10.0, dt=0.01, noise=0.02, seed=1)
+    sim = system.simulate(t_end=10.0, dt=0.01, noise=0.02, random_state=1)
     lib = ps.PolynomialLibrary(degree=3)
     lib.fit(sim.x[0])
     return sim, system.true_coefficients(lib)

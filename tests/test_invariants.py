@@ -101,7 +101,7 @@ def test_a_function_of_the_others_is_marked_dependent():
     """Kepler at degree 3 in its family: energy, angular momentum and both Laplace-Runge-Lenz
     components are conserved; only three of them are independent in four dimensions."""
     system = get_system("kepler")
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(system.rhs_list, list(system.variables), 3, x_samples=sim.x, basis="kepler")
     assert len(res.quantities) == 4 and res.independent == 3
     assert [q.independent for q in res.quantities].count(False) == 1
@@ -112,7 +112,7 @@ def test_a_function_of_the_others_is_marked_dependent():
 
 def test_charged_particle_reports_three_independent_and_its_angular_momentum_in_their_algebra():
     system = get_system("charged_particle")
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(system.rhs_list, list(system.variables), 2, x_samples=sim.x)
     assert res.independent == 3 and len(res.quantities) == 3
     found = [q.expr for q in res.quantities]
@@ -133,7 +133,7 @@ def test_charged_particle_reports_three_independent_and_its_angular_momentum_in_
 )
 def test_auto_finds_the_non_polynomial_invariants(name, family):
     system = get_system(name)
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     degree = 3 if name == "kepler" else 2
     res = conserved_quantities(system.rhs_list, list(system.variables), degree, x_samples=sim.x, basis="auto")
     assert res.basis == family and set(res.candidates) >= {"poly", family}
@@ -154,7 +154,7 @@ def test_auto_finds_the_non_polynomial_invariants(name, family):
 @pytest.mark.parametrize("degree", [2, 3])
 def test_dissipative_systems_conserve_nothing_in_any_family(name, degree):
     system = get_system(name)
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(system.rhs_list, list(system.variables), degree, x_samples=sim.x, basis="auto")
     assert res.quantities == [], [str(q) for q in res.quantities]
     assert all(c["found"] == 0 for c in res.candidates.values())
@@ -163,14 +163,14 @@ def test_dissipative_systems_conserve_nothing_in_any_family(name, degree):
 def test_a_richer_family_is_kept_only_when_it_finds_more():
     """The harmonic oscillator's energy is a polynomial: trig finds it too, and poly is kept."""
     system = get_system("harmonic_oscillator")
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(system.rhs_list, list(system.variables), 2, x_samples=sim.x, basis="auto")
     assert res.basis == "poly" and res.candidates["trig"]["independent"] == res.candidates["poly"]["independent"] == 1
 
 
 def test_accept_decides_the_automatic_family():
     system = get_system("lotka_volterra")
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(
         system.rhs_list,
         list(system.variables),
@@ -184,7 +184,7 @@ def test_accept_decides_the_automatic_family():
 
 def test_custom_expressions_extend_the_polynomials():
     system = get_system("pendulum")
-    sim = system.simulate(n_trajectories=2, seed=0)
+    sim = system.simulate(n_trajectories=2, random_state=0)
     res = conserved_quantities(system.rhs_list, list(system.variables), 2, x_samples=sim.x, basis=["cos(theta)"])
     assert res.basis == "custom" and len(res.quantities) == 1
     assert span_residual(system.conserved["energy"], [res.quantities[0].expr], system.variables) < 1e-8
@@ -202,7 +202,7 @@ def test_search_unpacks_as_quantities_and_singular_values():
 def test_weak_form_from_data_needs_no_derivatives():
     """Straight from noisy time series, no derivatives: the weak rows -int phi' C(x(t)) dt."""
     system = get_system("harmonic_oscillator")
-    sim = system.simulate(noise=0.01, seed=0, n_trajectories=4)
+    sim = system.simulate(noise=0.01, random_state=0, n_trajectories=4)
     res = conserved_from_data(sim.x, None, list(system.variables), 2, t=sim.t, formulation="auto")
     assert res.formulation == "weak" and len(res.quantities) == 1
     assert span_residual(system.conserved["energy"], [res.quantities[0].expr], system.variables) < 1e-2
@@ -214,7 +214,7 @@ def test_weak_form_from_data_needs_no_derivatives():
 
 def test_strong_form_from_exact_derivatives_finds_the_log_invariant():
     system = get_system("lotka_volterra")
-    sim = system.simulate(seed=0, n_trajectories=4)
+    sim = system.simulate(random_state=0, n_trajectories=4)
     res = conserved_from_data(sim.x, sim.x_dot, list(system.variables), 1, basis="log")
     assert len(res.quantities) == 1
     assert span_residual(system.conserved["integral"], [res.quantities[0].expr], system.variables) < 1e-6
@@ -224,15 +224,15 @@ def test_separation_tells_an_energy_from_an_attracting_set():
     """Van der Pol's trajectories share a limit cycle: a function constant on it takes the same
     value on every trajectory; the oscillator's energy differs from one to the next."""
     osc = get_system("harmonic_oscillator")
-    sim = osc.simulate(n_trajectories=4, seed=0)
+    sim = osc.simulate(n_trajectories=4, random_state=0)
     assert trajectory_separation(osc.conserved["energy"], osc.variables, sim.x) > 1.0
     vdp = get_system("van_der_pol")
-    sim = vdp.simulate(n_trajectories=4, seed=0)
+    sim = vdp.simulate(n_trajectories=4, random_state=0)
     x, y = sp.symbols(list(vdp.variables))
     # amplitude on the cycle, measured on the data: nearly the same value on every trajectory
     late = [tr[len(tr) // 2 :] for tr in sim.x]
     assert trajectory_separation(x**2 + y**2, vdp.variables, late) < trajectory_separation(
-        osc.conserved["energy"], osc.variables, osc.simulate(n_trajectories=4, seed=0).x
+        osc.conserved["energy"], osc.variables, osc.simulate(n_trajectories=4, random_state=0).x
     )
     assert trajectory_separation(x, vdp.variables, sim.x[:1]) is None
 
@@ -255,7 +255,7 @@ def test_fewer_equations_than_functions_is_undetermined():
     from symsindy.conservation import UndeterminedSearch
 
     system = get_system("harmonic_oscillator")
-    sim = system.simulate(n_trajectories=1, seed=0)
+    sim = system.simulate(n_trajectories=1, random_state=0)
     x, v = sim.x[0][:6], sim.x_dot[0][:6]
     with pytest.raises(UndeterminedSearch, match="6 equations for 9 candidate functions"):
         conserved_from_data(x, v, list(system.variables), 3)

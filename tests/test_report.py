@@ -26,7 +26,9 @@ SHIPPED = ROOT / "examples" / "data" / "damped_oscillator.csv"
 @pytest.fixture(scope="module")
 def ho():
     lines = []
-    rep = run_discovery("harmonic_oscillator", samples=400, trajectories=3, noise=0.01, seed=1, progress=lines.append)
+    rep = run_discovery(
+        "harmonic_oscillator", samples=400, trajectories=3, noise=0.01, random_state=1, progress=lines.append
+    )
     return rep, lines
 
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from ..base import resolve_random_state
 from ..symmetry import Symmetry
 from ._system import System
 
@@ -122,7 +123,7 @@ class _Checker:
         return True
 
 
-def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: int = 40) -> list[ClaimCheck]:
+def check_claims(system: System, *, random_state=0, n_points: int = 5, digits: int = 40, seed=None) -> list[ClaimCheck]:
     """Check every claim of a system against its equations.
 
     Symmetries, conserved quantities and structure are checked for all
@@ -144,7 +145,8 @@ def check_claims(system: System, *, seed: int = 0, n_points: int = 5, digits: in
     residual is evaluated at ``n_points`` random points (coordinates and
     parameters uniform in [0.3, 1.7]) with ``digits`` digits, and the check says so.
     """
-    chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), seed, n_points, digits)
+    random_state = resolve_random_state(random_state, seed, "check_claims")
+    chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), random_state, n_points, digits)
     X = sympy.Matrix(system.symbols)
     F = sympy.Matrix([system.equations[v] for v in system.variables])
     n = system.n_variables
@@ -292,9 +294,10 @@ def _derived_tags(system: System, chk: "_Checker") -> dict[str, tuple[bool, str]
     }
 
 
-def derived_tags(system: System, *, seed: int = 0) -> set[str]:
+def derived_tags(system: System, *, random_state=0, seed=None) -> set[str]:
     """The tags among polynomial, linear, hamiltonian, volume_preserving that the equations bear out."""
-    chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), seed, 5, 40)
+    random_state = resolve_random_state(random_state, seed, "derived_tags")
+    chk = _Checker(list(system.symbols) + list(system.parameter_symbols.values()), random_state, 5, 40)
     return {t for t, (ok, _) in _derived_tags(system, chk).items() if ok and t != "negative_control"}
 
 

@@ -453,11 +453,12 @@ class System:
         *,
         n_trajectories: int = 1,
         noise: float = 0.0,
-        seed=None,
+        random_state=None,
         spread: float = 0.1,
         method: str = "DOP853",
         rtol: float = 1e-10,
         atol: float = 1e-10,
+        seed=None,
     ) -> "Simulation":
         """Integrate from ``t = 0`` to ``t_end``, sampled every ``dt``.
 
@@ -469,15 +470,15 @@ class System:
             Initial state(s).  One state (default: the system's) starts the first
             trajectory; further trajectories start from it perturbed by
             ``spread * s_i * N(0, 1)`` per variable, ``s_i = |x0_i|`` (or ``max|x0|``
-            where ``x0_i = 0``), reproducibly from ``seed``.  A (k, n) array gives
+            where ``x0_i = 0``), reproducibly from ``random_state``.  A (k, n) array gives
             all k initial states and fixes ``n_trajectories = k``.
         n_trajectories : int
         noise : float
             Gaussian noise added to the returned states ``x``, with standard deviation
             ``noise`` times the root mean square of each variable over its clean
             trajectory.  ``x_clean`` and the exact derivatives ``x_dot`` are noise free.
-        seed : int or None
-            Seeds the perturbations and the noise.
+        random_state : int, SeedSequence or None
+            Seeds the perturbations and the noise (``seed``: its older, deprecated name).
         spread : float
             Relative size of the initial-state perturbations (default 0.1).
         method, rtol, atol
@@ -496,7 +497,15 @@ class System:
         if not (math.isfinite(noise) and noise >= 0):
             raise ValueError(f"{where}: noise must be a non-negative number, got {noise}")
         t = dt * np.arange(m)
-        seeds = np.random.SeedSequence(seed).spawn(2)
+        from ..base import resolve_random_state
+
+        random_state = resolve_random_state(random_state, seed, f"{where}: simulate")
+        if isinstance(random_state, np.random.Generator):
+            raise ValueError(f"{where}: simulate: random_state must be an integer, a SeedSequence or None")
+        base = (
+            random_state if isinstance(random_state, np.random.SeedSequence) else np.random.SeedSequence(random_state)
+        )
+        seeds = base.spawn(2)
         starts = self._starts(x0, n_trajectories, spread, np.random.default_rng(seeds[0]))
         f = self.rhs_function()
         scalar = self._function

@@ -3,30 +3,14 @@ lines it prints, and its model JSON."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import warnings
 
-import numpy as np
 
 from ..discover import FAMILIES
 from ..promote import PromotedSINDy, PromotionWarning
-from ..promote._estimator import _json_safe
+from ._types import auto_or_nonnegative as parse_promote_weight
 
 __all__ = ["parse_promote_weight", "promote_from_args", "write_promoted_json"]
-
-
-def parse_promote_weight(text: str):
-    """``"auto"`` or a finite number >= 0, for ``--promote-weight``."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a number >= 0") from None
-    if not (np.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a finite number >= 0")
-    return v
 
 
 def promote_from_args(
@@ -41,7 +25,7 @@ def promote_from_args(
     differentiation=None,
     formulation: str = "auto",
     precision: int = 3,
-    seed: int = 0,
+    random_state: int = 0,
     json_out=None,
 ) -> tuple[PromotedSINDy, list[str]]:
     """Fit a :class:`PromotedSINDy` to a :class:`~symsindy.io.Dataset` for ``symsindy fit --promote``.
@@ -67,7 +51,7 @@ def promote_from_args(
         alpha=alpha,
         differentiation=differentiation,
         formulation=formulation,
-        random_state=seed,
+        random_state=random_state,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PromotionWarning)
@@ -91,7 +75,7 @@ def promote_from_args(
         if rejected:
             how += f"; {rejected} not eligible"
     elif rule == "cross-validation":
-        how = f"chosen by {est.n_folds}-fold cross-validation, seed {seed}"
+        how = f"chosen by {est.n_folds}-fold cross-validation, seed {random_state}"
     else:
         how = "given"
     lines.append(f"promotion weight: {est.weight_:.3g} x lam_ref ({how})")
@@ -129,12 +113,6 @@ def promote_from_args(
 
 
 def write_promoted_json(path, est) -> None:
-    """The model JSON of ``symsindy fit`` (the refitted model, its enforced symmetry) plus ``promotion``."""
-    if getattr(est, "model_", None) is None or not hasattr(est.model_, "to_symbolic"):
-        est.save(path)
-        return
-    d = est.model_.to_symbolic().to_dict()
-    d["promotion"] = est.to_dict()
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(_json_safe(d), fh, indent=2)
-        fh.write("\n")
+    """The model JSON of ``symsindy fit`` (the refitted model, its enforced symmetry) plus ``promotion``:
+    :meth:`PromotedSINDy.save`."""
+    est.save(path)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["nonnegative_int", "positive_int", "nonnegative_float", "threshold_value", "add_estimation_options"]
+__all__ = [
+    "nonnegative_int",
+    "positive_int",
+    "nonnegative_float",
+    "auto_or_nonnegative",
+    "threshold_value",
+    "add_estimation_options",
+]
 
 
 def nonnegative_int(text: str) -> int:
@@ -34,14 +41,18 @@ def nonnegative_float(text: str) -> float:
     return v
 
 
-def threshold_value(text: str):
-    """A sparsity threshold: a finite number >= 0, or 'auto'."""
+def auto_or_nonnegative(text: str):
+    """``'auto'`` or a finite number >= 0: a sparsity threshold, a promotion weight."""
     if text.strip().lower() == "auto":
         return "auto"
     try:
         return nonnegative_float(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected 'auto' or a finite number >= 0") from None
+
+
+#: a sparsity threshold: a finite number >= 0, or 'auto'
+threshold_value = auto_or_nonnegative
 
 
 THRESHOLD_HELP = (

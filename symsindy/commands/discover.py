@@ -145,7 +145,7 @@ def run(args) -> int:
         noise=args.noise,
         samples=args.samples,
         trajectories=args.trajectories,
-        seed=args.seed,
+        random_state=args.seed,
         degree=args.degree,
         threshold=args.threshold,
         formulation=args.formulation,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ._promote import parse_promote_weight, promote_from_args, write_promoted_json
-from ._types import add_estimation_options, nonnegative_float, positive_int
+from ._types import add_estimation_options, nonnegative_float, nonnegative_int, positive_int
 
 DEFAULT_DEGREE = 3
 DEFAULT_ALPHA = 0.0
@@ -106,6 +106,14 @@ def register(sub) -> None:
         "turn and the refit with the smallest leave-one-out error that the data do not reject is kept",
     )
     p.add_argument(
+        "--seed",
+        metavar="S",
+        type=nonnegative_int,
+        default=0,
+        help="seed of what is random in the fit: the bootstrap of '--symmetry auto', the folds of a "
+        "cross-validated promotion (default 0; the estimators' random_state)",
+    )
+    p.add_argument(
         "--json",
         metavar="OUT",
         default=None,
@@ -156,6 +164,7 @@ def run(args) -> int:
             differentiation=_differentiation(args.differentiation),
             formulation=args.formulation,
             precision=args.precision,
+            random_state=args.seed,
             json_out=None,
         )
         for line in lines:
@@ -191,20 +200,20 @@ def run(args) -> int:
 def _run_auto(args, data) -> int:
     import pysindy as ps
 
-    from ..discover import fit_with_discovered_symmetry
+    from ..model import SymmetricSINDy
 
-    model, report, enforced = fit_with_discovered_symmetry(
-        data.x,
-        t=data.t,
-        x_dot=data.x_dot,
-        feature_names=data.variables,
+    model = SymmetricSINDy(
         library=ps.PolynomialLibrary(degree=args.degree, include_bias=not args.no_bias),
+        symmetry="auto",
         threshold=args.threshold,
         alpha=args.alpha,
         differentiation=_differentiation(args.differentiation),
         formulation=args.formulation,
-        n_bootstrap=10,
+        random_state=args.seed,
+        discovery={"n_bootstrap": 10},
     )
+    model.fit(data.x, t=data.t, x_dot=data.x_dot, feature_names=data.variables)
+    report = model.discovery_
     for line in model.equations(precision=args.precision):
         print(line)
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")

@@ -85,7 +85,7 @@ def run(args) -> int:
         candidates=args.candidates,
         discrete=not args.no_discrete,
         n_bootstrap=args.bootstrap,
-        seed=args.seed,
+        random_state=args.seed,
     )
     print("fitted model:")
     for line in report.model.equations():

@@ -214,7 +214,9 @@ def run_simulate(args) -> int:
     s = _get(args)
     if args.trajectories < 1:
         raise ValueError(f"--trajectories {args.trajectories}: expected a positive integer")
-    sim = s.simulate(t_end=args.t_end, dt=args.dt, n_trajectories=args.trajectories, noise=args.noise, seed=args.seed)
+    sim = s.simulate(
+        t_end=args.t_end, dt=args.dt, n_trajectories=args.trajectories, noise=args.noise, random_state=args.seed
+    )
     sim.to_csv(args.out, derivatives=args.derivatives)
     rows = sim.n_trajectories * len(sim.t)
     print(

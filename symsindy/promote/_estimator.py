@@ -3,7 +3,6 @@ the candidate symmetry chosen by leave-one-out error or cross-validation (see :m
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -13,6 +12,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..actions import induced_action
+from ..base import SINDyMixin
+from ..base import _json_safe  # noqa: F401  (symsindy.promote re-exports it)
 from ..constraints import equivariance_residual
 from ..discover import data_weight, discover_continuous
 from ..symmetry import Symmetry
@@ -41,24 +42,6 @@ class PromotionWarning(UserWarning):
 
 class PromotionError(ValueError):
     """Every route of a promoted fit failed."""
-
-
-def _format_equations(names, terms, coef, precision: int = 3) -> list[str]:
-    lines = []
-    for v, row in zip(names, coef):
-        parts = []
-        for c, term in zip(row, terms):
-            if c == 0:
-                continue
-            mag = f"{abs(c):.{precision}f}" + ("" if term == "1" else f" {term}")
-            parts.append(("- " if c < 0 else "+ ") + mag)
-        rhs = " ".join(parts) if parts else "0"
-        if rhs.startswith("+ "):
-            rhs = rhs[2:]
-        elif rhs.startswith("- "):
-            rhs = "-" + rhs[2:]
-        lines.append(f"{v}' = {rhs}")
-    return lines
 
 
 @dataclass
@@ -99,7 +82,7 @@ class _Setup:
         return self.yscale * xt.reshape(n, p) / self.colscale[None, :]
 
 
-class PromotedSINDy(BaseEstimator):
+class PromotedSINDy(SINDyMixin, BaseEstimator):
     """SINDy that promotes, discovers, enforces and refits a symmetry chosen by the data.
 
     A nuclear-norm penalty over a candidate algebra favours models with as much symmetry as
@@ -982,23 +965,6 @@ class PromotedSINDy(BaseEstimator):
         return float(grid[chosen]), path, validation
 
     # ------------------------------------------------------------------ using the model
-    def predict(self, x) -> np.ndarray:
-        """The fitted right-hand side at states ``x`` ((n,) or (m, n))."""
-        check_is_fitted(self, "coef_")
-        x = np.asarray(x, float)
-        one = x.ndim == 1
-        out = np.asarray(self.library_.transform(np.atleast_2d(x)), float) @ self.coef_.T
-        return out[0] if one else out
-
-    def equations(self, precision: int = 3) -> list[str]:
-        """One readable equation per variable, e.g. ``"x' = -0.100 x + 2.000 y"``."""
-        check_is_fitted(self, "coef_")
-        return _format_equations(self.feature_names_, self.term_names_, self.coef_, precision)
-
-    def complexity(self) -> int:
-        check_is_fitted(self, "coef_")
-        return int(np.count_nonzero(self.coef_))
-
     def symmetry_summary(self) -> str:
         """E.g. ``"rotation(x,y); scaling(x=1,y=1)"``, ``"2 unnamed generators"`` or ``"none"``."""
         check_is_fitted(self, "coef_")
@@ -1043,20 +1009,6 @@ class PromotedSINDy(BaseEstimator):
             return "given"
         return "leave-one-out" if self.selection == "loo" else "cross-validation"
 
-    def save(self, path) -> None:
-        """Write :meth:`to_dict` as JSON."""
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(_json_safe(self.to_dict()), fh, indent=2)
-            fh.write("\n")
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, (np.floating, np.integer)):
-        return _json_safe(obj.item())
-    return obj
+    def _save_extras(self) -> dict:
+        # the model's keys, then how the promotion chose it
+        return {"promotion": self.to_dict()}

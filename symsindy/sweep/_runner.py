@@ -163,7 +163,7 @@ def _fit(method: str, config: dict, X, D, method_seed: int, raw=None):
             candidates=o["candidates"],
             discrete=o["discrete"],
             min_frequency=o["min_frequency"],
-            seed=method_seed,
+            random_state=method_seed,
         )
         return model.coef_, {
             "symmetry": "; ".join(model.symmetry_.specs),
