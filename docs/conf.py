@@ -171,8 +171,11 @@ def _index_page(pages: list[str], owner: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
-def write_api_pages() -> None:
-    """Write ``api/*.rst`` from the modules' ``__all__``: every object documented once, where it is defined."""
+def write_api_pages() -> dict[str, str]:
+    """Write ``api/*.rst`` from the modules' ``__all__``: every object documented once, where it is defined.
+
+    Returns the other public paths of the documented objects, ``{alias: documented name}``.
+    """
     modules = {f"symsindy.{m}": list(importlib.import_module(f"symsindy.{m}").__all__) for m in MODULES}
     for n in symsindy.__all__:
         home = _public_home(getattr(symsindy, n))
@@ -203,9 +206,18 @@ def write_api_pages() -> None:
         path = folder / file
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+    # other import paths of the documented objects: symsindy.load_model, symsindy.model.default_differentiation
+    aliases = {}
+    for name, public in [("symsindy", symsindy.__all__), *modules.items()]:
+        module = importlib.import_module(name)
+        for n in public:
+            home = owner.get(id(getattr(module, n)))
+            if home is not None and home != name:
+                aliases[f"{name}.{n}"] = f"{home}.{n}"
+    return aliases
 
 
-write_api_pages()
+ALIASES = write_api_pages()
 
 
 # scikit-learn adds set_fit_request and the like to every estimator class (metadata routing);
@@ -269,7 +281,69 @@ def _check_fixes(app, exception):
             logger.warning(f"docs/conf.py: DOCSTRING_FIXES entry for {target} ({text!r}) matches nothing; remove it")
 
 
+# Every reference must resolve (nitpicky), with two readings a reader would make: an object by
+# one of its other public paths (symsindy.load_model is symsindy.symbolic.load_model), and a
+# name without its module when exactly one documented object has it (SymmetricSINDy, or
+# SymmetricSINDy.fit, from a module that does not import it).
+nitpicky = True
+nitpick_ignore = [
+    # outside symsindy: the build runs offline, without intersphinx inventories
+    ("py:mod", "importlib.resources"),
+    ("py:func", "scipy.integrate.solve_ivp"),
+    # private helpers named in docstrings of modules being rewritten elsewhere (to be reworded there)
+    ("py:meth", "_model_metadata"),  # symsindy/base.py, SINDyMixin
+    ("py:meth", "_save_extras"),  # symsindy/base.py, SINDyMixin
+    ("py:func", "_snapped_candidates"),  # symsindy/promote/__init__.py, module docstring
+]
+
+
+def _documented(domain, target: str) -> str | None:
+    """The documented object ``target`` names, by an alias or a unique suffix; None if none or several."""
+    for alias, name in ALIASES.items():
+        if target == alias or target.startswith(alias + "."):
+            target = name + target[len(alias) :]
+            break
+    # autodoc also registers the defining module's path (":canonical:") as an alias entry
+    matches = [
+        name
+        for name, entry in domain.objects.items()
+        if (name == target or name.endswith("." + target)) and not entry.aliased
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _described_attribute(qualname: str, attr: str) -> bool:
+    """Whether class ``qualname`` declares ``attr`` (a field, an annotation, or in its docstring)."""
+    module, _, cls = qualname.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return False
+    fields = getattr(obj, "__dataclass_fields__", {})
+    return attr in fields or attr in getattr(obj, "__annotations__", {}) or attr in (inspect.getdoc(obj) or "")
+
+
+def _resolve_reference(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    domain = env.get_domain("py")
+    target = node["reftarget"].lstrip(".~")
+    name = _documented(domain, target)
+    if name is None and node["reftype"] == "attr":
+        # an attribute described in its class's docstring (numpydoc Attributes) or a dataclass
+        # field is not an object of its own: the link goes to the class
+        owner, _, attr = target.rpartition(".")
+        owner = owner or node.get("py:class") or ""
+        cls = _documented(domain, owner) if owner else None
+        if cls is not None and domain.objects[cls].objtype == "class" and _described_attribute(cls, attr):
+            return domain.resolve_xref(env, node["refdoc"], app.builder, "class", cls, node, contnode)
+    if name is None:
+        return None
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], name, node, contnode)
+
+
 def setup(app):
+    app.connect("missing-reference", _resolve_reference)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _fix_docstring)
     app.connect("env-purge-doc", _purge_doc)
