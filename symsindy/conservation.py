@@ -49,6 +49,7 @@ __all__ = [
     "resolve_basis",
     "span_residual",
     "checked_search",
+    "held_out_drift",
     "trajectory_separation",
     "NoetherEntry",
     "noether_report",
@@ -201,6 +202,9 @@ class ConservedQuantity:
         Laplace-Runge-Lenz vector, given the energy, the angular momentum and the other).
     family : str
         The candidate family it was found in.
+    held_out_drift : float or None
+        Straight from the data (:func:`conserved_from_data`): its relative drift along the
+        samples held out of the search (:func:`held_out_drift`); None when none were.
     """
 
     expr: sp.Expr
@@ -208,6 +212,7 @@ class ConservedQuantity:
     level: int = 0
     independent: bool = True
     family: str = "poly"
+    held_out_drift: float | None = None
 
     def __str__(self) -> str:
         return str(self.expr)
@@ -231,6 +236,9 @@ class InvariantSearch:
         data, or more than ``MAX_FUNCTIONS``).
     formulation : str
         ``strong`` (derivatives) or ``weak`` (test functions; :func:`conserved_from_data`).
+    rejected : list of (ConservedQuantity, str)
+        Directions the search found that a final check rejected, with the reason
+        (:func:`conserved_from_data`: drift along the held-out samples).
 
     It unpacks as ``quantities, singular_values``.
     """
@@ -240,6 +248,7 @@ class InvariantSearch:
     basis: str = "poly"
     candidates: dict = field(default_factory=dict)
     formulation: str = "strong"
+    rejected: list = field(default_factory=list)
 
     @property
     def independent(self) -> int:
@@ -711,6 +720,8 @@ def conserved_from_data(
     positions=None,
     accept=None,
     weak=None,
+    holdout: float = 0.1,
+    held_out_tol: float = 0.05,
 ) -> InvariantSearch:
     """First integrals straight from the data (no model), as :func:`conserved_quantities`.
 
@@ -720,6 +731,13 @@ def conserved_from_data(
     linear in its coefficients, with noise entering only through integrals; ``x_dot`` (or a
     smoothed estimate) then only sets the scale.  ``"auto"`` is weak when times are given
     and derivatives are not.  ``weak`` is a :class:`~symsindy.weak.WeakForm` (default rules).
+
+    Held-out drift is the final check: the last ``holdout`` of each trajectory's samples (0.1;
+    at least 5 samples, else that trajectory is searched whole) is left out of the search, and a
+    quantity whose drift along them (:func:`held_out_drift`) exceeds ``held_out_tol`` (0.05, the
+    drift tolerance of :func:`check_quantity`) goes to ``rejected`` with that figure.  The family
+    of ``basis="auto"`` is chosen among quantities that pass.  ``holdout=0`` searches everything
+    and checks nothing held out.
     """
     from .base import validate_trajectories
 
@@ -733,7 +751,10 @@ def conserved_from_data(
         raise ValueError("formulation 'weak': give the sample times t")
     if formulation == "strong" and x_dot is None:
         raise ValueError("formulation 'strong': give the derivatives x_dot (or use the weak form with times t)")
+    if not (isinstance(holdout, (int, float)) and 0 <= holdout < 1) or isinstance(holdout, bool):
+        raise ValueError(f"holdout {holdout!r}: expected a fraction in [0, 1)")
     xs, ts, dxs, variables = validate_trajectories(x, t, x_dot, variables)
+    xs, ts, dxs, held = _split_holdout(xs, ts, dxs, holdout)
     x_all = np.vstack(xs)
     if formulation == "weak":
         if dxs is None:
@@ -750,9 +771,61 @@ def conserved_from_data(
         _families(basis, variables, degree, x_all, positions),
         lambda b: _search(b, *builders(b), max_null, min_gap, nullity),
     )
-    out = _choose(results, accept, undetermined)
+    drift = per_quantity(lambda q: held_out_drift(q.expr, variables, *held) if held[0] else None)
+
+    def passes(q):
+        d = drift(q)
+        return (d is None or d <= held_out_tol) and (accept is None or accept(q))
+
+    out = _choose(results, passes, undetermined)
     out.formulation = formulation
+    for q in out.quantities:
+        q.held_out_drift = drift(q)
+    out.rejected = [
+        (q, f"drift along the held-out samples {q.held_out_drift:.2e} > {held_out_tol:g}")
+        for q in out.quantities
+        if q.held_out_drift is not None and not q.held_out_drift <= held_out_tol
+    ]
+    out.quantities = [q for q in out.quantities if all(q is not r for r, _ in out.rejected)]
     return out
+
+
+#: Fewest held-out samples per trajectory that :func:`conserved_from_data` checks a quantity on.
+MIN_HELD_OUT = 5
+
+
+def _split_holdout(xs, ts, dxs, fraction):
+    """The first ``1 - fraction`` of each trajectory (to search) and the rest (held out):
+    ``(xs, ts, dxs, (held_xs, held_ts))``; a trajectory too short to spare ``MIN_HELD_OUT``
+    samples is searched whole."""
+    fit_x, fit_t, fit_d, held_x, held_t = [], [], [], [], []
+    for k, (xi, ti) in enumerate(zip(xs, ts)):
+        m = len(xi)
+        n_held = int(np.floor(fraction * m))
+        cut = m - n_held if n_held >= MIN_HELD_OUT and m - n_held >= MIN_HELD_OUT else m
+        fit_x.append(xi[:cut])
+        fit_t.append(ti if np.ndim(ti) == 0 else ti[:cut])
+        if dxs is not None:
+            fit_d.append(dxs[k][:cut])
+        if cut < m:
+            held_x.append(xi[cut:])
+            held_t.append(ti if np.ndim(ti) == 0 else ti[cut:])
+    return fit_x, fit_t, (fit_d if dxs is not None else None), (held_x, held_t)
+
+
+def held_out_drift(expr, variables, xs, ts=None) -> float:
+    """The largest relative drift ``(max C - min C) / scale`` of ``expr`` along trajectories
+    ``xs``, evaluated on their states smoothed as the strong form smooths them
+    (:func:`symsindy.differentiation.estimate_derivatives`, a noise-adaptive window), so that
+    measurement noise is not counted as drift; ``scale`` as in :func:`check_quantity`.
+    ``ts``: the trajectories' times or steps (default unit steps)."""
+    from .differentiation import estimate_derivatives
+
+    xs = [np.asarray(xi, float) for xi in xs]
+    ts = [1.0] * len(xs) if ts is None else list(ts)
+    smoothed, _ = estimate_derivatives(xs, ts)
+    values, scale_of = _quantity_functions(expr, variables)
+    return max(_drift(values(xi), scale_of(xi)) for xi in smoothed if len(xi))
 
 
 #: A quantity found from the data alone must spread across trajectories by at least this
@@ -908,6 +981,29 @@ def _drift(values: np.ndarray, scale: float) -> float:
     return float((np.max(values) - np.min(values)) / scale)
 
 
+def _quantity_functions(expr, variables):
+    """``values(traj)``: ``C`` along an (m, n) trajectory; ``scale_of(traj)``: the drift scale
+    ``max(|mean C|, RMS |grad C| |x|)``, so that a quantity near zero is not judged by its own size."""
+    xs = sp.symbols(list(variables))
+    expr = sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr
+    expr = expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols if s.name in variables})
+    fC = sp.lambdify(xs, expr, modules="numpy")
+    fG = sp.lambdify(xs, [sp.diff(expr, x) for x in xs], modules="numpy")
+
+    def values(traj):
+        return np.broadcast_to(np.asarray(fC(*traj.T), float), (len(traj),))
+
+    def scale_of(traj):
+        g = np.column_stack([np.broadcast_to(np.asarray(c, float), (len(traj),)) for c in fG(*traj.T)])
+        s = max(
+            abs(float(np.mean(values(traj)))),
+            float(np.sqrt(np.mean((np.linalg.norm(g, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))),
+        )
+        return s if s > 0 else 1.0
+
+    return values, scale_of
+
+
 def check_quantity(
     expr,
     rhs: Sequence[sp.Expr],
@@ -956,20 +1052,7 @@ def check_quantity(
         num = float(np.sqrt(np.mean(dv**2)))
         den = float(np.sqrt(np.mean((np.linalg.norm(gv, axis=1) * np.linalg.norm(ff(pts), axis=1)) ** 2)))
     sym_res = float(num / den) if den > 0 else (0.0 if num == 0 else float("inf"))
-    fC = sp.lambdify(xs, expr, modules="numpy")
-    fG = sp.lambdify(xs, grad, modules="numpy")
-
-    def values(traj):
-        return np.broadcast_to(np.asarray(fC(*traj.T), float), (len(traj),))
-
-    def scale_of(traj):
-        g = np.column_stack([np.broadcast_to(np.asarray(c, float), (len(traj),)) for c in fG(*traj.T)])
-        s = max(
-            abs(float(np.mean(values(traj)))),
-            float(np.sqrt(np.mean((np.linalg.norm(g, axis=1) * np.linalg.norm(traj, axis=1)) ** 2))),
-        )
-        return s if s > 0 else 1.0
-
+    values, scale_of = _quantity_functions(expr, variables)
     drift_data = drift_model = None
     if x_data is not None:
         trajs = list(x_data) if isinstance(x_data, (list, tuple)) else [np.asarray(x_data, float)]

@@ -6,6 +6,7 @@ import sympy as sp
 
 from symsindy.catalogue import get_system
 from symsindy.conservation import (
+    held_out_drift,
     InvariantSearch,
     conserved_from_data,
     conserved_quantities,
@@ -210,6 +211,37 @@ def test_weak_form_from_data_needs_no_derivatives():
         conserved_from_data(sim.x, None, list(system.variables), 2, formulation="weak")
     with pytest.raises(ValueError, match="give the derivatives"):
         conserved_from_data(sim.x, None, list(system.variables), 2, formulation="strong")
+
+
+def test_held_out_drift_tells_a_conserved_quantity_from_a_changing_one():
+    """Along noisy data (1%), smoothed as the strong form smooths it: the oscillator's energy
+    drifts by about 1%, x**2 by most of its size."""
+    osc = get_system("harmonic_oscillator")
+    sim = osc.simulate(noise=0.01, random_state=0, n_trajectories=4)
+    q, p = sp.symbols(list(osc.variables))
+    assert held_out_drift(osc.conserved["energy"], osc.variables, sim.x, [sim.t] * 4) < 0.02
+    assert held_out_drift(q**2, osc.variables, sim.x, [sim.t] * 4) > 0.5
+
+
+def test_held_out_samples_reject_what_the_search_let_through():
+    """A search loosened to max_null 0.1 takes the damped oscillator's slowly decaying energy;
+    its drift along the last samples of each trajectory, held out of the search, rejects it."""
+    system = get_system("damped_oscillator")
+    sim = system.simulate(noise=0.01, random_state=0, n_trajectories=4)
+    names = list(system.variables)
+    loose = conserved_from_data(sim.x, None, names, 2, t=sim.t, formulation="weak", max_null=0.1, holdout=0)
+    assert len(loose.quantities) == 1 and not loose.rejected
+    checked = conserved_from_data(sim.x, None, names, 2, t=sim.t, formulation="weak", max_null=0.1)
+    assert checked.quantities == [] and len(checked.rejected) == 1
+    q, why = checked.rejected[0]
+    assert q.held_out_drift > 0.05 and "held-out" in why
+    # a conserved one passes, with its figure recorded
+    osc = get_system("harmonic_oscillator")
+    sim = osc.simulate(noise=0.01, random_state=0, n_trajectories=4)
+    res = conserved_from_data(sim.x, None, list(osc.variables), 2, t=sim.t, formulation="weak")
+    assert len(res.quantities) == 1 and 0 < res.quantities[0].held_out_drift < 0.05
+    with pytest.raises(ValueError, match="holdout 1.5"):
+        conserved_from_data(sim.x, None, list(osc.variables), 2, t=sim.t, formulation="weak", holdout=1.5)
 
 
 def test_strong_form_from_exact_derivatives_finds_the_log_invariant():

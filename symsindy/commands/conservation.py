@@ -23,7 +23,8 @@ trajectory from each data trajectory's first state. Candidates that fail either 
 are listed as rejected, with the figure that rejected them (JSON key 'rejected'),
 never as conserved. Straight from the data (--from-data), a quantity that takes the same
 value on every trajectory is rejected: it cannot be told from the equation of an
-attracting set they all approach.
+attracting set they all approach; and the last samples of each trajectory are held out
+of that search: a quantity that drifts along them (smoothed) by more than 5% is rejected.
 """
 
 _NOETHER_EPILOG = """\
@@ -332,13 +333,21 @@ def _from_data(args, data, positions, out) -> None:
     for q in kept:
         tail = "" if q.independent else "   (a function of the ones above)"
         note = "" if sep(q) is not None else "; one trajectory: not told apart from an attracting set"
-        print(f"  {_show(q.expr)}   residual {q.residual:.2e}{note}{tail}")
+        held = "" if q.held_out_drift is None else f"; drift held out {q.held_out_drift:.2e}"
+        print(f"  {_show(q.expr)}   residual {q.residual:.2e}{held}{note}{tail}")
     if dropped:
         print(f"rejected (the same on every trajectory, as on an attracting set): {len(dropped)}")
         for q in dropped:
             print(f"  {_show(q.expr)}   residual {q.residual:.2e}; separation {sep(q):.2e} < {SEPARATION_TOL:g}")
+    if direct.rejected:
+        print(
+            f"rejected (drift along the last samples of each trajectory, held out of the search): {len(direct.rejected)}"
+        )
+        for q, why in direct.rejected:
+            print(f"  {_show(q.expr)}   residual {q.residual:.2e}; {why}")
     out["from_data"] = [format_expression(q.expr) for q in kept]
     out["from_data_residuals"] = [q.residual for q in kept]
+    out["from_data_held_out_drift"] = [q.held_out_drift for q in kept]
     out["from_data_independent"] = int(n_ind)
     out["from_data_basis"] = direct.basis
     out["from_data_formulation"] = direct.formulation
@@ -351,6 +360,14 @@ def _from_data(args, data, positions, out) -> None:
             "trajectory, as on an attracting set",
         }
         for q in dropped
+    ] + [
+        {
+            "quantity": format_expression(q.expr),
+            "residual": q.residual,
+            "held_out_drift": q.held_out_drift,
+            "reason": why,
+        }
+        for q, why in direct.rejected
     ]
 
 
