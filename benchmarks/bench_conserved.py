@@ -60,7 +60,7 @@ def _level(expr, xs) -> int:
 
 
 def _library_kind(system) -> str:
-    """poly, trig or kepler: the library that holds the right-hand side; none if no such."""
+    """poly, trig, kepler or exp: the library that holds the right-hand side; none if no such."""
     xs = system.symbols
     rhs = system.rhs_list
     if all(e.is_polynomial(*xs) for e in rhs):
@@ -75,6 +75,15 @@ def _library_kind(system) -> str:
         and not any(p.exp.is_negative for e in rhs for p in e.atoms(sp.Pow))
     ):
         return "trig"
+    half = set(xs[: len(xs) // 2])
+    if (
+        funcs == {sp.exp}
+        and all(
+            len(f.args[0].free_symbols) == 2 and f.args[0].free_symbols <= half for e in rhs for f in e.atoms(sp.exp)
+        )
+        and all(e.subs({f: 1 for f in e.atoms(sp.exp)}).is_polynomial(*xs) for e in rhs)
+    ):
+        return "exp"
     return "none"
 
 

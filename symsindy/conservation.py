@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
-from .invariants import _monomials, _term_level, _terms
+from .invariants import _expand, _monomials, _term_level, _terms
 from .linalg import rref
 from .symmetry import Generator, Symmetry
 
@@ -319,7 +319,7 @@ def _products(selected, basis, level):
         for combo in itertools.combinations_with_replacement(idx, size):
             if sum(selected[i].level for i in combo) > level:
                 continue
-            vec = basis.coefficients(sp.expand(sp.Mul(*[selected[i].expr for i in combo])))
+            vec = basis.coefficients(_expand(sp.Mul(*[selected[i].expr for i in combo])))
             if vec is not None and np.any(vec):
                 out.append(vec)
     return out
@@ -476,7 +476,7 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
         rows = rref(new / np.max(np.abs(new), axis=1, keepdims=True), tol=level_tol, relative=True, full=True)
         cand = [_tidy(row, scale, G, W, level_tol, cut, polynomial) for row in rows]
         for resid, c in sorted(cand, key=lambda t: t[0]):
-            expr = sp.expand(basis.expression(c, number=_rational))
+            expr = _expand(basis.expression(c, number=_rational))
             earlier = [q for q, s in zip(coefs, selected) if s.independent]
             # a moving state has at most n - 1 independent first integrals (their gradients are normal to f)
             indep = len(earlier) < n_max and _gradient_rank_ratio(grads_x, np.array([*earlier, c])) > DEPENDENCE_TOL
@@ -539,7 +539,7 @@ MAX_FUNCTIONS = 600
 def _families(basis, variables, degree, x_samples, positions):
     """``(bases, skipped)``: one basis, or for ``auto`` every family that applies to these data
     and is at most ``MAX_FUNCTIONS`` long (the longer ones named in ``skipped``)."""
-    from .invariants import FAMILIES, make_basis
+    from .invariants import FAMILIES, has_default_positions, make_basis
 
     if not (isinstance(basis, str) and basis == "auto"):
         b = resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)
@@ -551,7 +551,7 @@ def _families(basis, variables, degree, x_samples, positions):
         return [b], {}
     out, skipped = [], {}
     for name in FAMILIES:
-        if name == "kepler" and positions is None and (len(variables) < 4 or len(variables) % 2):
+        if name in ("kepler", "exp") and positions is None and not has_default_positions(variables):
             continue
         b = make_basis(name, variables, degree, x_samples=x_samples, positions=positions)
         if name == "log" and not b.positive:
@@ -887,7 +887,7 @@ def span_residual(q, quantities, variables) -> float:
     if not tq:
         return 0.0
     top = max(_term_level(k, xs) for k in tq)
-    quantities = [sp.expand(sp.sympify(e)) for e in quantities]
+    quantities = [_expand(e) for e in quantities]
     levels = [max((_term_level(k, xs) for k in terms(e)), default=0) for e in quantities]
     span = [terms(e) for e in quantities if terms(e)]
     idx = [i for i, lv in enumerate(levels) if lv >= 1]
@@ -1157,7 +1157,7 @@ def noether_report(
     charges = [e.charge for e in entries if e.charge is not None]
     xs = sp.symbols(variables)
     for q in conserved:
-        q = sp.expand(q)
+        q = _expand(q)
         if not charges or span_residual(q, charges, xs) > 1e-6:
             shown = sp.sstr(q.xreplace({f: sp.Float(f, 6) for f in q.atoms(sp.Float)}))
             flags.append(

@@ -15,6 +15,9 @@ Families (``degree`` D):
   every variable (pendulums).
 * ``kepler``: ``poly`` and the monomials of degree 0..D-1 divided by ``|q|``, ``q`` the
   position variables (Kepler's energy and Laplace-Runge-Lenz vector).
+* ``exp``: ``poly`` and ``exp(q_i - q_j)`` for every ordered pair of position variables, times
+  the monomials of degree 0..D-1 (lattices with exponential interactions: the Toda lattice's
+  energy and its cubic integral).
 * a custom list of SymPy expressions, added to ``poly`` (:func:`custom_basis`, or a text file
   of one expression per line for the command line).
 """
@@ -29,10 +32,18 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
-__all__ = ["FAMILIES", "InvariantBasis", "make_basis", "custom_basis", "read_basis_file"]
+__all__ = [
+    "FAMILIES",
+    "InvariantBasis",
+    "make_basis",
+    "custom_basis",
+    "read_basis_file",
+    "position_indices",
+    "has_default_positions",
+]
 
 #: Named families, in the order ``auto`` tries them (ties go to the earlier, simpler one).
-FAMILIES = ("poly", "log", "trig", "kepler")
+FAMILIES = ("poly", "log", "trig", "kepler", "exp")
 
 
 def _monomials(n: int, degree: int, min_degree: int = 1) -> list[tuple[int, ...]]:
@@ -50,15 +61,20 @@ def _monomial(xs, alpha) -> sp.Expr:
     return sp.Mul(*[x**a for x, a in zip(xs, alpha)])
 
 
+def _expand(expr) -> sp.Expr:
+    """``sympy.expand`` that keeps ``exp(a - b)`` whole (its default writes ``exp(a)*exp(-b)``)."""
+    return sp.expand(sp.sympify(expr), power_exp=False)
+
+
 def _key(expr: sp.Expr) -> sp.Expr:
     """The function part of a term, without its numeric coefficient."""
-    return sp.expand(expr).as_coeff_Mul()[1]
+    return _expand(expr).as_coeff_Mul()[1]
 
 
 def _terms(expr) -> list[tuple[sp.Expr, sp.Expr]]:
     """``(coefficient, function)`` for each non-constant term of the expanded ``expr``."""
     out = []
-    for term in sp.Add.make_args(sp.expand(sp.sympify(expr))):
+    for term in sp.Add.make_args(_expand(expr)):
         coeff, rest = term.as_coeff_Mul()
         if rest != 1:
             out.append((coeff, rest))
@@ -106,7 +122,7 @@ class InvariantBasis:
 
     def __post_init__(self):
         self.variables = list(self.variables)
-        self.functions = [sp.expand(sp.sympify(f)) for f in self.functions]
+        self.functions = [_expand(f) for f in self.functions]
         self.levels = [int(v) for v in self.levels]
         if len(self.levels) != len(self.functions):
             raise ValueError(f"basis {self.name!r}: {len(self.levels)} levels for {len(self.functions)} functions")
@@ -212,8 +228,8 @@ def make_basis(name: str, variables: Sequence[str], degree: int, *, x_samples=No
     """The family ``name`` (``poly``, ``log``, ``trig`` or ``kepler``) of degree ``degree``.
 
     ``log`` takes the logarithm of every variable positive on ``x_samples`` (none without data).
-    ``kepler`` divides by the norm of ``positions`` (names; default the first half of the
-    variables).
+    ``kepler`` divides by the norm of ``positions`` (names; default the first half of an even
+    number of at least four variables); ``exp`` takes the exponentials of their differences.
     """
     variables = list(variables)
     if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool) or degree < 1:
@@ -238,24 +254,40 @@ def make_basis(name: str, variables: Sequence[str], degree: int, *, x_samples=No
                 funcs, levels = funcs + f, levels + lv
         return InvariantBasis("trig", variables, funcs, levels)
     if name == "kepler":
-        if positions is None:
-            if len(variables) < 4 or len(variables) % 2:
-                raise ValueError(
-                    f"basis 'kepler': give the position variables (no default for {len(variables)} variables)"
-                )
-            positions = variables[: len(variables) // 2]
-        positions = list(positions)
-        unknown = [p for p in positions if p not in variables]
-        if unknown or len(positions) < 2 or len(set(positions)) != len(positions):
-            raise ValueError(
-                f"basis 'kepler': positions {','.join(positions)!r} must be two or more distinct variables of "
-                f"{', '.join(variables)}"
-            )
-        idx = tuple(variables.index(p) for p in positions)
+        idx = position_indices(variables, positions, "basis 'kepler'")
         r = sp.sqrt(sp.Add(*[xs[i] ** 2 for i in idx]))
         f, lv = _times_monomials(xs, 1 / r, degree)
         return InvariantBasis("kepler", variables, funcs + f, levels + lv, positions=idx)
+    if name == "exp":
+        idx = position_indices(variables, positions, "basis 'exp'")
+        for i, j in itertools.permutations(idx, 2):
+            f, lv = _times_monomials(xs, sp.exp(xs[i] - xs[j]), degree)
+            funcs, levels = funcs + f, levels + lv
+        return InvariantBasis("exp", variables, funcs, levels)
     raise ValueError(f"basis {name!r}: expected one of {', '.join(FAMILIES)}, or a file of expressions")
+
+
+def has_default_positions(variables) -> bool:
+    """Whether :func:`position_indices` has a default for these variables (an even number of at
+    least four: positions first, then momenta)."""
+    return len(variables) >= 4 and len(variables) % 2 == 0
+
+
+def position_indices(variables: Sequence[str], positions=None, where: str = "positions") -> tuple[int, ...]:
+    """Indices of the position variables ``positions`` (names; default the first half of an even
+    number of at least four variables), checked to be two or more distinct variables."""
+    variables = list(variables)
+    if positions is None:
+        if not has_default_positions(variables):
+            raise ValueError(f"{where}: give the position variables (no default for {len(variables)} variables)")
+        positions = variables[: len(variables) // 2]
+    positions = list(positions)
+    unknown = [p for p in positions if p not in variables]
+    if unknown or len(positions) < 2 or len(set(positions)) != len(positions):
+        raise ValueError(
+            f"{where}: positions {','.join(positions)!r} must be two or more distinct variables of {', '.join(variables)}"
+        )
+    return tuple(variables.index(p) for p in positions)
 
 
 def custom_basis(expressions: Sequence, variables: Sequence[str], degree: int) -> InvariantBasis:

@@ -323,3 +323,26 @@ def test_kepler_model_library_and_positions(tmp_path, capsys):
         assert span_residual(system.conserved[label], found, d["variables"]) < 1e-2, label
     assert main(["conserved", str(path), "--model-library", "kepler", "--positions", "x,w"]) == 2
     assert "--positions: unknown variable 'w'" in capsys.readouterr().err
+
+
+def test_exp_model_library_writes_exponential_interactions(tmp_path):
+    """--model-library exp: polynomials and exp(q_i - q_j) for every ordered pair of positions,
+    evaluated on arrays and written symbolically (the Toda lattice's forces)."""
+    import argparse
+
+    import numpy as np
+    import pytest
+
+    from symsindy.commands.conservation import _library
+    from symsindy.symbolic import library_terms
+
+    names = ["q1", "q2", "q3", "p1", "p2", "p3"]
+    lib = _library(argparse.Namespace(model_degree=1, model_library="exp", positions=None), names)
+    X = np.random.default_rng(0).normal(size=(5, 6))
+    lib.fit(X)
+    terms = [str(t) for t in library_terms(lib, names)]
+    assert {"exp(q1 - q2)", "exp(-q1 + q2)", "exp(q2 - q3)", "exp(-q2 + q3)"} <= set(terms)
+    k = terms.index("exp(q1 - q2)")
+    np.testing.assert_allclose(np.asarray(lib.transform(X))[:, k], np.exp(X[:, 0] - X[:, 1]))
+    with pytest.raises(ValueError, match="--model-library exp: give the position variables"):
+        _library(argparse.Namespace(model_degree=1, model_library="exp", positions=None), names[:3])

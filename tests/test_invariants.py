@@ -43,6 +43,23 @@ def test_families_and_levels():
     assert dict(zip(kp.functions, kp.levels))[sp.expand(x / r)] == 2
 
 
+def test_exp_family_finds_the_toda_lattice_s_three_integrals():
+    """exp(q_i - q_j) times monomials: the energy, the momentum and the cubic integral of the
+    periodic Toda lattice, three independent quantities, written with exp(a - b) kept whole."""
+    system = get_system("toda_lattice")
+    b = make_basis("exp", list(system.variables), 3)
+    q1, q2 = sp.symbols("q1 q2")
+    assert sp.exp(q1 - q2) in b.functions and b.name == "exp"
+    sim = system.simulate(random_state=0, n_trajectories=4)
+    res = conserved_quantities(system.rhs_list, list(system.variables), 3, basis="auto", x_samples=sim.x)
+    assert res.basis == "exp" and res.independent == 3
+    for expr in system.conserved.values():
+        assert span_residual(expr, [q.expr for q in res.quantities], system.variables) < 1e-8
+    assert "exp(q1 - q2)" in str(res.quantities[1].expr)
+    with pytest.raises(ValueError, match="basis 'exp': give the position variables"):
+        make_basis("exp", ["x", "y", "z"], 2)
+
+
 def test_family_errors_name_the_problem():
     with pytest.raises(ValueError, match="basis 'bessel'"):
         make_basis("bessel", ["x"], 2)

@@ -77,10 +77,11 @@ def _common(p) -> None:
     )
     p.add_argument(
         "--model-library",
-        choices=("poly", "trig", "kepler"),
+        choices=("poly", "trig", "kepler", "exp"),
         default="poly",
         help="the model's library: polynomials (default), with sin and cos of each variable "
-        "(trig), or with q_i/|q|**3 for the position variables q (kepler; see --positions)",
+        "(trig), with q_i/|q|**3 for the position variables q (kepler; see --positions), or with "
+        "exp(q_i - q_j) for every ordered pair of them (exp: lattices such as Toda's)",
     )
     p.add_argument(
         "--positions",
@@ -114,7 +115,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--basis",
-        metavar="auto|poly|log|trig|kepler|FILE",
+        metavar="auto|poly|log|trig|kepler|exp|FILE",
         default="auto",
         type=_basis_value,
         help="candidate family for the quantities: a name, or a text file of SymPy expressions "
@@ -135,41 +136,52 @@ def register(sub) -> None:
     p.set_defaults(func=run_noether)
 
 
+def _r3(*q):
+    return sum(v * v for v in q) ** 1.5
+
+
+#: q_i / |q|**3 for two or three positions (pysindy reads a library function's arity from its code)
+_KEPLER = {
+    2: [lambda a, b: a / _r3(a, b), lambda a, b: b / _r3(a, b)],
+    3: [lambda a, b, c: a / _r3(a, b, c), lambda a, b, c: b / _r3(a, b, c), lambda a, b, c: c / _r3(a, b, c)],
+}
+
+
+def _exp(v):
+    # the library is evaluated on arrays and, for its symbolic terms, on SymPy symbols
+    import numpy as np
+    import sympy
+
+    return sympy.exp(v) if isinstance(v, sympy.Basic) else np.exp(v)
+
+
+def _kepler_name(m):
+    return lambda *q: f"{q[m]}/({' + '.join(f'{v}**2' for v in q)})**1.5"
+
+
 def _library(args, variables):
-    """The model's library: polynomials of ``--model-degree``, with trig or Kepler terms."""
+    """The model's library: polynomials of ``--model-degree``, with trig, Kepler or exponential terms."""
     import pysindy as ps
+
+    from ..invariants import position_indices
 
     lib = ps.PolynomialLibrary(degree=args.model_degree)
     if args.model_library == "trig":
         return lib + ps.FourierLibrary(n_frequencies=1)
+    if args.model_library not in ("kepler", "exp"):
+        return lib
+    where = f"--model-library {args.model_library}"
+    idx = list(position_indices(variables, _positions(args, variables), where))
     if args.model_library == "kepler":
-        pos = _positions(args, variables)
-        if pos is None:
-            if len(variables) < 4 or len(variables) % 2:
-                raise ValueError(
-                    f"--model-library kepler: give --positions (no default for {len(variables)} variables)"
-                )
-            pos = variables[: len(variables) // 2]
-        if len(pos) not in (2, 3):
-            raise ValueError(f"--model-library kepler: {len(pos)} position variables; expected 2 or 3")
-        idx = [variables.index(p) for p in pos]
-        if len(pos) == 2:
-            funcs = [lambda a, b: a / (a * a + b * b) ** 1.5, lambda a, b: b / (a * a + b * b) ** 1.5]
-            names = [lambda a, b: f"{a}/({a}**2 + {b}**2)**1.5", lambda a, b: f"{b}/({a}**2 + {b}**2)**1.5"]
-        else:
-            funcs = [
-                lambda a, b, c: a / (a * a + b * b + c * c) ** 1.5,
-                lambda a, b, c: b / (a * a + b * b + c * c) ** 1.5,
-                lambda a, b, c: c / (a * a + b * b + c * c) ** 1.5,
-            ]
-            names = [
-                lambda a, b, c: f"{a}/({a}**2 + {b}**2 + {c}**2)**1.5",
-                lambda a, b, c: f"{b}/({a}**2 + {b}**2 + {c}**2)**1.5",
-                lambda a, b, c: f"{c}/({a}**2 + {b}**2 + {c}**2)**1.5",
-            ]
-        custom = ps.CustomLibrary(library_functions=funcs, function_names=names)
-        return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
-    return lib
+        if len(idx) not in _KEPLER:
+            raise ValueError(f"{where}: {len(idx)} position variables; expected 2 or 3")
+        funcs, names = _KEPLER[len(idx)], [_kepler_name(m) for m in range(len(idx))]
+    else:
+        # exp(q_i - q_j) for every ordered pair: both signs of each pair of inputs
+        funcs = [lambda a, b: _exp(a - b), lambda a, b: _exp(b - a)]
+        names = [lambda a, b: f"exp({a} - {b})", lambda a, b: f"exp({b} - {a})"]
+    custom = ps.CustomLibrary(library_functions=funcs, function_names=names)
+    return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
 
 
 def _fit(data, args, symmetry):
