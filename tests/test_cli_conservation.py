@@ -346,3 +346,24 @@ def test_exp_model_library_writes_exponential_interactions(tmp_path):
     np.testing.assert_allclose(np.asarray(lib.transform(X))[:, k], np.exp(X[:, 0] - X[:, 1]))
     with pytest.raises(ValueError, match="--model-library exp: give the position variables"):
         _library(argparse.Namespace(model_degree=1, model_library="exp", positions=None), names[:3])
+
+
+def test_phase_model_library_holds_the_kuramoto_right_hand_side():
+    """--model-library phase: sin and cos of every difference of two phases, evaluated on arrays
+    and written symbolically; the Kuramoto oscillators' coupling lies in it."""
+    import argparse
+
+    import numpy as np
+
+    from symsindy.commands.conservation import _library
+    from symsindy.symbolic import library_terms
+
+    names = ["theta1", "theta2", "theta3"]
+    lib = _library(argparse.Namespace(model_degree=1, model_library="phase", positions=None), names)
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    lib.fit(X)
+    terms = [str(t) for t in library_terms(lib, names)]
+    needed = {"sin(theta1 - theta2)", "sin(theta1 - theta3)", "sin(theta2 - theta3)", "cos(theta1 - theta2)"}
+    assert needed <= set(terms)
+    k = terms.index("sin(theta2 - theta3)")
+    np.testing.assert_allclose(np.asarray(lib.transform(X))[:, k], np.sin(X[:, 1] - X[:, 2]))

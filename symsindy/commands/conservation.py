@@ -77,11 +77,13 @@ def _common(p) -> None:
     )
     p.add_argument(
         "--model-library",
-        choices=("poly", "trig", "kepler", "exp"),
+        choices=("poly", "trig", "kepler", "exp", "phase"),
         default="poly",
         help="the model's library: polynomials (default), with sin and cos of each variable "
-        "(trig), with q_i/|q|**3 for the position variables q (kepler; see --positions), or with "
-        "exp(q_i - q_j) for every ordered pair of them (exp: lattices such as Toda's)",
+        "(trig), with q_i/|q|**3 for the position variables q (kepler; see --positions), , with "
+        "exp(q_i - q_j) for every ordered pair of them (exp: lattices such as Toda's), or with sin and "
+        "cos of every difference of two variables (phase: coupled phase oscillators such as Kuramoto's; "
+        "--positions names the phases, default all)",
     )
     p.add_argument(
         "--positions",
@@ -147,12 +149,19 @@ _KEPLER = {
 }
 
 
-def _exp(v):
-    # the library is evaluated on arrays and, for its symbolic terms, on SymPy symbols
+def _elementary(name):
+    """``exp``, ``sin`` or ``cos`` of NumPy or SymPy: the library is evaluated on arrays and, for
+    its symbolic terms, on SymPy symbols."""
     import numpy as np
     import sympy
 
-    return sympy.exp(v) if isinstance(v, sympy.Basic) else np.exp(v)
+    def f(v):
+        return getattr(sympy, name)(v) if isinstance(v, sympy.Basic) else getattr(np, name)(v)
+
+    return f
+
+
+_exp, _sin, _cos = _elementary("exp"), _elementary("sin"), _elementary("cos")
 
 
 def _kepler_name(m):
@@ -168,9 +177,21 @@ def _library(args, variables):
     lib = ps.PolynomialLibrary(degree=args.model_degree)
     if args.model_library == "trig":
         return lib + ps.FourierLibrary(n_frequencies=1)
-    if args.model_library not in ("kepler", "exp"):
+    if args.model_library not in ("kepler", "exp", "phase"):
         return lib
     where = f"--model-library {args.model_library}"
+    if args.model_library == "phase":
+        # sin and cos of every difference of two phases (coupled phase oscillators); all the
+        # variables are phases unless --positions names them
+        pos = _positions(args, variables) or list(variables)
+        if len(pos) < 2:
+            raise ValueError(f"{where}: needs two or more phase variables")
+        idx = [variables.index(v) for v in pos]
+        custom = ps.CustomLibrary(
+            library_functions=[lambda a, b: _sin(a - b), lambda a, b: _cos(a - b)],
+            function_names=[lambda a, b: f"sin({a} - {b})", lambda a, b: f"cos({a} - {b})"],
+        )
+        return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
     idx = list(position_indices(variables, _positions(args, variables), where))
     if args.model_library == "kepler":
         if len(idx) not in _KEPLER:
