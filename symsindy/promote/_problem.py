@@ -137,6 +137,58 @@ def _lie_parts(library, names, cands, S, colscale, x_samples=None):
     return T1, T2, kept, len(cands) - len(kept)
 
 
+#: how the candidate directions are scaled in the penalty (see :func:`_penalised_directions`)
+GENERATOR_NORMS = ("basis", "operator")
+
+
+def _penalised_directions(T, T1, T2, xt_ls, *, generator_norm="basis", adaptive=True, floor=1e-3):
+    """The directions of the candidate algebra the nuclear norm sums over.
+
+    ``T`` holds the data-weighted Lie-derivative operators of the orthonormal candidates
+    (``(q, M, N)``), ``xt_ls`` the unpenalised fit.  Combinations with a zero operator are left
+    out (every model has them).  ``generator_norm="basis"``: the directions are orthonormal
+    over ``(vec A, b)``; ``"operator"``: each direction's operator has unit Frobenius norm on the
+    data, and the operators are orthogonal (the candidate algebra measured by its action on the
+    library, a whitening: the same penalty for any basis of the algebra), so a generator that
+    acts strongly on the library is not penalised more for the same relative breaking.
+    ``adaptive``: each direction of the result is then weighted by ``s_min / s_i`` over the
+    singular values of the unpenalised fit's Lie-derivative matrix (relative, floored at
+    ``floor``), as in the adaptive lasso.
+
+    Returns ``(P, weights, n_trivial)`` with ``P`` of shape ``(q, q')``: the penalised
+    directions as combinations of the candidates.
+    """
+    if generator_norm not in GENERATOR_NORMS:
+        raise ValueError(f"generator_norm {generator_norm!r}: expected one of {', '.join(GENERATOR_NORMS)}")
+    q = T.shape[0]
+    flat = T.reshape(q, -1)
+    U, s, _ = np.linalg.svd(flat, full_matrices=False)
+    keep = s > 1e-10 * max(s[0] if s.size else 0.0, 1e-300)
+    P = U[:, keep]  # (q, q'); the operators sum_k T_k P_kj are orthogonal with norms s_j
+    if generator_norm == "operator":
+        P = P / s[keep][None, :]
+    qp = P.shape[1]
+    weights = np.ones(qp)
+    if adaptive and qp > 1:
+        # directions the unpenalised fit breaks by much more than its most symmetric one are
+        # penalised less, so they do not drag the model to zero
+        Z = np.einsum("kab,kj,b->aj", T, P, xt_ls)
+        _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
+        sv = np.concatenate([sv, np.zeros(qp - len(sv))])
+        if generator_norm == "basis":
+            parts = (np.linalg.norm(T1 @ xt_ls, axis=1), np.linalg.norm(T2 @ xt_ls, axis=1))
+        else:
+            parts = (
+                np.linalg.norm(np.einsum("kab,kj,b->ja", T1, P, xt_ls), axis=1),
+                np.linalg.norm(np.einsum("kab,kj,b->ja", T2, P, xt_ls), axis=1),
+            )
+        scale = float(np.max(parts[0] + parts[1], initial=0.0))
+        s_rel = np.maximum(sv / scale if scale > 0 else np.zeros(qp), floor)
+        weights = s_rel.min() / s_rel
+        P = P @ (Vt.T * weights) @ Vt
+    return P, weights, int(q - qp)
+
+
 def _relative_spectrum(T1, T2, T, x):
     """Singular values (ascending) of the Lie-derivative matrix of ``x``, relative to
     ``max_k |X D_k| + |A_k X|`` as in :func:`symsindy.discover.lie_derivative_operator`."""
@@ -150,7 +202,8 @@ def _relative_spectrum(T1, T2, T, x):
 def _nullspace(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     if M.shape[0] == 0:
         return np.eye(M.shape[1])
-    _, s, Vt = np.linalg.svd(M, full_matrices=True)
+    # the right singular vectors are all there without the (large) full left factor when M is tall
+    _, s, Vt = np.linalg.svd(M, full_matrices=M.shape[0] < M.shape[1])
     rank = int(np.sum(s > rtol * max(s[0] if s.size else 0.0, 1e-300)))
     return Vt[rank:].T
 
