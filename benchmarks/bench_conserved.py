@@ -302,13 +302,15 @@ def main(argv=None):
     parser.add_argument(
         "--table-only", action="store_true", help="rewrite the table from the rows already in OUT/conserved.jsonl"
     )
+    parser.add_argument(
+        "--rerun", action="store_true", help="run the selected cases again even if OUT/conserved.jsonl has them"
+    )
     parser.add_argument("--out", default=str(common.RESULTS))
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    names = _declared_systems() + DISSIPATIVE
-    if args.systems:
-        names = [n for n in names if n in args.systems.split(",")]
+    every = _declared_systems() + DISSIPATIVE
+    names = [n for n in every if not args.systems or n in args.systems.split(",")]
     names = [n for n in names if n not in args.skip.split(",")]
     # rows are appended as cases finish, so that a long run can be resumed and tables rebuilt
     log = out / "conserved.jsonl"
@@ -317,7 +319,8 @@ def main(argv=None):
         for line in log.read_text().splitlines():
             r = json.loads(line)
             done[(r["system"], r["seed"])] = r
-    cases = [(n, s) for n in names for s in range(args.seeds) if (n, s) not in done]
+    # a row appended later replaces an earlier one of the same case
+    cases = [(n, s) for n in names for s in range(args.seeds) if args.rerun or (n, s) not in done]
     start = time.time()
     if cases and not args.table_only:
         with ProcessPoolExecutor(max_workers=args.workers) as pool, log.open("a") as fh:
@@ -328,6 +331,8 @@ def main(argv=None):
                 print(
                     f"[{k}/{len(cases)}] {row['system']} seed {row['seed']} ({time.time() - start:.0f} s)", flush=True
                 )
+    # the table covers every system with rows, not only those run now
+    names = [n for n in every if n not in args.skip.split(",")]
     failed = [r for r in done.values() if r["system"] in names and r.get("simulation_failed")]
     rows = [r for r in done.values() if r["system"] in names and not r.get("simulation_failed")]
     names = [n for n in names if any(r["system"] == n for r in rows)]

@@ -240,8 +240,6 @@ DOCSTRING_FIXES = [
     ("symsindy.weak", "sum of |FFT| of", "sum of ``|FFT|`` of"),
     # the indented formula is a block quote full of |...| substitution references
     ("symsindy.promote", "the fit solves, in normalised units,\n", "the fit solves, in normalised units::\n"),
-    # autosummary ends the first sentence at "v . Theta", inside the literal
-    ("symsindy.discover.data_weight", "``|S v| = RMS of v . Theta(x_k)``", "``|S v| = RMS of v·Theta(x_k)``"),
 ]
 
 
@@ -291,8 +289,6 @@ nitpick_ignore = [
     ("py:mod", "importlib.resources"),
     ("py:func", "scipy.integrate.solve_ivp"),
     # private helpers named in docstrings of modules being rewritten elsewhere (to be reworded there)
-    ("py:meth", "_model_metadata"),  # symsindy/base.py, SINDyMixin
-    ("py:meth", "_save_extras"),  # symsindy/base.py, SINDyMixin
     ("py:func", "_snapped_candidates"),  # symsindy/promote/__init__.py, module docstring
 ]
 

@@ -11,7 +11,7 @@ spec grammar (:class:`Symmetry`).  Every estimator shares :class:`~symsindy.base
 """
 
 from .actions import InducedAction, LibraryNotClosedError, induced_action
-from .base import SINDyMixin, TrajectoryData, validate_trajectories
+from .base import SINDyMixin, TrajectoryData, resolve_random_state, validate_trajectories
 from .catalogue import System, get_system, list_systems, load_folder, load_system_file
 from .constraints import (
     EquivariantSubspace,
@@ -90,6 +90,7 @@ __all__ = [
     "SINDyMixin",
     "TrajectoryData",
     "validate_trajectories",
+    "resolve_random_state",
     "loo_error",
     "discover_symmetries",
     "fit_with_discovered_symmetry",

@@ -188,8 +188,8 @@ class SINDyMixin:
     pysindy library) and ``feature_names_``; ``symmetry_``, ``equivariance_residual_``,
     ``threshold_`` and ``formulation_`` are recorded with it where the estimator has them.
 
-    Subclasses may extend :meth:`_model_metadata` (kept in the symbolic model) and
-    :meth:`_save_extras` (keys written beside the model by :meth:`save`).
+    A subclass may extend ``_model_metadata`` (what the symbolic model keeps) and
+    ``_save_extras`` (the keys :meth:`save` writes beside the model's).
     """
 
     # ------------------------------------------------------------------ the symbolic model
@@ -209,11 +209,18 @@ class SINDyMixin:
         """The fitted model as a :class:`symsindy.symbolic.SymbolicModel` (rebuilt when ``coef_`` changes)."""
         check_is_fitted(self, "coef_")
         coef = np.asarray(self.coef_, float)
+        sym = getattr(self, "symmetry_", None)
+        key = (tuple(self.feature_names_), id(self.library_), None if sym is None else tuple(sym.specs))
         cached = getattr(self, "_symbolic", None)
-        if cached is None or cached.coef.shape != coef.shape or not np.array_equal(cached.coef, coef):
+        if (
+            cached is None
+            or getattr(self, "_symbolic_key", None) != key
+            or cached.coef.shape != coef.shape
+            or not np.array_equal(cached.coef, coef)
+        ):
             from .symbolic import SymbolicModel, library_terms
 
-            sym = getattr(self, "symmetry_", None)
+            self._symbolic_key = key
             self._symbolic = SymbolicModel(
                 self.feature_names_,
                 library_terms(self.library_, self.feature_names_),

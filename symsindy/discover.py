@@ -96,7 +96,7 @@ def candidate_generators(n: int, family: str = "gl") -> list[tuple[np.ndarray, n
 
 
 def data_weight(library, x_samples) -> np.ndarray | None:
-    """Square root ``S`` of the library Gram matrix on the data: ``|S v| = RMS of v . Theta(x_k)``.
+    """Square root ``S`` of the library Gram matrix on the data: ``|S v| = RMS of v·Theta(x_k)``.
 
     Weighting residuals by ``S`` measures them as differences of right-hand sides on the
     data, so a term's weight reflects its contribution rather than its raw coefficient.
@@ -1003,7 +1003,9 @@ def fit_with_discovered_symmetry(x, t=None, x_dot=None, feature_names=None, *, m
     from .model import SymmetricSINDy
 
     if "seed" in kwargs:
-        kwargs["random_state"] = resolve_random_state(kwargs.pop("random_state", 0), kwargs.pop("seed"), "fit_with_discovered_symmetry")
+        kwargs["random_state"] = resolve_random_state(
+            kwargs.pop("random_state", 0), kwargs.pop("seed"), "fit_with_discovered_symmetry"
+        )
     names = set(SymmetricSINDy._get_param_names()) - {"symmetry", "discovery"}
     fit_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
     model = SymmetricSINDy(symmetry="auto", discovery={**kwargs, "min_frequency": min_frequency}, **fit_kw)

@@ -101,7 +101,8 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
     discovery : dict, optional
         Options of ``symmetry="auto"``: keyword arguments of
         :func:`~symsindy.discover.discover_symmetries` (``candidates``, ``n_bootstrap``,
-        ``refit_tol``, ...) and ``min_frequency`` (default 0.5).  Default ``n_bootstrap=10``.
+        ``refit_tol``, ...; their defaults, e.g. 20 bootstrap refits) and ``min_frequency``
+        (default 0.5).
 
     Attributes
     ----------
@@ -211,9 +212,9 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
 
         from .discover import discover_symmetries, enforced_symmetry
 
-        opts = {"n_bootstrap": 10, **(self.discovery or {})}
-        if not isinstance(opts, dict):
+        if self.discovery is not None and not isinstance(self.discovery, dict):
             raise ValueError(f"discovery {self.discovery!r}: expected a dict of discovery options")
+        opts = dict(self.discovery or {})
         min_frequency = opts.pop("min_frequency", 0.5)
         shared = ("library", "threshold", "alpha", "formulation", "weak", "differentiation", "random_state", "seed")
         allowed = [

@@ -198,6 +198,8 @@ def test_symmetry_auto_discovers_enforces_and_the_old_function_is_an_alias(data,
     )
     np.testing.assert_array_equal(model.coef_, est.coef_)
     assert enforced == est.enforced_specs_ and report.specs == est.discovery_.specs
+    with pytest.raises(ValueError, match="discovery \\['n_bootstrap'\\]: expected a dict"):
+        SymmetricSINDy(symmetry="auto", discovery=["n_bootstrap"]).fit(data.x, x_dot=data.x_dot)
     with pytest.raises(ValueError, match="discovery: unknown option 'bootstraps'"):
         SymmetricSINDy(symmetry="auto", discovery={"bootstraps": 3}).fit(data.x, x_dot=data.x_dot)
 
