@@ -1,0 +1,11 @@
+"""Fields: data for PDE discovery, ``u_t = N(u, u_x, u_xx, ...)`` on 1-D and 2-D grids.
+
+``read_fields`` reads NPZ field files (:mod:`symsindy.pde._data`: ``t``, the grid ``x`` and
+``y``, the components ``u`` and their ``names``; several files or a ``trajectory`` axis are
+several runs) into a :class:`FieldData`, with one-line errors for wrong shapes, non-finite
+values and, where a method needs it, a non-uniform grid.
+"""
+
+from ._data import FieldData, read_fields
+
+__all__ = ["FieldData", "read_fields"]
