@@ -80,6 +80,7 @@ MODULES = [
     "optimizers",
     "weak",
     "differentiation",
+    "base",
     "model",
     "symbolic",
     "discover",
@@ -93,6 +94,7 @@ MODULES = [
     "report",
     "plots",
     "sweep",
+    "pde",
     "linalg",
 ]
 
