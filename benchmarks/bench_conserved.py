@@ -60,7 +60,7 @@ def _level(expr, xs) -> int:
 
 
 def _library_kind(system) -> str:
-    """poly, trig, kepler or exp: the library that holds the right-hand side; none if no such."""
+    """poly, trig, kepler, exp or phase: the library that holds the right-hand side; none if no such."""
     xs = system.symbols
     rhs = system.rhs_list
     if all(e.is_polynomial(*xs) for e in rhs):
@@ -75,6 +75,14 @@ def _library_kind(system) -> str:
         and not any(p.exp.is_negative for e in rhs for p in e.atoms(sp.Pow))
     ):
         return "trig"
+    args = [f.args[0] for e in rhs for f in e.atoms(sp.sin, sp.cos)]
+    if (
+        funcs
+        and funcs <= {sp.sin, sp.cos}
+        and all(len(a.free_symbols) == 2 and sp.expand(a - sum(a.free_symbols, 0)) != 0 for a in args)
+        and all(e.subs({f: 1 for f in e.atoms(sp.sin, sp.cos)}).is_polynomial(*xs) for e in rhs)
+    ):
+        return "phase"
     half = set(xs[: len(xs) // 2])
     if (
         funcs == {sp.exp}
@@ -342,7 +350,12 @@ def main(argv=None):
         "",
         f"{common.platform_line()}; noise {NOISE:g} x std, {TRAJECTORIES} trajectories; seeds per system: "
         + ", ".join(f"{n} {sum(r['system'] == n for r in rows)}" for n in names)
-        + ("." if args.table_only else f"; this invocation {elapsed / 60:.1f} min with {args.workers} worker(s)."),
+        + (
+            "."
+            if args.table_only
+            else f"; this invocation ran {len(cases)} cases in {elapsed / 60:.1f} min with {args.workers} worker(s) "
+            "(the other rows are kept from earlier invocations, in conserved.jsonl)."
+        ),
         "",
         "Each cell: seeds in which every declared quantity lies in the span of the reported ones and their "
         "products (< 1e-2) / reported quantities that fail the true flow (all seeds) / median number of "
