@@ -215,3 +215,54 @@ def test_stacked_rows_scored_on_the_original_rows_reproduce_the_plain_fit():
     assert stacked.path_index_ == plain.path_index_
     with pytest.raises(ValueError, match=r"score_rows: expected \(theta, target\)"):
         ConstrainedSTLSQ(score_rows=(X[:, :4], Y)).fit(stacked_X, Y.ravel()[:, None])
+
+
+def _allowed_entries_problem(seed, m=300, noise=0.3):
+    # two targets on 8 columns; the "subspace" allows each target half of the columns (a
+    # coordinate-aligned basis, as flip(x,y) gives), and the true model lies in it
+    rng = np.random.default_rng(seed)
+    p, n = 8, 2
+    X = rng.standard_normal((m, p))
+    allowed = np.zeros((p, n), bool)
+    allowed[::2, 0] = allowed[1::2, 1] = True
+    W = np.zeros((p, n))
+    W[0, 0], W[2, 0], W[1, 1], W[5, 1] = 1.0, 0.5, -0.8, 0.3
+    Y = X @ W + noise * rng.standard_normal((m, n))
+    return X, Y, np.eye(p * n)[:, allowed.ravel()]  # feature ordering: index feature * n + target
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_supports_score_does_not_depend_on_the_subspace_that_reached_it(seed, stacked):
+    # mstls measures the distance from the library's least-squares fit, so a support allowed by
+    # the subspace scores the same on the subspace's path as on the plain one (its refit is the
+    # same); measured from the subspace's own fit, the smaller subspace scored it differently
+    X, Y, Q = _allowed_entries_problem(seed)
+    m, p = X.shape
+    n = Y.shape[1]
+    if stacked:
+        # generalised least squares on weighted stacked rows, scored on the rows themselves
+        w = np.random.default_rng(seed + 100).uniform(0.5, 2.0, m * n)[:, None]
+        rows = (w * np.einsum("kf,ij->kifj", X, np.eye(n)).reshape(m * n, p * n), w * Y.ravel()[:, None])
+        fits = [ConstrainedSTLSQ(basis=b, score_rows=(X, Y)).fit(*rows) for b in (None, Q)]
+        support = [[pt.support.reshape(p, n).T for pt in f.path_] for f in fits]
+    else:
+        fits = [ConstrainedSTLSQ(basis=b).fit(X, Y) for b in (None, Q)]
+        support = [[pt.support for pt in f.path_] for f in fits]
+    plain = {s.tobytes(): pt.score for s, pt in zip(support[0], fits[0].path_)}
+    common = [(plain[s.tobytes()], pt.score) for s, pt in zip(support[1], fits[1].path_) if s.tobytes() in plain]
+    assert len(common) >= 3
+    assert np.allclose(*zip(*common), rtol=1e-9, atol=0)
+
+
+def test_mstls_score_is_the_distance_from_the_library_fit_plus_the_terms_kept():
+    # rotation(x,y) ties terms across equations (fewer free coefficients than terms): the
+    # distance is measured from the least-squares fit on every library term, the cost counts terms
+    theta, D, sub = _rotation_problem(2, m=60, noise=0.05)
+    opt = ConstrainedSTLSQ(basis=sub.basis, threshold="auto").fit(theta, D)
+    ref = theta @ np.linalg.lstsq(theta, D, rcond=None)[0]
+    N = D.size // len(D) * theta.shape[1]
+    assert any(pt.dof < pt.n_terms for pt in opt.path_)
+    for pt in opt.path_:
+        want = np.linalg.norm(theta @ pt.coef.T - ref) / np.linalg.norm(ref) + 0.1 * pt.n_terms / N
+        assert pt.score == pytest.approx(want, rel=1e-9)
