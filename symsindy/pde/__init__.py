@@ -3,9 +3,12 @@
 ``read_fields`` reads NPZ field files (:mod:`symsindy.pde._data`: ``t``, the grid ``x`` and
 ``y``, the components ``u`` and their ``names``; several files or a ``trajectory`` axis are
 several runs) into a :class:`FieldData`, with one-line errors for wrong shapes, non-finite
-values and, where a method needs it, a non-uniform grid.
+values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds pysindy's
+``PDELibrary`` on that grid and ``pde_terms`` writes its columns in SymPy, with derivative
+symbols ``u_x``, ``u_xx``, ``v_xy`` (:mod:`symsindy.pde._library`).
 """
 
 from ._data import FieldData, read_fields
+from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 
-__all__ = ["FieldData", "read_fields"]
+__all__ = ["FieldData", "read_fields", "pde_library", "pde_terms", "derivative_symbol", "to_pysindy"]
