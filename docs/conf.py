@@ -238,8 +238,6 @@ def _skip_member(app, what, name, obj, skip, options):
 # An entry whose text no longer occurs is reported as a warning (an error under -W), so it is
 # removed once its source is fixed.
 DOCSTRING_FIXES = [
-    # |FFT| is read as a substitution reference
-    ("symsindy.weak", "sum of |FFT| of", "sum of ``|FFT|`` of"),
     # the indented formula is a block quote full of |...| substitution references
     ("symsindy.promote", "the fit solves, in normalised units,\n", "the fit solves, in normalised units::\n"),
 ]

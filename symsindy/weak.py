@@ -18,7 +18,7 @@ Width rule (from WSINDy: Messenger & Bortz, "Weak SINDy for partial differential
 equations", J. Comput. Phys. 2021; the ODE method is their "Weak SINDy: Galerkin-based
 data-driven model selection", Multiscale Model. Simul. 2021):
 
-1. Spectral corner: the cumulative sum of |FFT| of each variable, from the Nyquist frequency
+1. Spectral corner: the cumulative sum of ``|FFT|`` of each variable, from the Nyquist frequency
    down to the lowest nonzero one, is fitted by two chords meeting at a breakpoint (least
    relative squared error); the breakpoint k* (in cycles per record of N samples) separates
    the flat noise floor from the decaying signal.
