@@ -5,10 +5,22 @@
 several runs) into a :class:`FieldData`, with one-line errors for wrong shapes, non-finite
 values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds pysindy's
 ``PDELibrary`` on that grid and ``pde_terms`` writes its columns in SymPy, with derivative
-symbols ``u_x``, ``u_xx``, ``v_xy`` (:mod:`symsindy.pde._library`).
+symbols ``u_x``, ``u_xx``, ``v_xy`` (:mod:`symsindy.pde._library`).  ``pde_action`` gives the
+exact action of a symmetry (``flip(x)+flip(u)``, ``rotation(u,v)``, ``swap(x,y)``) on those
+terms, for the equivariant subspace of :mod:`symsindy.constraints` (:mod:`symsindy.pde._actions`).
 """
 
 from ._data import FieldData, read_fields
+from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 
-__all__ = ["FieldData", "read_fields", "pde_library", "pde_terms", "derivative_symbol", "to_pysindy"]
+__all__ = [
+    "FieldData",
+    "read_fields",
+    "pde_library",
+    "pde_terms",
+    "derivative_symbol",
+    "to_pysindy",
+    "pde_action",
+    "jet_variables",
+]
