@@ -8,11 +8,13 @@ values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds
 symbols ``u_x``, ``u_xx``, ``v_xy`` (:mod:`symsindy.pde._library`).  ``pde_action`` gives the
 exact action of a symmetry (``flip(x)+flip(u)``, ``rotation(u,v)``, ``swap(x,y)``) on those
 terms, for the equivariant subspace of :mod:`symsindy.constraints` (:mod:`symsindy.pde._actions`).
+:class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` in the strong form with the symmetry enforced.
 """
 
 from ._data import FieldData, read_fields
 from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
+from ._model import SymmetricPDESINDy
 
 __all__ = [
     "FieldData",
@@ -23,4 +25,5 @@ __all__ = [
     "to_pysindy",
     "pde_action",
     "jet_variables",
+    "SymmetricPDESINDy",
 ]
