@@ -18,9 +18,13 @@ Systems (vector fields from the catalogue, ``symsindy systems show NAME``; cubic
                     (0.5, -1, 2), t in [0, 10].
     ``harmonic``    ``harmonic_oscillator``: q' = p, p' = -q; rotation(q,p), scaling(q,p).  Pool:
                     trajectories from (1, 0), (0, 0.4), (-1.5, 1), t in [0, 10].
-    The 4-D symmetric systems (stuart_landau, harmonic_oscillator_2d) are left out: with a cubic
-    library (140 unknowns) the promotion's ADMM solve does not converge within its iteration
-    limit at these sample sizes and the cvxpy fallback takes minutes per fit.
+    4-D (reported on its own, not in "all"):
+    ``stuart_landau`` ``stuart_landau``: two coupled Stuart-Landau oscillators (x1, y1, x2, y2),
+                    rotation(x1,y1)+rotation(x2,y2); gl(4) has 16 generators and the cubic
+                    library 140 unknowns.  Pool: trajectories from (1, 0, 0, 0.5),
+                    (0.1, 0.2, -0.3, 0.1), (-1.2, 0.4, 0.8, -0.6), t in [0, 15] (transients
+                    kept).  N in {24, 36} and 4 seeds: a promoted fit takes two to three minutes here,
+                    and below 24 samples no method's refit has enough equations.
     Symmetry-breaking systems (the term must be kept):
     ``broken``      ``damped_oscillator`` plus a deliberate 0.5 x^2 in y', a term no
                     rotation-equivariant model has.  Pool as ``oscillator``.
@@ -49,11 +53,19 @@ Methods (the same arrays)
     ``promote_gl``      ``PromotedSINDy(candidates="gl")`` with its defaults (leave-one-out over
                         the candidate symmetries the promotion path reveals, automatic threshold,
                         alpha 0): told only gl(n).
-    ``promote_sl``      the same told only sl(n), the traceless matrices: gl(n) without the
-                        uniform dilation, which every model with terms of one degree has
-                        (does leaving it out help where no nonlinear model can have it?).
-    ``promote_gl_cv``   the defaults before this rule: ``selection="cv"`` (5-fold cross-validation,
-                        one-standard-error rule), alpha 0.05, the oracle threshold.
+                        The penalty's candidate directions are orthonormal over (vec A, b)
+                        (``generator_norm="basis"``).
+    ``promote_gl_op``   the same with ``generator_norm="operator"``: each direction's
+                        Lie-derivative operator scaled to unit norm on the data (a whitening of
+                        the candidate algebra by its action on the library).
+    ``promote_sl``      told only sl(n), the traceless matrices: gl(n) without the uniform
+                        dilation, which every model with terms of one degree has (does leaving
+                        it out help where no nonlinear model can have it?); basis scaling.
+    ``promote_so``      told only so(n), the orthogonal subfamily (rotations); basis scaling.
+    ``promote_gl_cv``   (``--previous-rule`` only) the defaults before the leave-one-out rule:
+                        ``selection="cv"`` (5-fold cross-validation, one-standard-error rule),
+                        alpha 0.05, the oracle threshold.
+    The 4-D system runs the references and ``promote_gl``.
     A fit that raises is a failure.  Success = the nonzero pattern equals the true one exactly
     (true coefficients from an exact least-squares fit on random points).  "Lost terms" = a fit
     whose model holds fewer than half the true terms while plain STLSQ's model on the same data
@@ -65,10 +77,10 @@ Solver comparison
     with l1 = 1e-3; :func:`solve_fast` against :func:`solve_cvxpy` with Clarabel and SCS.
 
 Usage
-    python benchmarks/bench_promote.py [--quick] [--workers 2] [--out benchmarks/results]
+    python benchmarks/bench_promote.py [--quick] [--workers 2] [--previous-rule] [--out benchmarks/results]
 
 Writes ``promote.md`` and ``promote.json`` to ``--out``.  ``--quick`` (3 seeds, N = 12 and 24,
-fewer repeats) is for smoke tests only.
+N = 24 for the 4-D system, fewer repeats) is for smoke tests only.
 """
 
 from __future__ import annotations
@@ -102,6 +114,9 @@ N_SOLVER = 1000
 SOLVER_SYSTEM = "langford"  # n = 3, cubic library
 SIZES = (12, 18, 24, 36)
 SEGMENT = 6  # samples per short trajectory
+#: the 4-D system: sizes where its fits take seconds rather than minutes, and fewer seeds
+SIZES_4D = (24, 36)
+SEEDS_4D = 4
 SEGMENT_DT = 0.1
 
 
@@ -120,6 +135,8 @@ class System:
     symmetry: str | None  # the true continuous symmetry (None: broken on purpose)
     split: str  # "tuning", "report" or "broken"
     breaking: tuple | None = None  # (variable, term, coefficient) added to the catalogue's vector field
+    sizes: tuple | None = None  # sample sizes of the scarce-data table (None: SIZES)
+    n_seeds: int | None = None  # seeds per cell (None: the run's)
 
     def __post_init__(self):
         entry = get_system(self.catalogue, **self.parameters)
@@ -178,6 +195,19 @@ SYSTEMS = {
         10.0,
         "rotation(q,p); scaling(q,p)",
         "report",
+    ),
+    "stuart_landau": System(
+        "stuart_landau",
+        "stuart_landau",
+        {},
+        3,
+        ((1.0, 0.0, 0.0, 0.5), (0.1, 0.2, -0.3, 0.1), (-1.2, 0.4, 0.8, -0.6)),
+        0.0,
+        15.0,
+        "rotation(x1,y1)+rotation(x2,y2)",
+        "4-D",
+        sizes=SIZES_4D,
+        n_seeds=SEEDS_4D,
     ),
     "broken": System("broken", "damped_oscillator", {}, 3, _OSC_START, 0.0, 20.0, None, "broken", ("y", "x^2", 0.5)),
     "aizawa": System("aizawa", "aizawa", {}, 4, ((0.1, 0.0, 0.0),), 50.0, 250.0, None, "broken"),
@@ -288,7 +318,9 @@ def fit_method(method, system, X, Xd, threshold, seed):
         est.fit(X, x_dot=Xd, feature_names=names)
         return est.coef_, est
     if method in ("promote_gl", "promote_so", "promote_sl"):
-        est = PromotedSINDy(library=_library(system), candidates=method[-2:])
+        est = PromotedSINDy(library=_library(system), candidates=method[-2:], generator_norm="basis")
+    elif method == "promote_gl_op":
+        est = PromotedSINDy(library=_library(system), candidates="gl", generator_norm="operator")
     elif method == "promote_gl_cv":
         est = PromotedSINDy(
             library=_library(system),
@@ -315,6 +347,17 @@ def try_fit(method, system, X, Xd, threshold, seed):
     return coef, est, None, time.perf_counter() - t0
 
 
+def solves(est) -> dict:
+    """A promoted fit's solves: how many, and its fallbacks by route (the final solve's, when any)."""
+    if not isinstance(est, PromotedSINDy):
+        return {}
+    info = est.solver_info_
+    fb = {}
+    if info["n_fallbacks"]:
+        fb[str(info["fallback"] or "earlier solves")] = int(info["n_fallbacks"])
+    return {"n": int(info["n_solves"]), "fallbacks": fb}
+
+
 def describe(est) -> str:
     if est is None:
         return ""
@@ -332,9 +375,13 @@ SCARCE_METHODS = (
     "enforce",
     "enforce_oracle",
     "promote_gl",
+    "promote_gl_op",
     "promote_sl",
-    "promote_gl_cv",
+    "promote_so",
 )
+#: the 4-D system: the references and promotion told gl(n) (the operator scaling gives the same
+#: penalty with adaptive weights, see symsindy.promote)
+METHODS_4D = ("stlsq_a0.05", "stlsq_a0", "plain", "enforce", "enforce_oracle", "promote_gl")
 
 
 def scarce_cell(task):
@@ -371,6 +418,7 @@ def scarce_cell(task):
                 "error": None,
                 "symmetry": describe(est),
                 "seconds": sec,
+                "solves": solves(est),
             }
         per_seed.append(row)
     for m in methods:
@@ -380,6 +428,11 @@ def scarce_cell(task):
             "symmetry": dict(Counter(r["symmetry"] for r in rs).most_common()),
             "errors": dict(Counter(r["error"] for r in rs if r["error"]).most_common(3)),
             "seconds": float(sum(r["seconds"] for r in rs)),
+            # promotion's solves over the seeds: how many, and by which route the fallbacks went
+            "solves": sum(r.get("solves", {}).get("n", 0) for r in rs),
+            "fallbacks": dict(
+                sum((Counter(r.get("solves", {}).get("fallbacks", {})) for r in rs), Counter()).most_common()
+            ),
         }
     # the better alpha is pysindy's STLSQ; "lost terms" are counted against it
     a, b = out["stlsq_a0.05"]["successes"], out["stlsq_a0"]["successes"]
@@ -558,21 +611,47 @@ LABELS = {
     "enforce": "enforce the true symmetry",
     "enforce_oracle": "enforce, oracle threshold",
     "promote_gl": "promote, told gl(n)",
+    "promote_gl_op": "promote, told gl(n), operator-normalised",
     "promote_sl": "promote, told sl(n)",
+    "promote_so": "promote, told so(n)",
     "promote_gl_cv": "promote, k-fold CV (previous rule)",
 }
-TABLE_METHODS = ("stlsq", "plain", "enforce", "enforce_oracle", "promote_gl", "promote_sl", "promote_gl_cv")
+TABLE_METHODS = (
+    "stlsq",
+    "plain",
+    "enforce",
+    "enforce_oracle",
+    "promote_gl",
+    "promote_gl_op",
+    "promote_sl",
+    "promote_so",
+    "promote_gl_cv",
+)
+PROMOTE_METHODS = tuple(m for m in TABLE_METHODS if m.startswith("promote"))
+#: the groups of systems summed in the report; "all" is the 2-D and 3-D systems, as before the 4-D one was added
+SPLITS = ("tuning", "report", "all", "4-D")
+
+
+def system_sizes(name: str) -> tuple:
+    return SYSTEMS[name].sizes or SIZES
+
+
+def split_names(results, split):
+    if split == "all":
+        return [s for s in results["systems"] if SYSTEMS[s].split in ("tuning", "report")]
+    return [s for s in results["systems"] if SYSTEMS[s].split == split]
 
 
 def summarise(cells, names):
-    tot = {
-        m: sum(cells[(s, n)][m]["successes"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS
-    }
-    lost = {
-        m: sum(cells[(s, n)][m]["lost_terms"] for s in names for n in SIZES if (s, n) in cells) for m in TABLE_METHODS
-    }
-    fits = sum(cells[(s, n)]["n_seeds"] for s in names for n in SIZES if (s, n) in cells)
-    return tot, lost, fits
+    """Sums over the cells of ``names``; None for a method not run in every one of them."""
+    group = [cells[(s, n)] for s in names for n in system_sizes(s) if (s, n) in cells]
+    tot = {m: sum(c[m]["successes"] for c in group) if all(m in c for c in group) else None for m in TABLE_METHODS}
+    lost = {m: sum(c[m]["lost_terms"] for c in group) if all(m in c for c in group) else None for m in TABLE_METHODS}
+    return tot, lost, sum(c["n_seeds"] for c in group)
+
+
+def _ratio(a, b) -> str:
+    return "—" if a is None or b is None else (f"{a / b:.2f}" if b else "inf")
 
 
 def write_report(out_dir: Path, results: dict) -> None:
@@ -595,20 +674,57 @@ def write_report(out_dir: Path, results: dict) -> None:
     L.append("")
     L.append("## Findings")
     L.append("")
-    for split in ("tuning", "report", "all"):
-        names = [s for s in results["systems"] if split == "all" or SYSTEMS[s].split == split]
+    short = {
+        "promote_gl": "promote (gl, orthonormal basis)",
+        "promote_gl_op": "promote (gl, operator-normalised)",
+        "promote_sl": "told only sl(n)",
+        "promote_so": "told only so(n)",
+        "promote_gl_cv": "the previous rule (k-fold CV)",
+    }
+    for split in SPLITS:
+        names = split_names(results, split)
+        if not names:
+            continue
         tot, lost, fits = summarise(cells, names)
-        ratio_stlsq = tot["promote_gl"] / tot["stlsq"] if tot["stlsq"] else float("inf")
-        ratio_enf = tot["enforce"] / tot["promote_gl"] if tot["promote_gl"] else float("inf")
+        proms = [m for m in PROMOTE_METHODS if tot[m] is not None]
         L.append(
-            f"- {split} ({', '.join(names)}; {fits} fits): exact structure — promote (gl) {tot['promote_gl']}, "
-            f"pysindy STLSQ {tot['stlsq']} (ratio {ratio_stlsq:.2f}), enforcing the true symmetry {tot['enforce']} "
-            f"(enforce / promote {ratio_enf:.2f}), symsindy without symmetry {tot['plain']}, the previous promotion rule "
-            f"{tot['promote_gl_cv']}, promotion told only sl(n) (gl(n) without the uniform dilation) "
-            f"{tot['promote_sl']}. Fits with fewer than half the true terms where STLSQ had them all: promote "
-            f"{lost['promote_gl']}, told sl(n) {lost['promote_sl']}, previous rule {lost['promote_gl_cv']}, "
-            f"enforce {lost['enforce']}."
+            f"- {split} ({', '.join(names)}; {fits} fits): exact structure — "
+            + ", ".join(
+                f"{short[m]} {tot[m]} (/ STLSQ {_ratio(tot[m], tot['stlsq'])}, enforce / it {_ratio(tot['enforce'], tot[m])})"
+                for m in proms
+            )
+            + f"; pysindy STLSQ {tot['stlsq']}, enforcing the true symmetry {tot['enforce']}, symsindy without "
+            f"symmetry {tot['plain']}. Fits with fewer than half the true terms where STLSQ had them all: "
+            + ", ".join(f"{short[m]} {lost[m]}" for m in proms)
+            + f", enforce {lost['enforce']}."
         )
+    tot, _, fits = summarise(cells, split_names(results, "all"))
+    if tot["promote_gl"] is not None and tot["promote_gl_op"] is not None:
+        default = PromotedSINDy().generator_norm
+        L.append(
+            f"- penalty scaling per generator (2-D and 3-D, {fits} fits): candidate directions orthonormal over "
+            f"(vec A, b) {tot['promote_gl']} exact, each direction's Lie-derivative operator of unit norm on the "
+            f'data {tot["promote_gl_op"]}; the package default is `generator_norm="{default}"`.'
+        )
+    if tot["promote_so"] is not None and tot["promote_sl"] is not None:
+        L.append(
+            f"- subfamilies (2-D and 3-D, {fits} fits): told only so(n) (rotations) {tot['promote_so']}, only sl(n) "
+            f"(traceless) {tot['promote_sl']}, gl(n) {tot['promote_gl']}."
+        )
+    for c in results["scarce"]:
+        if SYSTEMS[c["system"]].split != "4-D":
+            continue
+        parts = []
+        for m in PROMOTE_METHODS:
+            if m in c and "solves" in c[m]:
+                fb = ", ".join(f"{k} {v}" for k, v in c[m]["fallbacks"].items()) or "none"
+                parts.append(
+                    f"{m} {c[m]['solves']} solves, fallbacks: {fb}, {c[m]['seconds'] / c['n_seeds']:.0f} s a fit"
+                )
+        if parts:
+            L.append(
+                f"- {c['system']}, N = {c['N']}, promotion's solves over {c['n_seeds']} fits: " + "; ".join(parts) + "."
+            )
     for name, b in results["broken"].items():
         var, term, value = BREAKING[name][0]
         for res in b:
@@ -630,16 +746,21 @@ def write_report(out_dir: Path, results: dict) -> None:
     L.append("")
     L.append("## Exact structure out of the seeds, per system and N")
     L.append("")
-    L.append("| system | split | N | " + " | ".join(LABELS[m] for m in TABLE_METHODS) + " |")
-    L.append("|---|---|---|" + "---|" * len(TABLE_METHODS))
+    table_methods = [m for m in TABLE_METHODS if any(m in c for c in results["scarce"])]
+    L.append("| system | split | N | " + " | ".join(LABELS[m] for m in table_methods) + " |")
+    L.append("|---|---|---|" + "---|" * len(table_methods))
     for name in results["systems"]:
-        for n in SIZES:
+        for n in system_sizes(name):
             c = cells.get((name, n))
             if c is None:
                 continue
             vals = [
-                f"{c[m]['successes']}" + (f" (α {c['stlsq']['alpha']:g})" if m == "stlsq" else "")
-                for m in TABLE_METHODS
+                "—"
+                if m not in c
+                else f"{c[m]['successes']}"
+                + (f"/{c['n_seeds']}" if c["n_seeds"] != results["n_seeds"] else "")
+                + (f" (α {c['stlsq']['alpha']:g})" if m == "stlsq" else "")
+                for m in table_methods
             ]
             L.append(f"| {name} | {SYSTEMS[name].split} | {n} | " + " | ".join(vals) + " |")
     L.append("")
@@ -647,29 +768,33 @@ def write_report(out_dir: Path, results: dict) -> None:
         "Sums over the cells, and fits that lost more than half the true terms where pysindy's STLSQ kept them all:"
     )
     L.append("")
-    L.append("| split | " + " | ".join(LABELS[m] for m in TABLE_METHODS) + " |")
-    L.append("|---|" + "---|" * len(TABLE_METHODS))
-    for split in ("tuning", "report", "all"):
-        names = [s for s in results["systems"] if split == "all" or SYSTEMS[s].split == split]
+    L.append("| split | " + " | ".join(LABELS[m] for m in table_methods) + " |")
+    L.append("|---|" + "---|" * len(table_methods))
+    for split in SPLITS:
+        names = split_names(results, split)
+        if not names:
+            continue
         tot, lost, fits = summarise(cells, names)
-        L.append(f"| {split} ({fits} fits) | " + " | ".join(f"{tot[m]} (lost {lost[m]})" for m in TABLE_METHODS) + " |")
+        L.append(
+            f"| {split} ({fits} fits) | "
+            + " | ".join("—" if tot[m] is None else f"{tot[m]} (lost {lost[m]})" for m in table_methods)
+            + " |"
+        )
     L.append("")
     L.append("### What promotion enforced (counts over the seeds)")
     L.append("")
-    L.append("| system | N | promote, told gl(n) | told sl(n) | previous rule |")
-    L.append("|---|---|---|---|---|")
+    proms = [m for m in PROMOTE_METHODS if m in table_methods]
+    L.append("| system | N | " + " | ".join(LABELS[m] for m in proms) + " |")
+    L.append("|---|---|" + "---|" * len(proms))
     for name in results["systems"]:
-        for n in SIZES:
+        for n in system_sizes(name):
             c = cells.get((name, n))
             if c is None:
                 continue
             f = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
-            L.append(
-                f"| {name} | {n} | {f(c['promote_gl']['symmetry'])} | {f(c['promote_sl']['symmetry'])} | "
-                f"{f(c['promote_gl_cv']['symmetry'])} |"
-            )
+            L.append(f"| {name} | {n} | " + " | ".join(f(c[m]["symmetry"]) if m in c else "—" for m in proms) + " |")
     L.append("")
-    secs = {m: sum(c[m]["seconds"] for c in results["scarce"]) for m in TABLE_METHODS if m != "stlsq"}
+    secs = {m: sum(c[m]["seconds"] for c in results["scarce"] if m in c) for m in table_methods if m != "stlsq"}
     L.append("Time over all cells: " + ", ".join(f"{LABELS[m]} {v:.0f} s" for m, v in secs.items()) + ".")
     L.append("")
     L.append("## A symmetry-breaking term is kept")
@@ -748,21 +873,34 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 seeds, N = 12 and 24, fewer repeats (smoke test only)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 20; --quick 3)")
     parser.add_argument("--systems", default=None, help="comma-separated subset of the symmetric systems")
     parser.add_argument("--no-solver", action="store_true", help="skip the solver comparison")
     parser.add_argument("--no-broken", action="store_true", help="skip the symmetry-breaking table")
+    parser.add_argument(
+        "--previous-rule", action="store_true", help="also run the k-fold rule promotion had before leave-one-out"
+    )
     parser.add_argument("--out", default=str(common.RESULTS))
+    parser.add_argument(
+        "--from-json", default=None, help="only write promote.md again from a promote.json of an earlier run"
+    )
     args = parser.parse_args(argv)
     args.out = Path(args.out)
+    if args.from_json:
+        write_report(args.out, json.loads(Path(args.from_json).read_text()))
+        return 0
     t_start = time.perf_counter()
 
     def log(msg):
         print(msg, flush=True)
 
     global SIZES
-    n_seeds = 3 if args.quick else 20
+    n_seeds = args.seeds or (3 if args.quick else 20)
     if args.quick:
         SIZES = (12, 24)
+        for v in SYSTEMS.values():
+            if v.sizes:
+                v.sizes = v.sizes[:1]
     repeats = 2 if args.quick else 5
     names = [s for s, v in SYSTEMS.items() if v.split != "broken"]
     if args.systems:
@@ -788,8 +926,20 @@ def main(argv=None) -> int:
         "scarce": [],
         "broken": {},
     }
-    tasks = [(name, n, n_seeds, SCARCE_METHODS) for name in names for n in SIZES]
-    broken_methods = ["stlsq_a0.05", "promote_so", "promote_gl"]
+    methods = SCARCE_METHODS + (("promote_gl_cv",) if args.previous_rule else ())
+    tasks = [
+        (
+            name,
+            n,
+            min(n_seeds, SYSTEMS[name].n_seeds or n_seeds),
+            METHODS_4D if SYSTEMS[name].split == "4-D" else methods,
+        )
+        for name in names
+        for n in system_sizes(name)
+    ]
+    # the slow 4-D cells first, so that they do not finish last on their own
+    tasks.sort(key=lambda t: SYSTEMS[t[0]].split != "4-D")
+    broken_methods = ["stlsq_a0.05", "promote_so", "promote_gl", "promote_gl_op"]
     results["broken_methods"] = broken_methods
     btasks = (
         []
@@ -808,8 +958,8 @@ def main(argv=None) -> int:
             results["scarce"].append(c)
             log(
                 f"  {t[0]} N={t[1]}: "
-                + ", ".join(f"{m} {c[m]['successes']}" for m in TABLE_METHODS)
-                + f" ({sum(c[m]['seconds'] for m in SCARCE_METHODS):.0f} s)"
+                + ", ".join(f"{m} {c[m]['successes']}" for m in TABLE_METHODS if m in c)
+                + f" ({sum(c[m]['seconds'] for m in t[3]):.0f} s)"
             )
         for t, fut in zip(btasks, bfutures):
             r = fut.result()
