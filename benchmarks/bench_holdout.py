@@ -18,11 +18,9 @@ import _common as common  # first: it sets BLAS threads to 1 unless overridden
 import argparse  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 import bench_conserved as bc  # noqa: E402
 
@@ -42,36 +40,15 @@ SYSTEMS = [
 
 def run_case(name: str, seed: int, holdouts) -> list[dict]:
     from symsindy.catalogue import get_system
-    from symsindy.conservation import SEPARATION_TOL, conserved_from_data, per_quantity, trajectory_separation
 
     system = get_system(name)
-    variables = list(system.variables)
     declared = list(system.conserved.values())
     degree = max([bc._level(q, system.symbols) for q in declared] + [2 if not declared else 1])
     sim = system.simulate(noise=bc.NOISE, random_state=seed, n_trajectories=bc.TRAJECTORIES)
-    x_all = np.vstack(sim.x)
     rows = []
     for h in holdouts:
         t0 = time.time()
-        sep = per_quantity(lambda q: trajectory_separation(q.expr, variables, sim.x) or 0)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                found = conserved_from_data(
-                    sim.x,
-                    None,
-                    variables,
-                    degree,
-                    t=sim.t,
-                    formulation="weak",
-                    basis="auto",
-                    accept=lambda q, sep=sep: sep(q) >= SEPARATION_TOL,
-                    holdout=h,
-                )
-            row = bc._evaluate([q for q in found.quantities if sep(q) >= SEPARATION_TOL], system, x_all)
-            row["rejected_held_out"] = len(found.rejected)
-        except Exception as exc:
-            row = {"span_ok": False, "false": 0, "rejected_held_out": 0, "error": f"{type(exc).__name__}: {exc}"}
+        row = bc.from_data_row(system, sim, degree, holdout=h)
         row.pop("expressions", None)
         row.update(system=name, seed=seed, holdout=h, declared=len(declared), seconds=time.time() - t0)
         rows.append(row)

@@ -28,6 +28,7 @@ __all__ = [
     "validate_trajectories",
     "as_trajectories",
     "check_times",
+    "check_increasing",
     "SINDyMixin",
     "resolve_random_state",
 ]
@@ -106,10 +107,19 @@ def check_times(t, xs) -> list:
         ti = np.asarray(ti, float)
         if ti.shape != (len(xi),):
             raise ValueError(f"t: trajectory {k} has {len(xi)} samples but {ti.shape[0] if ti.ndim else 0} times")
-        if not np.all(np.isfinite(ti)) or np.any(np.diff(ti) <= 0):
-            raise ValueError(f"t: times of trajectory {k} must be finite and strictly increasing")
-        out.append(ti)
+        out.append(check_increasing(ti, f"t: trajectory {k}", "times"))
     return out
+
+
+def check_increasing(v, where: str, what: str = "values") -> np.ndarray:
+    """``v`` as a float array, checked finite and strictly increasing; one-line errors naming ``where``."""
+    v = np.asarray(v, dtype=float)
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{where}: {what} must be finite")
+    if np.any(np.diff(v) <= 0):
+        i = int(np.argmax(np.diff(v) <= 0))
+        raise ValueError(f"{where}: {what} must be strictly increasing; [{i + 1}] = {v[i + 1]} after [{i}] = {v[i]}")
+    return v
 
 
 def validate_trajectories(x, t=None, x_dot=None, feature_names=None, *, default_names=None) -> TrajectoryData:

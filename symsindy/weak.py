@@ -864,15 +864,12 @@ def _check_trajectory(t, x, k=None):
 
 def _check_time_array(t, m, name):
     """``t`` as ``m`` finite, strictly increasing times; one-line errors naming ``name`` otherwise."""
+    from .base import check_increasing
+
     t = np.asarray(t, dtype=float)
     if t.ndim != 1 or len(t) != m:
         raise ValueError(f"{name}: expected {m} times (one per sample), got shape {t.shape}")
-    if not np.all(np.isfinite(t)):
-        raise ValueError(f"{name}: times must be finite")
-    if np.any(np.diff(t) <= 0):
-        i = int(np.argmax(np.diff(t) <= 0))
-        raise ValueError(f"{name}: times must be strictly increasing; t[{i + 1}] = {t[i + 1]} after t[{i}] = {t[i]}")
-    return t
+    return check_increasing(t, name, "times")
 
 
 def _check_states(xs) -> list[np.ndarray]:

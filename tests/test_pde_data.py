@@ -48,7 +48,7 @@ def test_two_dimensional_runs_and_default_names(tmp_path):
         (lambda d: d.pop("u"), "missing key 'u'"),
         (lambda d: d.update(u=d["u"][:, :-1]), r"'u': shape \(6, 7, 1\), expected \(nt, nx, ncomp\)"),
         (lambda d: d.update(u=np.where(d["u"] > 0.99, np.nan, d["u"])), "'u': non-finite value nan"),
-        (lambda d: d.update(x=d["x"][::-1]), "'x': must be strictly increasing"),
+        (lambda d: d.update(x=d["x"][::-1]), "'x': points must be strictly increasing"),
         (lambda d: d.update(names=np.array(["u", "v"])), "'names': 2 names for 1 components"),
         (lambda d: d.update(names=np.array(["x"])), "'x' is both a component and an axis"),
         (lambda d: d.update(names=np.array(["2u"])), "variable name '2u' is not valid"),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base import check_increasing
 from ..io import check_variable_names
 
 __all__ = ["FieldData", "read_fields"]
@@ -102,15 +103,9 @@ def _strictly_increasing(v, where: str) -> np.ndarray:
     v = np.asarray(v)
     if v.dtype.kind not in "iuf" or v.ndim != 1:
         raise ValueError(f"{where}: expected a 1-D array of numbers, got shape {v.shape} of {v.dtype}")
-    v = v.astype(float)
     if len(v) < 2:
         raise ValueError(f"{where}: expected at least 2 points, got {len(v)}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"{where}: holds a non-finite value")
-    if np.any(np.diff(v) <= 0):
-        i = int(np.argmax(np.diff(v) <= 0))
-        raise ValueError(f"{where}: must be strictly increasing; [{i + 1}] = {v[i + 1]} after [{i}] = {v[i]}")
-    return v
+    return check_increasing(v, where, "points")
 
 
 def _strings(arr, where: str) -> list[str]:
