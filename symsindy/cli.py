@@ -13,11 +13,12 @@ import sys
 from .commands import conservation as _conservation
 from .commands import discover as _discover
 from .commands import fit as _fit
+from .commands import pde as _pde
 from .commands import sweep as _sweep
 from .commands import symmetries as _symmetries
 from .commands import systems as _systems
 
-_COMMANDS = (_discover, _fit, _symmetries, _conservation, _systems, _sweep)
+_COMMANDS = (_discover, _fit, _pde, _symmetries, _conservation, _systems, _sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

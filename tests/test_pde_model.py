@@ -80,3 +80,30 @@ def test_bad_input_is_named(burgers_data):
         SymmetricPDESINDy().fit(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="edge 0"):
         SymmetricPDESINDy(edge=0).fit(burgers_data)
+
+
+def test_fit_pde_command_prints_and_writes_the_equations(burgers_data, tmp_path, capsys):
+    import json
+
+    from symsindy.cli import main
+    from symsindy.expressions import parse_expression
+
+    path = tmp_path / "burgers.npz"
+    np.savez(path, t=burgers_data.t[0], x=burgers_data.grid["x"], u=burgers_data.u[0], names=np.array(["u"]))
+    out = tmp_path / "burgers.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit-pde", str(path), "--symmetry", "flip(x)+flip(u)", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        text.startswith("u_t = ") and "symmetry: flip(x)+flip(u)" in text and "equivariance residual: 0.0e+00" in text
+    )
+    d = json.loads(out.read_text())
+    assert d["symmetry"] == ["flip(x)+flip(u)"] and d["components"] == ["u"]
+    expr = parse_expression(d["equations"]["u"], ["u", "u_x", "u_xx"])
+    u, ux, uxx = sympy.symbols("u u_x u_xx")
+    assert float(expr.coeff(u * ux)) == pytest.approx(-1.0, abs=0.01) and float(expr.coeff(uxx)) == pytest.approx(
+        0.1, abs=0.002
+    )
+    assert main(["fit-pde", str(path), "--formulation", "weak"]) == 2
+    assert "weak form is not available for fields yet" in capsys.readouterr().err
