@@ -213,7 +213,10 @@ def test_refit_false_returns_thresholded_promoted_model(oscillator):
 def test_non_convergence_falls_back_and_is_reported(oscillator):
     X, D = oscillator
     est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, max_iter=1)
-    with pytest.warns(PromotionWarning, match="fast: not converged in 1 iterations; used cvxpy:CLARABEL"):
+    with pytest.warns(
+        PromotionWarning,
+        match=r"fast: not converged in 1 iterations \(relative residual \d\.\de[+-]\d+\); used cvxpy:CLARABEL",
+    ):
         est.fit(X, x_dot=D, feature_names=NAMES)
     info = est.solver_info_
     assert info["fallback"] == "cvxpy:CLARABEL" and info["solver"] == "cvxpy:CLARABEL"
@@ -576,3 +579,130 @@ def test_nested_refit_check_against_a_symmetric_subspace():
     assert 0 < c["q"] < dim and c["dof"] == 128 * 2 - dim
     c, _ = check(*_oscillator(n=128), NAMES)
     assert c["testable"] and c["passed"] is True
+
+
+# ------------------------------------------------------------------------------ penalty scaling, 4-D
+
+
+@pytest.mark.parametrize("norm", ["basis", "operator"])
+def test_generator_norm_scales_the_penalised_directions(oscillator, norm):
+    """Without adaptive weights the penalised directions' Lie-derivative operators are orthogonal;
+    ``"operator"`` gives them one norm (a whitening), ``"basis"`` keeps the orthonormal candidates,
+    whose operators differ in norm (gl(2) on a cubic library)."""
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, adaptive=False, generator_norm=norm)
+    est.fit(X, x_dot=D, feature_names=NAMES)
+    setup = est._setup_
+    ops = np.einsum("kab,kj->jab", setup.T, setup.P).reshape(setup.P.shape[1], -1)
+    G = ops @ ops.T
+    np.testing.assert_allclose(G - np.diag(np.diag(G)), 0.0, atol=1e-9 * G.max())
+    norms = np.sqrt(np.diag(G))
+    if norm == "operator":
+        np.testing.assert_allclose(norms, 1.0, rtol=1e-10)
+    else:
+        assert norms.max() > 1.5 * norms.min()
+        np.testing.assert_allclose(setup.P.T @ setup.P, np.eye(setup.P.shape[1]), atol=1e-10)
+    # the same basis-independent penalty whatever basis of gl(2) the user writes down
+    if norm == "operator":
+        rng = np.random.default_rng(0)
+        cands = [(rng.normal(size=(2, 2)), None) for _ in range(4)]
+        other = PromotedSINDy(library=_cubic(), candidates=cands, weight=0.05, adaptive=False, generator_norm=norm)
+        other.fit(X, x_dot=D, feature_names=NAMES)
+        x = rng.normal(size=est.problem_.n_unknowns)
+        sv = [np.linalg.svd(e.problem_.lie_matrix(x), compute_uv=False) for e in (est, other)]
+        np.testing.assert_allclose(sv[0], sv[1], rtol=1e-8)
+
+
+def test_unknown_generator_norm_is_named(oscillator):
+    X, D = oscillator
+    with pytest.raises(ValueError, match="generator_norm 'unit': expected one of basis, operator"):
+        PromotedSINDy(library=_cubic(), generator_norm="unit", weight=0.1).fit(X, x_dot=D, feature_names=NAMES)
+
+
+def test_weight_zero_is_the_least_squares_fit_without_iterations(oscillator):
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.0, refit=False, threshold=0.0)
+    est.fit(X, x_dot=D, feature_names=NAMES)
+    assert est.solver_info_["solver"] == "closed form" and est.solver_info_["iterations"] == 0
+    lib = _cubic().fit(X)
+    ls = np.linalg.lstsq(lib.transform(X), D, rcond=None)[0].T
+    np.testing.assert_allclose(est.promoted_coef_, ls, rtol=1e-8, atol=1e-10)
+
+
+def _stuart_landau_short_trajectories(seed, n_traj=6, n_samples=6, dt=0.1, noise=0.01):
+    from scipy.integrate import solve_ivp
+
+    from symsindy.catalogue import get_system
+
+    entry = get_system("stuart_landau")
+    f = entry.rhs_function()
+    rng = np.random.default_rng(seed)
+    xs = []
+    for _ in range(n_traj):
+        x0 = rng.uniform(-1.2, 1.2, size=4)
+        t = np.arange(n_samples) * dt
+        sol = solve_ivp(lambda _, s: f(s[None])[0], (0, t[-1]), x0, t_eval=t, rtol=1e-10, atol=1e-10)
+        xs.append(sol.y.T)
+    X = np.vstack(xs)
+    D = f(X)
+    X = X + noise * X.std(0) * rng.standard_normal(X.shape)
+    D = D + noise * D.std(0) * rng.standard_normal(D.shape)
+    return X, D, list(entry.variables)
+
+
+def test_gl4_promotion_converges_and_names_so4():
+    """Two coupled Stuart-Landau oscillators, 36 samples, cubic library (140 unknowns), told gl(4)
+    (16 generators): every ADMM solve of the path converges (before the step's floor, the large
+    weights did not within 20,000 iterations and fell back to cvxpy, minutes each), and the
+    algebra of the fully symmetric end, which holds all of so(4), is named (merging rotation
+    triples used to fail once two triples shared a plane)."""
+    X, D, names = _stuart_landau_short_trajectories(0)
+    est = PromotedSINDy(library=_cubic(), candidates="gl").fit(X, x_dot=D, feature_names=names)
+    assert est.penalised_directions_ == 16
+    assert est.solver_info_["n_fallbacks"] == 0 and est.solver_info_["converged"]
+    end = est.weight_path_[-1]
+    assert end["weight"] == 1.0 and "rotation(x1,y1,x2)" in end["specs"]
+    assert sum(s.startswith("rotation(") for s in end["specs"]) == 4  # so(4): one triple and three planes
+    assert est.equivariance_residual_ < 1e-10
+
+
+def test_a_nearly_converged_fast_solve_is_used_flagged_without_cvxpy(oscillator, monkeypatch):
+    """At its iteration limit within FAST_REDUCED_TOL, the ADMM solution is used and reported as of
+    reduced accuracy; cvxpy is not called."""
+    from symsindy.promote import _estimator
+
+    def no_cvxpy(*args, **kwargs):
+        raise AssertionError("cvxpy was called")
+
+    monkeypatch.setattr(_estimator, "solve_cvxpy", no_cvxpy)
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, tol=1e-16, max_iter=400)
+    with pytest.warns(PromotionWarning, match="relative residual .*; used that solution, of reduced accuracy"):
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    info = est.solver_info_
+    assert info["solver"] == "fast (reduced accuracy)" and info["fallback"] == "fast (reduced accuracy)"
+    assert info["n_fallbacks"] == 1 and not info["converged"]
+    assert "rotation(x,y)" in est.symmetry_specs_
+
+
+def test_adaptive_weights_make_the_penalty_independent_of_the_generator_norm(oscillator):
+    """The adaptive weights whiten the directions by the unpenalised fit's Lie-derivative matrix, so
+    any invertible rescaling of the directions before them (the generator norm) changes the penalty
+    only by a constant factor (while no weight is floored): the same promoted model."""
+    X, D = oscillator
+    fits = [
+        PromotedSINDy(library=_cubic(), candidates="gl", weight=0.05, generator_norm=g).fit(
+            X, x_dot=D, feature_names=NAMES
+        )
+        for g in ("basis", "operator")
+    ]
+    assert not np.allclose(fits[0]._setup_.P, fits[1]._setup_.P)
+    rng = np.random.default_rng(1)
+    ratios = []
+    for _ in range(5):
+        x = rng.normal(size=fits[0].problem_.n_unknowns)
+        nuc = [np.sum(np.linalg.svd(e.problem_.lie_matrix(x), compute_uv=False)) for e in fits]
+        ratios.append(nuc[1] / nuc[0])
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-8)
+    np.testing.assert_allclose(fits[0].promoted_coef_, fits[1].promoted_coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(fits[0].coef_ != 0, fits[1].coef_ != 0)
