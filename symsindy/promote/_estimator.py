@@ -28,10 +28,22 @@ from ._candidates import (
     _symmetry_key,
     _unnamed,
 )
-from ._problem import PromotionProblem, _lam_ref, _lie_parts, _orthonormal_candidates, _relative_spectrum
+from ._problem import (
+    PromotionProblem,
+    _lam_ref,
+    _lie_parts,
+    _orthonormal_candidates,
+    _penalised_directions,
+    _relative_spectrum,
+)
 from ._solvers import solve_cvxpy, solve_fast
 
 SOLVERS = ("fast", "cvxpy")
+#: an ADMM solve that stops at its iteration limit with residuals within this relative tolerance
+#: (about an interior-point solution's accuracy on these problems) is used, flagged as of reduced
+#: accuracy, rather than handed to cvxpy, which on gl(4) with a cubic library (a 2240 x 140 Lie
+#: matrix) takes minutes and gigabytes per solve
+FAST_REDUCED_TOL = 1e-7
 #: rules for ``weight="auto"``: leave-one-out over candidate symmetries, or k-fold cross-validation
 SELECTIONS = ("loo", "cv")
 
@@ -133,6 +145,10 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         unpenalised fit's Lie-derivative matrix) by ``s_min / s_i`` (relative singular values
         floored at ``adaptive_floor``), as in the adaptive lasso.
     adaptive_floor : float, default 1e-3
+    generator_norm : {"basis", "operator"}, default "basis"
+        Scale of the candidate directions in the penalty: orthonormal over ``(vec A, b)``, or
+        each direction's Lie-derivative operator of unit norm on the data (see
+        :mod:`symsindy.promote`).
     null_tol : float, default 1e-6
         Relative singular values of the promoted model's Lie derivative below this count as
         symmetries (at least 1e-4 for a cvxpy solution, whose zeros are less exact).
@@ -220,6 +236,7 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         max_iter=20000,
         adaptive=True,
         adaptive_floor=1e-3,
+        generator_norm="basis",
         null_tol=1e-6,
         refit=True,
         random_state=0,
@@ -244,6 +261,7 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         self.max_iter = max_iter
         self.adaptive = adaptive
         self.adaptive_floor = adaptive_floor
+        self.generator_norm = generator_norm
         self.null_tol = null_tol
         self.refit = refit
         self.random_state = random_state
@@ -281,6 +299,8 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         number("tol", strict=True)
         number("null_tol", strict=True)
         number("adaptive_floor", strict=True)
+        if self.generator_norm not in ("basis", "operator"):
+            raise ValueError(f"generator_norm {self.generator_norm!r}: expected one of basis, operator")
         if self.solver not in SOLVERS:
             raise ValueError(f"solver {self.solver!r}: expected 'fast' or 'cvxpy'")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
@@ -486,30 +506,16 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         T1, T2, cands, not_closed = _lie_parts(library, names, cands, S, colscale, x_samples=X)
         if not cands:
             raise ValueError(f"candidates {self.candidates!r}: the library is not closed under any of them")
-        dropped = {"not_closed": not_closed}
         T = T1 - T2
-        q = len(cands)
-        # combinations with a zero operator are symmetries of every model: nothing to promote
-        flat = T.reshape(q, -1)
-        U, s, _ = np.linalg.svd(flat, full_matrices=False)
-        keep = s > 1e-10 * max(s[0] if s.size else 0.0, 1e-300)
-        P = U[:, keep]  # (q, q')
-        dropped["trivial"] = q - P.shape[1]
         theta_n = theta / colscale
-        qp = P.shape[1]
         M, N = T.shape[1], T.shape[2]
-        weights = np.ones(qp)
-        if self.adaptive and qp > 1:
-            # adaptive weights: directions the unpenalised fit breaks by much more than its
-            # most symmetric one are penalised less, so they do not drag the model to zero
-            xt_ls = np.linalg.lstsq(theta_n, D / yscale, rcond=None)[0].T.ravel()
-            Z = np.einsum("kab,kj,b->aj", T, P, xt_ls)
-            _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
-            sv = np.concatenate([sv, np.zeros(qp - len(sv))])
-            scale = float(np.max(np.linalg.norm(T1 @ xt_ls, axis=1) + np.linalg.norm(T2 @ xt_ls, axis=1), initial=0.0))
-            s_rel = np.maximum(sv / scale if scale > 0 else np.zeros(qp), self.adaptive_floor)
-            weights = s_rel.min() / s_rel
-            P = P @ (Vt.T * weights) @ Vt
+        # combinations with a zero operator are symmetries of every model: nothing to promote
+        xt_ls = np.linalg.lstsq(theta_n, D / yscale, rcond=None)[0].T.ravel()
+        P, weights, n_trivial = _penalised_directions(
+            T, T1, T2, xt_ls, generator_norm=self.generator_norm, adaptive=self.adaptive, floor=self.adaptive_floor
+        )
+        dropped = {"not_closed": not_closed, "trivial": n_trivial}
+        qp = P.shape[1]
         if qp:
             TP = np.einsum("kab,kj->ajb", T, P).reshape(M * qp, N)
             norm = float(np.linalg.norm(TP, 2))
@@ -544,10 +550,15 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
     def _solve(self, problem: PromotionProblem, weight: float, warm, tol=None):
         """Solve at ``lam = weight * lam_ref(problem)`` with the requested solver, then the other;
         when neither converges, a cvxpy solution of reduced accuracy (status
-        ``optimal_inaccurate``) is used if there is one, else PromotionError is raised.
+        ``optimal_inaccurate``) is used if there is one, else PromotionError is raised.  An ADMM
+        solve that stops at ``max_iter`` within ``FAST_REDUCED_TOL`` is used at once, flagged
+        (``solver`` and ``fallback`` "fast (reduced accuracy)"; its zeros are judged as a
+        cvxpy solution's), without trying cvxpy.
 
         Without l1, weight >= 1 has a known solution, the least-squares fit in the fully
-        symmetric subspace: no iterations needed.
+        symmetric subspace, and weight 0 the (minimum-norm) least-squares fit: no iterations
+        needed (with fewer samples than unknowns the iterations at weight 0 crawl along the
+        loss's null space and may not converge at all).
         """
         routes = [self.solver] + [s for s in SOLVERS if s != self.solver]
         failures = []
@@ -559,6 +570,15 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
                 "converged": True,
                 "iterations": 0,
                 "status": "fully symmetric",
+                "fallback": None,
+            }
+        if self.l1 == 0 and weight == 0:
+            x0 = np.linalg.lstsq(problem.H, problem.g, rcond=None)[0]
+            return x0, {
+                "solver": "closed form",
+                "converged": True,
+                "iterations": 0,
+                "status": "least squares",
                 "fallback": None,
             }
         lam = weight * _lam_ref(problem) if problem.shape[1] else 0.0
@@ -590,6 +610,18 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
             if info.get("status") == "optimal_inaccurate" and x is not None and np.all(np.isfinite(x)):
                 inaccurate = (x, info)
             failures.append(f"{info['solver']}: {info['status']}")
+            if np.isfinite(info.get("relative_residual", np.inf)):
+                failures[-1] += f" (relative residual {info['relative_residual']:.1e})"
+            if (
+                route == "fast"
+                and x is not None
+                and np.all(np.isfinite(x))
+                and info.get("relative_residual", np.inf) <= FAST_REDUCED_TOL
+            ):
+                info = {**info, "solver": "fast (reduced accuracy)", "fallback": "fast (reduced accuracy)"}
+                self._events["n_fallbacks"] += 1
+                self._events["messages"].append(f"{failures[-1]}; used that solution, of reduced accuracy")
+                return x, info
         if inaccurate is not None:
             x, info = inaccurate
             info = {**info, "fallback": f"{info['solver']} (reduced accuracy)"}
