@@ -233,13 +233,11 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
-# Docstring text that is not valid reST, in modules that are being rewritten elsewhere: each
+# Docstring text that is not valid reST and cannot be fixed at its source (none at present): each
 # entry is (object, text, replacement), applied to that object's docstring while it is read.
 # An entry whose text no longer occurs is reported as a warning (an error under -W), so it is
 # removed once its source is fixed.
 DOCSTRING_FIXES = [
-    # the indented formula is a block quote full of |...| substitution references
-    ("symsindy.promote", "the fit solves, in normalised units,\n", "the fit solves, in normalised units::\n"),
 ]
 
 
@@ -288,8 +286,6 @@ nitpick_ignore = [
     # outside symsindy: the build runs offline, without intersphinx inventories
     ("py:mod", "importlib.resources"),
     ("py:func", "scipy.integrate.solve_ivp"),
-    # private helpers named in docstrings of modules being rewritten elsewhere (to be reworded there)
-    ("py:func", "_snapped_candidates"),  # symsindy/promote/__init__.py, module docstring
 ]
 
 

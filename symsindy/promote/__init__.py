@@ -1,7 +1,7 @@
 """Promoting symmetry with a convex penalty: let the data choose how much symmetry a model has.
 
 Over a candidate algebra with orthonormal basis ``(A_1, b_1) .. (A_q, b_q)`` (so(n), gl(n),
-affine or user generators) the fit solves, in normalised units,
+affine or user generators) the fit solves, in normalised units::
 
     min_X  1/(2m) |Y - Theta~ X^T|_F^2  +  lam |[vec L_1(X) .. vec L_q(X)]|_*  +  mu |X|_1
 
@@ -49,7 +49,7 @@ Weight selection (``weight="auto"``, ``selection="loo"``, the default): the prom
 on all the data along ``weight_grid`` (warm-started), and every symmetry the path reveals is a
 candidate: the exact symmetry of each promoted model (singular values below ``null_tol``) and,
 because with few data the penalty rarely makes a direction exactly symmetric, the directions it
-breaks least, rounded to simple generators (:func:`_snapped_candidates`).  Each candidate, and
+breaks least, rounded to simple generators (``_candidates._snapped_candidates``).  Each candidate, and
 no symmetry at all, is enforced in a refit (:class:`~symsindy.model.SymmetricSINDy`, same
 threshold and ridge) and scored by the leave-one-out error of that refit
 (:func:`symsindy.optimizers.loo_error`, closed form).  A candidate is not eligible when the data
