@@ -237,8 +237,7 @@ def _skip_member(app, what, name, obj, skip, options):
 # entry is (object, text, replacement), applied to that object's docstring while it is read.
 # An entry whose text no longer occurs is reported as a warning (an error under -W), so it is
 # removed once its source is fixed.
-DOCSTRING_FIXES = [
-]
+DOCSTRING_FIXES = []
 
 
 def _fix_docstring(app, what, name, obj, options, lines):
