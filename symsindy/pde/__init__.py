@@ -1,13 +1,13 @@
 """Fields: data for PDE discovery, ``u_t = N(u, u_x, u_xx, ...)`` on 1-D and 2-D grids.
 
-``read_fields`` reads NPZ field files (:mod:`symsindy.pde._data`: ``t``, the grid ``x`` and
+``read_fields`` reads NPZ field files (``symsindy/pde/_data.py``: ``t``, the grid ``x`` and
 ``y``, the components ``u`` and their ``names``; several files or a ``trajectory`` axis are
 several runs) into a :class:`FieldData`, with one-line errors for wrong shapes, non-finite
 values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds pysindy's
 ``PDELibrary`` on that grid and ``pde_terms`` writes its columns in SymPy, with derivative
-symbols ``u_x``, ``u_xx``, ``v_xy`` (:mod:`symsindy.pde._library`).  ``pde_action`` gives the
+symbols ``u_x``, ``u_xx``, ``v_xy`` (``symsindy/pde/_library.py``).  ``pde_action`` gives the
 exact action of a symmetry (``flip(x)+flip(u)``, ``rotation(u,v)``, ``swap(x,y)``) on those
-terms, for the equivariant subspace of :mod:`symsindy.constraints` (:mod:`symsindy.pde._actions`).
+terms, for the equivariant subspace of :mod:`symsindy.constraints` (``symsindy/pde/_actions.py``).
 :class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` in the strong form with the symmetry enforced.
 """
 

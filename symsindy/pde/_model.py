@@ -37,7 +37,7 @@ class SymmetricPDESINDy(BaseEstimator):
         Highest spatial derivative.
     symmetry : spec string, list of spec strings or None
         Over the component and axis names, e.g. ``"flip(x)+flip(u)"`` (Burgers) or
-        ``"rotation(u,v)"`` (see :mod:`symsindy.pde._actions`); None fits plain PDE-FIND.
+        ``"rotation(u,v)"`` (see :func:`~symsindy.pde.pde_action`); None fits plain PDE-FIND.
     threshold : float or "auto", default "auto"
         As :class:`~symsindy.model.SymmetricSINDy`.
     alpha : float, default 0.0
