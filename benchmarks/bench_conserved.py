@@ -147,6 +147,18 @@ def _evaluate(found, system, x_all):
     }
 
 
+def _failed_row(exc) -> dict:
+    """The row of a case whose fit or search raised: nothing found, the error recorded."""
+    return {
+        "span_ok": False,
+        "reported": 0,
+        "independent": 0,
+        "false": 0,
+        "expressions": [],
+        "error": f"{type(exc).__name__}: {exc}",
+    }
+
+
 def from_data_row(system, sim, degree, **kwargs) -> dict:
     """The ``from_data`` column: the search straight from the data in the weak form, no model, a
     quantity must tell the trajectories apart; ``kwargs`` go to ``conserved_from_data``."""
@@ -169,14 +181,7 @@ def from_data_row(system, sim, degree, **kwargs) -> dict:
                 **kwargs,
             )
     except Exception as exc:
-        return {
-            "span_ok": False,
-            "reported": 0,
-            "independent": 0,
-            "false": 0,
-            "expressions": [],
-            "error": f"{type(exc).__name__}: {exc}",
-        }
+        return _failed_row(exc)
     row = _evaluate([q for q in direct.quantities if sep(q) >= SEPARATION_TOL], system, np.vstack(sim.x))
     row["basis"] = direct.basis
     row["rejected_held_out"] = len(direct.rejected)
@@ -254,14 +259,7 @@ def run_case(name: str, seed: int) -> dict:
                 else {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
             )
         except Exception as exc:  # a failed fit is a failed case, recorded
-            row = {
-                "span_ok": False,
-                "reported": 0,
-                "independent": 0,
-                "false": 0,
-                "expressions": [],
-                "error": f"{type(exc).__name__}: {exc}",
-            }
+            row = _failed_row(exc)
         row["seconds"] = time.time() - t0
         out[form] = row
     t0 = time.time()
