@@ -58,6 +58,16 @@ def test_noise_free_burgers_is_recovered_with_its_reflection_enforced(burgers_da
     assert float(expr.coeff(uxx)) == pytest.approx(0.1, abs=0.002)
     assert model.equations()[0].startswith("u_t = ")
     assert model.equivariance_residual_ <= 1e-10
+    # the model's u_t on the field, and its score against the field's own u_t
+    (ut,) = model.predict(burgers_data)
+    field = burgers_data.u[0][..., 0]
+    d1 = np.gradient(field, burgers_data.grid["x"], axis=1)
+    d2 = np.gradient(d1, burgers_data.grid["x"], axis=1)
+    expected = float(expr.coeff(u * ux)) * field * d1 + float(expr.coeff(uxx)) * d2
+    assert ut.shape == burgers_data.u[0].shape
+    # the same PDE by other finite differences: equal up to their discretisation error
+    np.testing.assert_allclose(ut[:, 5:-5, 0], expected[:, 5:-5], atol=0.02 * np.abs(expected).max())
+    assert model.score(burgers_data) > 0.999
 
 
 def test_noisy_fits_stay_exactly_equivariant(burgers_data):

@@ -135,6 +135,26 @@ class SymmetricPDESINDy(BaseEstimator):
             out.append(f"{c}_t = {sympy.sstr(rounded)}")
         return out
 
+    def predict(self, data: FieldData) -> list[np.ndarray]:
+        """The model's ``u_t`` on each run of ``data`` (same grid): a list of (nt, nx[, ny], ncomp)."""
+        check_is_fitted(self, "coef_")
+        out = []
+        for u in data.u:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cols = np.asarray(self.library_.transform([to_pysindy(u)])[0])  # (nx[, ny], nt, p)
+            out.append(np.moveaxis(cols @ self.coef_.T, -2, 0))
+        return out
+
+    def score(self, data: FieldData, metric=None, **metric_kws) -> float:
+        """How well the model predicts ``u_t`` (finite differences in time, away from the edges):
+        ``metric(u_t, predicted)``, R² by default."""
+        from sklearn.metrics import r2_score
+
+        check_is_fitted(self, "coef_")
+        theta, target = self._rows(data, self.library_)
+        return float((r2_score if metric is None else metric)(target, theta @ self.coef_.T, **metric_kws))
+
     def complexity(self) -> int:
         check_is_fitted(self, "coef_")
         return int(np.count_nonzero(self.coef_))
