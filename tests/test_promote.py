@@ -422,19 +422,16 @@ def test_when_every_accepted_weight_reveals_a_refused_symmetry_nothing_is_enforc
 # ------------------------------------------------------------------------------ scarce data
 
 
-def _langford_short_trajectories(seed, n_traj=3, n_samples=6, dt=0.1, noise=0.01):
-    """Langford's system (aizawa, f = 0; rotation about z): short trajectories from perturbed
-    starts, measured derivatives, noise ``noise`` x each variable's std."""
+def _short_trajectories(entry, start, seed, n_traj, n_samples, dt, noise):
+    """Short trajectories of a catalogue system from ``start(rng)``, measured derivatives, noise
+    ``noise`` x each variable's std: ``(X, D, variables)``."""
     from scipy.integrate import solve_ivp
 
-    from symsindy.catalogue import get_system
-
-    entry = get_system("aizawa", f=0.0)
     f = entry.rhs_function()
     rng = np.random.default_rng(seed)
     xs = []
     for _ in range(n_traj):
-        x0 = np.asarray(entry.x0, float) + 0.5 * rng.standard_normal(3)
+        x0 = start(rng)
         t = np.arange(n_samples) * dt
         sol = solve_ivp(lambda _, s: f(s[None])[0], (0, t[-1]), x0, t_eval=t, rtol=1e-10, atol=1e-10)
         xs.append(sol.y.T)
@@ -443,6 +440,16 @@ def _langford_short_trajectories(seed, n_traj=3, n_samples=6, dt=0.1, noise=0.01
     X = X + noise * X.std(0) * rng.standard_normal(X.shape)
     D = D + noise * D.std(0) * rng.standard_normal(D.shape)
     return X, D, list(entry.variables)
+
+
+def _langford_short_trajectories(seed, n_traj=3, n_samples=6, dt=0.1, noise=0.01):
+    """Langford's system (aizawa, f = 0; rotation about z): short trajectories from perturbed
+    starts, measured derivatives, noise ``noise`` x each variable's std."""
+    from symsindy.catalogue import get_system
+
+    entry = get_system("aizawa", f=0.0)
+    x0 = np.asarray(entry.x0, float)
+    return _short_trajectories(entry, lambda rng: x0 + 0.5 * rng.standard_normal(3), seed, n_traj, n_samples, dt, noise)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -630,24 +637,10 @@ def test_weight_zero_is_the_least_squares_fit_without_iterations(oscillator):
 
 
 def _stuart_landau_short_trajectories(seed, n_traj=6, n_samples=6, dt=0.1, noise=0.01):
-    from scipy.integrate import solve_ivp
-
     from symsindy.catalogue import get_system
 
     entry = get_system("stuart_landau")
-    f = entry.rhs_function()
-    rng = np.random.default_rng(seed)
-    xs = []
-    for _ in range(n_traj):
-        x0 = rng.uniform(-1.2, 1.2, size=4)
-        t = np.arange(n_samples) * dt
-        sol = solve_ivp(lambda _, s: f(s[None])[0], (0, t[-1]), x0, t_eval=t, rtol=1e-10, atol=1e-10)
-        xs.append(sol.y.T)
-    X = np.vstack(xs)
-    D = f(X)
-    X = X + noise * X.std(0) * rng.standard_normal(X.shape)
-    D = D + noise * D.std(0) * rng.standard_normal(D.shape)
-    return X, D, list(entry.variables)
+    return _short_trajectories(entry, lambda rng: rng.uniform(-1.2, 1.2, size=4), seed, n_traj, n_samples, dt, noise)
 
 
 def test_gl4_promotion_converges_and_names_so4():
