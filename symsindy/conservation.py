@@ -771,7 +771,9 @@ def conserved_from_data(
         _families(basis, variables, degree, x_all, positions),
         lambda b: _search(b, *builders(b), max_null, min_gap, nullity),
     )
-    drift = per_quantity(lambda q: held_out_drift(q.expr, variables, *held) if held[0] else None)
+    # the held-out samples are smoothed once; each quantity is then only evaluated along them
+    smoothed = _smoothed(*held) if held[0] else None
+    drift = per_quantity(lambda q: None if smoothed is None else _largest_drift(q.expr, variables, smoothed))
 
     def passes(q):
         d = drift(q)
@@ -819,13 +821,21 @@ def held_out_drift(expr, variables, xs, ts=None) -> float:
     (:func:`symsindy.differentiation.estimate_derivatives`, a noise-adaptive window), so that
     measurement noise is not counted as drift; ``scale`` as in :func:`check_quantity`.
     ``ts``: the trajectories' times or steps (default unit steps)."""
+    return _largest_drift(expr, variables, _smoothed(xs, ts))
+
+
+def _smoothed(xs, ts=None) -> list[np.ndarray]:
+    """States smoothed as the strong form smooths them (samples without a finite derivative dropped)."""
     from .differentiation import estimate_derivatives
 
     xs = [np.asarray(xi, float) for xi in xs]
     ts = [1.0] * len(xs) if ts is None else list(ts)
-    smoothed, _ = estimate_derivatives(xs, ts)
+    return estimate_derivatives(xs, ts)[0]
+
+
+def _largest_drift(expr, variables, trajectories) -> float:
     values, scale_of = _quantity_functions(expr, variables)
-    return max(_drift(values(xi), scale_of(xi)) for xi in smoothed if len(xi))
+    return max(_drift(values(xi), scale_of(xi)) for xi in trajectories if len(xi))
 
 
 #: A quantity found from the data alone must spread across trajectories by at least this
