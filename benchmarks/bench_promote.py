@@ -361,6 +361,8 @@ def solves(est) -> dict:
     fb = {}
     if info["n_fallbacks"]:
         fb[str(info["fallback"] or "earlier solves")] = int(info["n_fallbacks"])
+    if info.get("n_skipped"):
+        fb["weights skipped"] = int(info["n_skipped"])
     return {"n": int(info["n_solves"]), "fallbacks": fb}
 
 

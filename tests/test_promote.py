@@ -699,3 +699,43 @@ def test_adaptive_weights_make_the_penalty_independent_of_the_generator_norm(osc
     np.testing.assert_allclose(ratios, ratios[0], rtol=1e-8)
     np.testing.assert_allclose(fits[0].promoted_coef_, fits[1].promoted_coef_, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(fits[0].coef_ != 0, fits[1].coef_ != 0)
+
+
+def test_a_weight_no_solver_can_do_is_skipped_and_reported(oscillator, monkeypatch):
+    """With the automatic weight, one weight of the path at which every route fails is left out
+    (its path entry says why, the warning names it); the other weights still choose the model."""
+    from symsindy.promote import _estimator
+
+    real = _estimator.solve_fast
+    calls = {"n": 0}
+
+    def failing_once(problem, lam, *args, **kwargs):
+        calls["n"] += 1
+        x, info = real(problem, lam, *args, **kwargs)
+        if calls["n"] == 3:
+            return x, {**info, "converged": False, "status": "not converged (forced)", "relative_residual": 1.0}
+        return x, info
+
+    monkeypatch.setattr(_estimator, "solve_fast", failing_once)
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="so", cvxpy_solver="NOPE")
+    with pytest.warns(PromotionWarning, match=r"1 weights of the path skipped .*weight [\d.e-]+ skipped: promotion at"):
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    failed = [pt for pt in est.weight_path_ if "failed" in pt]
+    assert len(failed) == 1 and "every solver failed" in failed[0]["failed"] and failed[0]["proposed"] == []
+    assert est.solver_info_["n_skipped"] == 1
+    assert len(est.weight_path_) == len(est._grid())
+    assert "rotation(x,y)" in est.symmetry_specs_ and est.equivariance_residual_ < 1e-10
+    assert not failed[0].get("chosen")
+
+
+def test_when_every_promoting_weight_fails_the_least_squares_fit_proposes_alone(oscillator):
+    """Weight 0 (the least-squares fit) needs no solver; with every other weight failing, the
+    candidates come from that fit alone (here its discovery still proposes the rotation), and
+    the warning counts the skipped weights."""
+    X, D = oscillator
+    est = PromotedSINDy(library=_cubic(), candidates="so", max_iter=1, cvxpy_solver="NOPE", weight_grid=[0.1, 0.3])
+    with pytest.warns(PromotionWarning, match="2 weights of the path skipped"):
+        est.fit(X, x_dot=D, feature_names=NAMES)
+    assert est.weight_ == 0.0 and [pt["weight"] for pt in est.weight_path_ if "failed" not in pt] == [0.0]
+    assert est.solver_info_["n_skipped"] == 2 and np.any(est.coef_)

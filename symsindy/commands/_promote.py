@@ -103,6 +103,8 @@ def promote_from_args(
         line += f" ({info['iterations']} iterations)"
     if info["n_fallbacks"]:
         line += f"; {info['n_fallbacks']} of {info['n_solves']} solves fell back to the other solver"
+    if info.get("n_skipped"):
+        line += f"; {info['n_skipped']} weights of the path skipped (no solver converged)"
     lines.append(line)
     for w in caught:
         if issubclass(w.category, PromotionWarning):

@@ -108,9 +108,11 @@ reported with a :class:`PromotionWarning` and the other one is tried, except tha
 solution within ``FAST_REDUCED_TOL`` is used at once, flagged as of reduced accuracy (cvxpy
 takes minutes and gigabytes per solve at that size); if neither converged, a cvxpy solution
 flagged as of reduced accuracy is used.  ``solver_info_`` records what happened (``solver``
-and ``fallback`` name the route, ``n_fallbacks`` counts them over the path), and
-:class:`PromotionError` is raised when every route fails.  A zero model is never returned
-silently.
+and ``fallback`` name the route, ``n_fallbacks`` counts them over the path).  With the
+automatic weight, a weight of the path at which every route fails is skipped: it proposes no
+candidate, its entry in ``weight_path_`` says why under ``failed``, ``n_skipped`` counts such
+weights and the warning names them.  Otherwise :class:`PromotionError` is raised when every
+route fails.  A zero model is never returned silently.
 """
 
 from . import _candidates, _estimator, _problem

@@ -345,7 +345,7 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         # the same regression rows as SymmetricSINDy: samples with (smoothed) derivatives, or the
         # weak form's test-function integrals
         rows = base._rows(xs, ts, dxs, names, Symmetry(names))
-        self._events = {"n_solves": 0, "n_fallbacks": 0, "messages": []}
+        self._events = {"n_solves": 0, "n_fallbacks": 0, "n_skipped": 0, "messages": []}
         try:
             self._fit(rows, names)
         finally:
@@ -433,6 +433,7 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
             "fallback": info.get("fallback"),
             "n_solves": ev["n_solves"],
             "n_fallbacks": ev["n_fallbacks"],
+            "n_skipped": ev["n_skipped"],
             "refit_fallback": refit_note,
         }
         if refit_note:
@@ -440,8 +441,11 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         if ev["messages"]:
             first = ev["messages"][0]
             more = f" (and {len(ev['messages']) - 1} more)" if len(ev["messages"]) > 1 else ""
+            counts = [f"{ev['n_fallbacks']} of {ev['n_solves']} solves fell back"]
+            if ev["n_skipped"]:
+                counts.append(f"{ev['n_skipped']} weights of the path skipped (no solver converged)")
             warnings.warn(
-                f"promotion: {ev['n_fallbacks']} of {ev['n_solves']} solves fell back; {first}{more}",
+                f"promotion: {', '.join(counts)}; {first}{more}",
                 PromotionWarning,
                 stacklevel=3,
             )
@@ -852,7 +856,16 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         if setup.shape[1]:
             prob, warm = setup.problem(), None
             for w in grid:
-                xt, info = self._solve(prob, w, warm)
+                try:
+                    xt, info = self._solve(prob, w, warm)
+                except PromotionError as exc:
+                    # one weight that no solver can do does not sink the path: the others
+                    # still propose candidates, and the failure is reported with the fit
+                    warm = None
+                    self._events["n_skipped"] += 1
+                    self._events["messages"].append(f"weight {w:.3g} skipped: {exc}")
+                    path.append({"weight": float(w), "specs": [], "proposed": [], "failed": str(exc)})
+                    continue
                 warm = info.get("state") if info["solver"] == "fast" else None
                 solutions[float(w)] = (xt, info)
                 disc = self._discover(setup, xt, setup.coef(xt), setup.X, info["solver"])
@@ -890,7 +903,11 @@ class PromotedSINDy(SINDyMixin, BaseEstimator):
         best = min(eligible, key=rank)
         chosen = self._most_symmetric(setup, best, eligible, found, plain_terms)
         entries = list(found.values())
-        weight = min(chosen["weights"])
+        solved = [w for w in chosen["weights"] if w in solutions]
+        if not solved:
+            failed = "; ".join(pt["failed"] for pt in path if "failed" in pt)
+            raise PromotionError(f"weight 'auto': no weight of the path could be solved ({failed})")
+        weight = min(solved)
         candidates = []
         for e in sorted(entries, key=lambda e: (not e["eligible"], e["loo"])):
             candidates.append(
