@@ -1,18 +1,29 @@
 """The action of a symmetry on the terms of a PDE library, exact.
 
 A symmetry of ``u_t = F(u, u_x, u_xx, ...)`` acts on the field as ``u~(x, t) = C u(P^-1 x, t)``:
-``C`` on the components, ``P`` on the domain.  On the jet (the components and their spatial
-derivatives at a point) it is linear: ``u~_a = sign(a) C u_pi(a)`` for a signed permutation
-``P`` of the axes (``flip(x)``: a derivative of order k in x picks up ``(-1)**k``), and the
-equation is equivariant when ``F(T j) = C F(j)``.  Every term of the library is a monomial in
-the jet, so its matrix is that of a linear substitution in a polynomial library, computed
-exactly as for ODEs (:mod:`symsindy.actions`); the equivariant subspace and the constrained
-fit then apply unchanged.
+``C`` on the components, ``P`` (any invertible linear map, plus a translation) on the domain.
+With ``L = P^-T`` the gradient transforms as ``d/dx~ = L d/dx``, so a derivative of order k is
+a symmetric tensor: ``d^a u~ = C prod_i (sum_j L_ij d_j)^(a_i) u``, the expansion of the monomial
+``xi^a`` under ``xi -> L xi`` (a signed permutation of the axes only permutes and signs the
+derivatives: ``flip(x)`` multiplies a k-th derivative in x by ``(-1)**k``; a rotation of the
+plane mixes ``u_xx, u_xy, u_yy``).  On the jet ``j`` (the components and their spatial
+derivatives at a point) the map is linear, ``j~ = T j`` with ``T = M_L (x) C`` block by
+derivative multi-index; for a generator ``(C, S)`` (``P = exp(t S)``) its generator is
+``D_xi (x) I + I (x) C``, ``D_xi`` the Lie derivative of the monomials ``xi^a`` along
+``xi' = -S^T xi``.  Every term of the library is a monomial in the jet, so its matrix is that of
+a linear map of the variables of a polynomial library, computed exactly as for ODEs
+(:mod:`symsindy.actions`), and the equation is equivariant when ``F(T j) = C F(j)``: the
+equivariant subspace and the constrained fit then apply unchanged.
 
 Specs use the grammar of :mod:`symsindy.symmetry` over the component and axis names together:
-``flip(x)``, ``flip(x)+flip(u)``, ``swap(u,v)``, ``rotation(u,v)``, ``swap(x,y)``,
-``translation(x)`` (trivial for a library without explicit x).  A rotation of the domain is not
-handled yet and is refused in one line.
+``rotation(x,y)`` (a scalar field on a rotated plane), ``rotation(x,y)+rotation(u,v)`` (a vector
+field rotated with its domain), ``flip(x)``, ``flip(x)+flip(u)``, ``swap(u,v)``,
+``rotation(u,v)``, ``swap(x,y)``, ``scaling(x)``, ``translation(x)`` (trivial for a library
+without explicit x).  A :class:`~symsindy.symmetry.Symmetry` on the components and axes may be
+given instead, for elements as matrices (a rotation by 2 pi/3, say).  Refused in one line: a
+translation of a component, a map mixing components with axes, and a library whose derivative
+multi-indices are not closed under the domain map (``LibraryNotClosedError``; pysindy's
+``PDELibrary`` holds every mixed derivative up to its order, so it always is).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import numpy as np
 import sympy
 
 from ..actions import InducedAction, LibraryNotClosedError, _poly_linear_action, _poly_substitution
-from ..symmetry import Symmetry
+from ..symmetry import Element, Generator, Symmetry
 from ._library import derivative_symbol, pde_terms
 
 __all__ = ["pde_action", "jet_variables"]
@@ -60,46 +71,82 @@ def _split(matrix, nc, where):
     return C, S
 
 
-def _signed_axis_permutation(S, where):
-    nz = S != 0
-    if not (np.all(nz.sum(axis=1) == 1) and np.all(nz.sum(axis=0) == 1) and np.all(np.abs(S[nz]) == 1)):
-        raise ValueError(
-            f"symmetry {where!r}: acts on the domain by a map other than a signed permutation of the axes "
-            "(a rotation of the domain is not supported yet)"
+def _shown(names) -> str:
+    names = [str(s) for s in names]
+    return ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+
+
+def _check_closed(missing, names, where, what):
+    if missing:
+        raise LibraryNotClosedError(
+            f"symmetry {where!r}: maps the {what} {_shown(names[k] for k in sorted(missing))} outside the library"
         )
-    return np.argmax(nz, axis=1), S[np.arange(len(S)), np.argmax(nz, axis=1)]
 
 
-def _jet_matrix(C, S, index, nc, where) -> np.ndarray:
-    """``T`` with ``j~ = T j``: each derivative ``u_a`` goes to ``sign C u_b``, ``x -> S x``."""
-    perm, signs = _signed_axis_permutation(S, where)
-    # x~ = S x, so d/dx~_i = sum_j (S^-T)_ij d/dx_j = signs_i d/dx_perm(i) (S^-T = S for a signed permutation)
-    key = {tuple(m): k for k, m in enumerate(index[::nc])}  # multi-index -> its block of nc jet variables
-    n_jet = len(index)
-    T = np.zeros((n_jet, n_jet))
-    blocks = n_jet // nc
-    for b in range(blocks):
-        a = index[b * nc]
-        image = np.zeros_like(a)
-        image[perm] = a
-        sign = float(np.prod(np.where(signs < 0, (-1.0) ** a, 1.0)))
-        target = key.get(tuple(image))
-        if target is None:
-            raise LibraryNotClosedError(f"symmetry {where!r}: derivative {tuple(a)} maps outside the library")
-        T[b * nc : (b + 1) * nc, target * nc : (target + 1) * nc] = sign * C
-    return T
+def _blocks(index, nc):
+    """The multi-index of each block of ``nc`` jet variables (the first block: the components)."""
+    return index[::nc]
+
+
+def _jet_generator(C, S, index, nc, symbols, where) -> np.ndarray:
+    """The jet's generator ``D_xi (x) I + I (x) C`` for ``u~(x) = exp(tC) u(exp(-tS) x)``."""
+    blocks = _blocks(index, nc)
+    # d/dx~ = exp(-t S^T) d/dx: the multi-index monomials xi^a flow along xi' = -S^T xi
+    Dxi, missing = _poly_linear_action(blocks, -S.T, np.zeros(len(S)))
+    _check_closed(missing, symbols[::nc], where, "derivatives")
+    return np.kron(Dxi, np.eye(nc)) + np.kron(np.eye(len(blocks)), C)
+
+
+def _jet_matrix(C, P, index, nc, symbols, where) -> np.ndarray:
+    """``T`` with ``j~ = T j`` for ``u~(x) = C u(P^-1 x)``: ``T = M (x) C``, ``M`` the map of the
+    derivatives under ``d/dx~ = P^-T d/dx``."""
+    blocks = _blocks(index, nc)
+    # exact for signed permutations and every matrix with P^T P = I to the last bit
+    L = P if np.array_equal(P.T @ P, np.eye(len(P))) else np.linalg.inv(P).T
+    M, missing = _poly_substitution(blocks, L)
+    _check_closed(missing, symbols[::nc], where, "derivatives")
+    return np.kron(M, C)
+
+
+def _symmetry(components, axes, specs) -> Symmetry:
+    variables = list(components) + list(axes)
+    if isinstance(specs, Symmetry):
+        if list(specs.variables) != variables:
+            raise ValueError(
+                f"symmetry {specs!r}: acts on {', '.join(specs.variables)}; expected the components "
+                f"and axes {', '.join(variables)}"
+            )
+        return specs
+    return Symmetry(variables, specs)
 
 
 def pde_action(library, components, axes, specs) -> InducedAction:
     """The exact action of ``specs`` on a fitted ``PDELibrary``'s terms (see the module docstring).
 
-    Returns an :class:`~symsindy.actions.InducedAction` whose ``symmetry`` acts on the
-    components (the output ``u_t``), so that :func:`symsindy.constraints.equivariant_subspace`
-    gives the equivariant models.
+    Parameters
+    ----------
+    library : fitted ``pysindy.PDELibrary``
+    components, axes : sequence of str
+        The names of the components and of the spatial axes.
+    specs : spec string, list of spec strings, or Symmetry
+        Over ``components + axes``, e.g. ``"rotation(x,y)+rotation(u,v)"``.
+
+    Returns
+    -------
+    InducedAction
+        Its ``symmetry`` acts on the components (the output ``u_t``), so that
+        :func:`symsindy.constraints.equivariant_subspace` gives the equivariant models; for a
+        generator ``(C, S)``, ``Theta(j~) = expm(t D) Theta(j)`` with ``j~`` the jet of
+        ``exp(tC) u(exp(-tS) x)`` at ``x`` and ``j`` that of ``u`` at ``exp(-tS) x``.
+
+    Raises
+    ------
+    LibraryNotClosedError
+        When a derivative or a term maps outside the library.
     """
     components, axes = list(components), list(axes)
     nc = len(components)
-    full = Symmetry(components + axes, specs)
+    full = _symmetry(components, axes, specs)
     symbols, index = jet_variables(library, components, axes)
     terms = pde_terms(library, components, axes)
     powers = _powers(terms, symbols)
@@ -109,24 +156,20 @@ def pde_action(library, components, axes, specs) -> InducedAction:
         if np.any(g.translation[:nc]):
             raise ValueError(f"symmetry {where!r}: translates a component; not supported")
         C, S = _split(g.matrix, nc, where)
-        if np.any(S):
-            raise ValueError(f"symmetry {where!r}: a continuous map of the domain is not supported yet")
-        if not np.any(C):  # a translation of the domain: trivial for a library without explicit x
+        if not np.any(C) and not np.any(S):  # a translation of the domain: trivial for a library without explicit x
             continue
-        A_jet = np.kron(np.eye(len(index) // nc), C)
+        A_jet = _jet_generator(C, S, index, nc, symbols, where)
         D, missing = _poly_linear_action(powers, A_jet, np.zeros(len(index)))
-        if missing:
-            raise LibraryNotClosedError(f"symmetry {where!r}: terms {sorted(missing)} leave the library")
+        _check_closed(missing, terms, where, "terms")
         gens.append(D)
-        out_gens.append(C)
+        out_gens.append(Generator(C.copy(), np.zeros(nc), where))  # C = 0 for a map of the domain alone
     for e in full.elements:
         where = e.label or "element"
-        C, S = _split(e.matrix, nc, where)
-        T = _jet_matrix(C, S, index, nc, where)
+        C, P = _split(e.matrix, nc, where)
+        T = _jet_matrix(C, P, index, nc, symbols, where)
         M, missing = _poly_substitution(powers, T)
-        if missing:
-            raise LibraryNotClosedError(f"symmetry {where!r}: terms {sorted(missing)} leave the library")
+        _check_closed(missing, terms, where, "terms")
         elems.append(M)
-        out_elems.append(C)
+        out_elems.append(Element(C.copy(), where))
     sym = Symmetry(components, generators=out_gens, elements=out_elems)
     return InducedAction(gens, elems, "polynomial", 0.0, sym, [str(t) for t in terms])
