@@ -110,3 +110,27 @@ def test_so_family_and_bad_input(lambda_omega_linear):
         discover_pde_symmetries(rows, model.library_, ["u", "v"], ["x"], model.coef_[:1])
     d = rep.to_dict()
     assert d["accepted"] == rep.accepted and d["spectrum"][0] == pytest.approx(rep.spectrum[0])
+
+
+def _heat_2d(n=24, nt=41, t_end=1.0, d=0.1, seed=0, L=2 * np.pi):
+    """Exact u_t = d (u_xx + u_yy) on a periodic square, from a few random Fourier modes."""
+    rng = np.random.default_rng(seed)
+    x = L * np.arange(n) / n
+    k = 2 * np.pi * np.fft.fftfreq(n, d=L / n)
+    KX, KY = np.meshgrid(k, k, indexing="ij")
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    modes = [(1, 0), (0, 1), (1, 1), (2, 1), (1, -2)]
+    u0 = sum(rng.normal() * np.sin(a * X + b * Y + rng.uniform(0, 2 * np.pi)) for a, b in modes)
+    t = np.linspace(0.0, t_end, nt)
+    v0 = np.fft.fft2(u0)
+    u = np.array([np.real(np.fft.ifft2(v0 * np.exp(-d * (KX**2 + KY**2) * tt))) for tt in t])[..., None]
+    return FieldData(["u"], ["x", "y"], {"x": x, "y": x}, [t], [u], "heat")
+
+
+def test_the_rotation_of_a_2d_domain_and_its_reflections_are_found():
+    model, rep = _discover(_heat_2d())
+    assert model.complexity() == 2
+    assert "rotation(x,y)" in rep.continuous and "scaling(u=1)" in rep.continuous and rep.nullity == 2
+    assert set(rep.discrete_generators) == {"flip(u)", "flip(x)"} and not rep.rejected
+    assert "swap(x,y)" in rep.refit and rep.refit["swap(x,y)"]["passed"]
+    assert "rotation(x,y)" in rep.accepted
