@@ -8,13 +8,16 @@ values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds
 symbols ``u_x``, ``u_xx``, ``v_xy`` (``symsindy/pde/_library.py``).  ``pde_action`` gives the
 exact action of a symmetry (``flip(x)+flip(u)``, ``rotation(u,v)``, ``swap(x,y)``) on those
 terms, for the equivariant subspace of :mod:`symsindy.constraints` (``symsindy/pde/_actions.py``).
-:class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` in the strong form with the symmetry enforced.
+:class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` with the symmetry enforced, in the strong form
+or the weak form, whose test-function rows :func:`field_weak_system` builds
+(``symsindy/pde/_weak.py``; radii by :func:`field_widths`).
 """
 
 from ._data import FieldData, read_fields
 from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 from ._model import SymmetricPDESINDy
+from ._weak import FieldWeakSystem, field_weak_system, field_widths
 
 __all__ = [
     "FieldData",
@@ -26,4 +29,7 @@ __all__ = [
     "pde_action",
     "jet_variables",
     "SymmetricPDESINDy",
+    "field_weak_system",
+    "field_widths",
+    "FieldWeakSystem",
 ]
