@@ -78,7 +78,7 @@ def test_noisy_fits_stay_exactly_equivariant(burgers_data):
     noisy = FieldData(["u"], ["x"], burgers_data.grid, burgers_data.t, [u + 0.01 * u.std() * rng.normal(size=u.shape)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = SymmetricPDESINDy(symmetry="flip(x)+flip(u)").fit(noisy)
+        model = SymmetricPDESINDy(symmetry="flip(x)+flip(u)", formulation="strong").fit(noisy)
     allowed = {"u", "u_xx", "u*u_x", "u**2*u_xx"}
     kept = {name for name, c in zip(model.term_names_, model.coef_[0]) if c != 0}
     assert kept and kept <= allowed
@@ -115,5 +115,5 @@ def test_fit_pde_command_prints_and_writes_the_equations(burgers_data, tmp_path,
     assert float(expr.coeff(u * ux)) == pytest.approx(-1.0, abs=0.01) and float(expr.coeff(uxx)) == pytest.approx(
         0.1, abs=0.002
     )
-    assert main(["fit-pde", str(path), "--formulation", "weak"]) == 2
-    assert "weak form is not available for fields yet" in capsys.readouterr().err
+    assert main(["fit-pde", str(path), "--formulation", "strong"]) == 0
+    assert "formulation: strong (requested)" in capsys.readouterr().out

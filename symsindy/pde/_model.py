@@ -2,9 +2,12 @@
 
 The strong form: ``u_t`` by finite differences in time (pysindy's ``FiniteDifference``), the
 library's columns at every grid point and time away from the edges (where the differences are
-one-sided), and the constrained sequential thresholding of :class:`symsindy.optimizers.
-ConstrainedSTLSQ` inside the equivariant subspace of :func:`~symsindy.pde.pde_action`, so that
-the returned PDE is exactly equivariant.
+one-sided).  The weak form (``symsindy/pde/_weak.py``, :func:`~symsindy.pde.field_weak_system`):
+one row per space-time test function, ``−∫ ∂ₜφ u = Σⱼ ξⱼ ∫ φ θⱼ``, with the spatial derivatives
+moved onto φ where the term allows it.  Either way the rows are regressed by the constrained
+sequential thresholding of :class:`symsindy.optimizers.ConstrainedSTLSQ` inside the equivariant
+subspace of :func:`~symsindy.pde.pde_action`, so that the returned PDE is exactly equivariant;
+``predict`` and ``score`` are always about the PDE's ``u_t``, never the weak rows.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import sympy
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import resolve_random_state
 from ..constraints import NoSymmetricModelError, equivariance_residual, equivariant_subspace
 from ..optimizers import ConstrainedSTLSQ
 from ._actions import pde_action
 from ._data import FieldData
 from ._library import pde_library, pde_terms, to_pysindy
+from ._weak import DEFAULT_N_TEST, field_weak_system
 
 __all__ = ["SymmetricPDESINDy"]
 
@@ -43,7 +48,27 @@ class SymmetricPDESINDy(BaseEstimator):
     alpha : float, default 0.0
         Ridge weight during thresholding.
     edge : int, default 2
-        Grid points (and times) left out at each edge, where the differences are one-sided.
+        Grid points (and times) left out at each edge by the strong form, where the differences
+        are one-sided.
+    formulation : {"auto", "strong", "weak"}, default "auto"
+        ``"strong"``: ``u_t`` by finite differences.  ``"weak"``: test-function rows (a one-line
+        ``ValueError``, :class:`symsindy.weak.WeakFormUnavailable`, when the grid is too small
+        for them).  ``"auto"``: the weak form when the fields are large enough, that is, every
+        axis (time and space) hosts the test functions (at least 25 samples for the automatic
+        radius of 6 samples or more, or ``2 width + 1`` for a given one) and the possible centres
+        give at least twice as many equations as free coefficients; else the strong form, with a
+        warning saying why.  ``formulation_`` says which was used, ``formulation_reason_`` why.
+    n_test : "auto" or int, default "auto"
+        Test functions of the weak form, over all runs; ``"auto"``: 600, or every possible
+        centre when there are fewer.
+    width : "auto", int or dict, default "auto"
+        Radius of the test functions in samples: one number for every axis, or a dict by axis
+        name (``"t"`` for time); ``"auto"`` and axes left out follow WSINDy's spectral-corner rule
+        (:func:`~symsindy.pde.field_widths`).
+    p : "auto", int or dict, default "auto"
+        Exponent of the test functions ``(1 − s²)^p`` per axis, as ``width``.
+    random_state : int, Generator, SeedSequence or None, default 0
+        Seeds the weak form's choice of centres; the fit is reproducible for a fixed seed.
 
     Attributes
     ----------
@@ -57,15 +82,37 @@ class SymmetricPDESINDy(BaseEstimator):
         Relative residual of ``coef_`` under the enforced symmetry (0 for plain fits).
     threshold_ : float
     symmetry_specs_ : list of str
+    formulation_ : {"strong", "weak"}
+    formulation_reason_ : str
+    weak_system_ : FieldWeakSystem or None
+        The weak rows, their test functions' radii and exponents (None for the strong form).
     """
 
-    def __init__(self, degree=2, derivative_order=2, symmetry=None, threshold="auto", alpha=0.0, edge=2):
+    def __init__(
+        self,
+        degree=2,
+        derivative_order=2,
+        symmetry=None,
+        threshold="auto",
+        alpha=0.0,
+        edge=2,
+        formulation="auto",
+        n_test="auto",
+        width="auto",
+        p="auto",
+        random_state=0,
+    ):
         self.degree = degree
         self.derivative_order = derivative_order
         self.symmetry = symmetry
         self.threshold = threshold
         self.alpha = alpha
         self.edge = edge
+        self.formulation = formulation
+        self.n_test = n_test
+        self.width = width
+        self.p = p
+        self.random_state = random_state
 
     def _rows(self, data: FieldData, lib):
         e = int(self.edge)
@@ -87,6 +134,9 @@ class SymmetricPDESINDy(BaseEstimator):
             raise ValueError(f"data: expected FieldData (symsindy.pde.read_fields), got {type(data).__name__}")
         if isinstance(self.edge, bool) or not isinstance(self.edge, (int, np.integer)) or self.edge < 1:
             raise ValueError(f"edge {self.edge!r}: expected an integer >= 1")
+        if self.formulation not in ("auto", "strong", "weak"):
+            raise ValueError(f"formulation {self.formulation!r}: expected 'strong', 'weak' or 'auto'")
+        random_state = resolve_random_state(self.random_state, where=type(self).__name__)
         data.time_step()
         lib = pde_library(data, self.degree, self.derivative_order)
         names, axes = list(data.names), list(data.axes)
@@ -95,7 +145,13 @@ class SymmetricPDESINDy(BaseEstimator):
         subspace = equivariant_subspace(action)
         if subspace.dim == 0:
             raise NoSymmetricModelError(f"symmetry {specs!r}: no nonzero PDE in this library satisfies it")
-        theta, target = self._rows(data, lib)
+        weak, reason = None, "requested"
+        if self.formulation != "strong":
+            weak, reason = self._weak_rows(data, lib, subspace.dim, random_state)
+        if weak is None:
+            theta, target = self._rows(data, lib)
+        else:
+            theta, target = weak.G, weak.b
         if len(theta) * len(names) < subspace.dim:
             raise ValueError(
                 f"too few grid points: {len(theta)} rows x {len(names)} components for {subspace.dim} coefficients"
@@ -115,7 +171,32 @@ class SymmetricPDESINDy(BaseEstimator):
         self.optimizer_ = opt
         self.symmetry_specs_ = [specs] if isinstance(specs, str) else list(specs)
         self.equivariance_residual_ = 0.0 if trivial else equivariance_residual(self.coef_, action)
+        self.formulation_ = "strong" if weak is None else "weak"
+        self.formulation_reason_ = reason
+        self.weak_system_ = weak
         return self
+
+    def _weak_rows(self, data, lib, dof, random_state):
+        """The weak system and why it is used, or ``(None, reason)`` for the strong form under "auto"."""
+        from ..weak import WeakFormUnavailable
+
+        try:
+            weak = field_weak_system(
+                data, lib, n_test=self.n_test, width=self.width, p=self.p, random_state=random_state
+            )
+        except WeakFormUnavailable as exc:
+            if self.formulation == "weak":
+                raise
+            warnings.warn(f"weak form unavailable ({exc}); using the strong form", stacklevel=3)
+            return None, f"weak form unavailable: {exc}"
+        ncomp = data.n_components
+        if self.formulation == "auto" and min(weak.n_positions, DEFAULT_N_TEST) * ncomp < 2 * dof:
+            why = f"{weak.n_positions} test-function positions give too few equations for {dof} free coefficients"
+            warnings.warn(f"weak form not used ({why}); using the strong form", stacklevel=3)
+            return None, why
+        sizes = ", ".join(f"{a} {w}" for a, w in weak.widths.items())
+        how = "requested" if self.formulation == "weak" else "fields large enough for test functions"
+        return weak, f"{how}; {weak.n_test} test functions of radius {sizes} samples"
 
     def sympy(self) -> dict:
         """Right-hand sides as SymPy expressions, keyed by component name (derivatives ``u_x`` ...)."""
