@@ -12,8 +12,9 @@ DATA is an NPZ file with t (nt,), the grid x (nx,) and y (ny,) for 2-D, the comp
 (nt, nx[, ny], ncomp) and their names; several files are several runs on the same grid.
 Symmetry specs name components and axes together: flip(x)+flip(u) reflects the domain and
 the component (Burgers), rotation(u,v) rotates two components, swap(x,y) exchanges the axes,
-translation(x) holds for every library without explicit x. The fit is PDE-FIND in the
-strong form (u_t by finite differences in time) inside the equivariant subspace.
+translation(x) holds for every library without explicit x. The fit is PDE-FIND inside the
+equivariant subspace, in the weak form (space-time test functions, no derivative of the data in
+time) when the fields are large enough, else in the strong form (u_t by finite differences).
 
 example:
   symsindy fit-pde burgers.npz --symmetry "flip(x)+flip(u)" --json burgers.json
@@ -44,8 +45,12 @@ def register(sub) -> None:
         "--formulation",
         choices=("strong", "weak", "auto"),
         default="auto",
-        help="'strong' differentiates the fields in time; 'auto' (default) is the strong form, the only one "
-        "available for fields so far ('weak' is refused)",
+        help="'strong' differentiates the fields in time; 'weak' integrates them against space-time test "
+        "functions (for noisy fields); 'auto' (default) is the weak form when every axis hosts the test "
+        "functions, else the strong form",
+    )
+    p.add_argument(
+        "--seed", metavar="S", type=int, default=0, help="seed of the weak form's test-function centres (default 0)"
     )
     p.add_argument(
         "--threshold", metavar="T|auto", type=threshold_value, default="auto", help="sparsity threshold (default auto)"
@@ -62,20 +67,22 @@ def run(args) -> int:
     specs = [s for s in args.symmetry]
     if any(s.strip() == "auto" for s in specs):
         raise ValueError("--symmetry auto: discovering a PDE's symmetry is not available yet; give the specs")
-    if args.formulation == "weak":
-        raise ValueError("--formulation weak: the weak form is not available for fields yet; use strong or auto")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: expected a non-negative integer")
     data = read_fields(args.data)
     model = SymmetricPDESINDy(
         degree=args.degree,
         derivative_order=args.derivative_order,
         symmetry=specs or None,
         threshold=args.threshold,
+        formulation=args.formulation,
+        random_state=args.seed,
     ).fit(data)
     for line in model.equations(precision=args.precision):
         print(line)
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
     print(f"symmetry: {'; '.join(specs) if specs else 'none'}")
-    print(f"formulation: strong ({'requested' if args.formulation == 'strong' else 'the only one for fields so far'})")
+    print(f"formulation: {model.formulation_} ({model.formulation_reason_})")
     print(f"threshold: {model.threshold_:.4g} ({'automatic' if args.threshold == 'auto' else 'given'})")
     if args.json:
         out = {
@@ -84,7 +91,9 @@ def run(args) -> int:
             "equations": {c: format_expression(e) for c, e in model.sympy().items()},
             "symmetry": specs,
             "equivariance_residual": model.equivariance_residual_,
-            "formulation": "strong",
+            "formulation": model.formulation_,
+            "formulation_reason": model.formulation_reason_,
+            "test_functions": _test_functions(model),
             "threshold": model.threshold_,
             "terms": [format_expression(t) for t in model.terms_],
             "coefficients": model.coef_.tolist(),
@@ -93,3 +102,11 @@ def run(args) -> int:
             json.dump(out, fh, indent=2)
             fh.write("\n")
     return 0
+
+
+def _test_functions(model):
+    """The weak form's test functions for the JSON (None for the strong form)."""
+    ws = model.weak_system_
+    if ws is None:
+        return None
+    return {"n_test": ws.n_test, "radius": dict(ws.widths), "p": dict(ws.p), "seed": model.random_state}
