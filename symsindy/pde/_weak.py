@@ -47,7 +47,14 @@ spread over the runs in proportion to their positions; ``n_test`` of them in all
 (default 600, or every position when there are fewer).
 
 The system is built here rather than with pysindy's ``WeakPDELibrary``, by measurement
-(``benchmarks/bench_pde_weak.py``): see the README's "Estimation defaults".
+(``benchmarks/bench_pde_weak.py``, Burgers and Ginzburg–Landau, 5 seeds): on noise-free fields
+its rows hold with the true coefficients to 3e-6 (Burgers) and 2e-8 (Ginzburg–Landau) relative
+residual against pysindy's 5e-3 and 1e-6 (pysindy integrates ``u uₓ`` with a finite-difference
+``uₓ`` and piecewise-linear quadrature); with the same radii and 600 boxes both recover the true
+support equally often under 1–10 % noise (pysindy's coefficient errors are up to 2.5 times
+smaller on noisy Burgers, 0.006 against 0.016 at 5 %), pysindy at its defaults (100 boxes of
+half-width L/20) finds Burgers' support in 3/5 and 1/5 fits at 5 and 10 % noise; and the rows
+take 0.08 s instead of 3.3 s.  It also leaves NumPy's global random state alone.
 """
 
 from __future__ import annotations
