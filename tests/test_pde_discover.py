@@ -134,3 +134,63 @@ def test_the_rotation_of_a_2d_domain_and_its_reflections_are_found():
     assert set(rep.discrete_generators) == {"flip(u)", "flip(x)"} and not rep.rejected
     assert "swap(x,y)" in rep.refit and rep.refit["swap(x,y)"]["passed"]
     assert "rotation(x,y)" in rep.accepted
+
+
+def test_symmetry_auto_enforces_what_the_data_accept(lambda_omega_linear):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SymmetricPDESINDy(symmetry="auto", formulation="strong").fit(lambda_omega_linear)
+    assert set(model.enforced_specs_) == {"rotation(u,v)", "scaling(u=1,v=1)", "flip(x)"}
+    assert model.symmetry_specs_ == model.enforced_specs_
+    assert model.equivariance_residual_ <= 1e-10 and model.complexity() == 6
+    assert model.discovery_.accepted == model.enforced_specs_
+    # the enforced subspace is that of the three specs
+    assert model.subspace_.dim < model.coef_.size
+
+
+def test_symmetry_auto_on_noisy_burgers_in_the_weak_form_finds_the_reflection(burgers_fields):
+    rng = np.random.default_rng(3)
+    u = burgers_fields.u[0]
+    noisy = FieldData(
+        ["u"], ["x"], burgers_fields.grid, burgers_fields.t, [u + 0.05 * u.std() * rng.standard_normal(u.shape)], "b"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SymmetricPDESINDy(symmetry="auto", formulation="weak").fit(noisy)
+    assert model.formulation_ == "weak" and model.enforced_specs_ == ["flip(u,x)"]
+    assert sorted(model.term_names_[k] for k in np.flatnonzero(model.coef_[0])) == ["u*u_x", "u_xx"]
+    assert model.equivariance_residual_ <= 1e-10
+
+
+def test_discovery_options_are_checked(lambda_omega_linear):
+    with pytest.raises(ValueError, match="discovery: unknown option"):
+        SymmetricPDESINDy(symmetry="auto", discovery={"nope": 1}).fit(lambda_omega_linear)
+    with pytest.raises(ValueError, match="discovery: expected a dict"):
+        SymmetricPDESINDy(symmetry="auto", discovery=[1]).fit(lambda_omega_linear)
+    with pytest.raises(ValueError, match="symmetry='auto' only"):
+        SymmetricPDESINDy(symmetry="flip(x)", discovery={"tol": 0.1}).fit(lambda_omega_linear)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SymmetricPDESINDy(symmetry="auto", formulation="strong", discovery={"family": "so", "discrete": False})
+        model.fit(lambda_omega_linear)
+    assert model.enforced_specs_ == ["rotation(u,v)"]
+
+
+def test_fit_pde_symmetry_auto_prints_the_discovery_and_writes_it(lambda_omega_linear, tmp_path, capsys):
+    import json
+
+    from symsindy.cli import main
+
+    d = lambda_omega_linear
+    path = tmp_path / "lo.npz"
+    np.savez(path, t=d.t[0], x=d.grid["x"], u=d.u[0], names=np.array(d.names))
+    out = tmp_path / "lo.json"
+    assert main(["fit-pde", str(path), "--symmetry", "auto", "--formulation", "strong", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "discovery: continuous: rotation(u,v); scaling(u=1,v=1)" in text
+    assert "symmetry: " in text and "(discovered)" in text and "rotation(u,v)" in text
+    payload = json.loads(out.read_text())
+    assert set(payload["symmetry"]) == {"rotation(u,v)", "scaling(u=1,v=1)", "flip(x)"}
+    assert payload["discovery"]["accepted"] == payload["symmetry"]
+    assert main(["fit-pde", str(path), "--symmetry", "auto", "--symmetry", "flip(x)"]) != 0
+    assert "--symmetry auto: discovers the symmetry; give it alone" in capsys.readouterr().err

@@ -11,13 +11,18 @@ _EPILOG = """\
 DATA is an NPZ file with t (nt,), the grid x (nx,) and y (ny,) for 2-D, the components u
 (nt, nx[, ny], ncomp) and their names; several files are several runs on the same grid.
 Symmetry specs name components and axes together: flip(x)+flip(u) reflects the domain and
-the component (Burgers), rotation(u,v) rotates two components, swap(x,y) exchanges the axes,
-translation(x) holds for every library without explicit x. The fit is PDE-FIND inside the
+the component (Burgers), rotation(u,v) rotates two components, rotation(x,y) rotates a 2-D
+domain (rotation(x,y)+rotation(u,v) a vector field with it), swap(x,y) exchanges the axes,
+translation(x) holds for every library without explicit x. --symmetry auto fits without
+symmetry, discovers the continuous symmetries (gl of the components, the rotation of a 2-D
+domain) and the discrete ones (signed permutations of components and axes), keeps those a
+refit check accepts, enforces them and fits again. The fit is PDE-FIND inside the
 equivariant subspace, in the weak form (space-time test functions, no derivative of the data in
 time) when the fields are large enough, else in the strong form (u_t by finite differences).
 
-example:
+examples:
   symsindy fit-pde burgers.npz --symmetry "flip(x)+flip(u)" --json burgers.json
+  symsindy fit-pde cgl.npz --symmetry auto
 """
 
 
@@ -35,7 +40,8 @@ def register(sub) -> None:
         metavar="SPEC",
         action="append",
         default=[],
-        help="a symmetry to enforce, over component and axis names (repeat for several; default none)",
+        help="a symmetry to enforce, over component and axis names (repeat for several; default none), "
+        "or 'auto' to discover it from the data",
     )
     p.add_argument(
         "--derivative-order", metavar="D", type=positive_int, default=2, help="highest spatial derivative (default 2)"
@@ -65,23 +71,29 @@ def run(args) -> int:
     from ..pde import SymmetricPDESINDy, read_fields
 
     specs = [s for s in args.symmetry]
-    if any(s.strip() == "auto" for s in specs):
-        raise ValueError("--symmetry auto: discovering a PDE's symmetry is not available yet; give the specs")
+    auto = any(s.strip() == "auto" for s in specs)
+    if auto and len(specs) > 1:
+        raise ValueError("--symmetry auto: discovers the symmetry; give it alone, not with other specs")
     if args.seed < 0:
         raise ValueError(f"--seed {args.seed}: expected a non-negative integer")
     data = read_fields(args.data)
     model = SymmetricPDESINDy(
         degree=args.degree,
         derivative_order=args.derivative_order,
-        symmetry=specs or None,
+        symmetry="auto" if auto else (specs or None),
         threshold=args.threshold,
         formulation=args.formulation,
         random_state=args.seed,
     ).fit(data)
+    if auto:
+        for line in model.discovery_.summary():
+            print(f"discovery: {line.strip()}")
+        specs = list(model.enforced_specs_)
     for line in model.equations(precision=args.precision):
         print(line)
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
-    print(f"symmetry: {'; '.join(specs) if specs else 'none'}")
+    enforced = "; ".join(specs) if specs else "none"
+    print(f"symmetry: {enforced}{' (discovered)' if auto else ''}")
     print(f"formulation: {model.formulation_} ({model.formulation_reason_})")
     print(f"threshold: {model.threshold_:.4g} ({'automatic' if args.threshold == 'auto' else 'given'})")
     if args.json:
@@ -98,6 +110,8 @@ def run(args) -> int:
             "terms": [format_expression(t) for t in model.terms_],
             "coefficients": model.coef_.tolist(),
         }
+        if auto:
+            out["discovery"] = model.discovery_.to_dict()
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=2)
             fh.write("\n")

@@ -11,12 +11,16 @@ terms, for the equivariant subspace of :mod:`symsindy.constraints` (``symsindy/p
 :class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` with the symmetry enforced, in the strong form
 or the weak form, whose test-function rows :func:`field_weak_system` builds
 (``symsindy/pde/_weak.py``; radii by :func:`field_widths`).
+:func:`discover_pde_symmetries` finds the continuous and discrete symmetries a fitted PDE's data
+support, each judged by a refit check (``symsindy/pde/_discover.py``); ``symmetry="auto"``
+enforces them.
 """
 
 from ._data import FieldData, read_fields
 from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 from ._model import SymmetricPDESINDy
+from ._discover import PDESymmetryReport, discover_pde_symmetries
 from ._weak import FieldWeakSystem, field_weak_system, field_widths
 
 __all__ = [
@@ -32,4 +36,6 @@ __all__ = [
     "field_weak_system",
     "field_widths",
     "FieldWeakSystem",
+    "discover_pde_symmetries",
+    "PDESymmetryReport",
 ]

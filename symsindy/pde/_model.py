@@ -30,6 +30,9 @@ from ._weak import DEFAULT_N_TEST, field_weak_system
 
 __all__ = ["SymmetricPDESINDy"]
 
+#: the options ``discovery={...}`` passes to :func:`~symsindy.pde.discover_pde_symmetries`
+_DISCOVERY_KEYS = ("family", "spatial", "discrete", "tol", "max_null", "min_gap", "refit_tol")
+
 
 class SymmetricPDESINDy(BaseEstimator):
     """PDE-FIND with an exactly enforced symmetry.
@@ -40,9 +43,13 @@ class SymmetricPDESINDy(BaseEstimator):
         Degree of the polynomials in the components.
     derivative_order : int, default 2
         Highest spatial derivative.
-    symmetry : spec string, list of spec strings or None
+    symmetry : spec string, list of spec strings, "auto" or None
         Over the component and axis names, e.g. ``"flip(x)+flip(u)"`` (Burgers) or
         ``"rotation(u,v)"`` (see :func:`~symsindy.pde.pde_action`); None fits plain PDE-FIND.
+        ``"auto"`` fits without symmetry, discovers the symmetries the data support on the same
+        regression rows (:func:`~symsindy.pde.discover_pde_symmetries`), enforces those the
+        refit check accepts and fits again; ``discovery_`` holds the report and
+        ``enforced_specs_`` what was enforced.
     threshold : float or "auto", default "auto"
         As :class:`~symsindy.model.SymmetricSINDy`.
     alpha : float, default 0.0
@@ -69,6 +76,9 @@ class SymmetricPDESINDy(BaseEstimator):
         Exponent of the test functions ``(1 − s²)^p`` per axis, as ``width``.
     random_state : int, Generator, SeedSequence or None, default 0
         Seeds the weak form's choice of centres; the fit is reproducible for a fixed seed.
+    discovery : dict or None
+        With ``symmetry="auto"``: options of the discovery (``family``, ``spatial``,
+        ``discrete``, ``tol``, ``max_null``, ``min_gap``, ``refit_tol``).
 
     Attributes
     ----------
@@ -86,6 +96,10 @@ class SymmetricPDESINDy(BaseEstimator):
     formulation_reason_ : str
     weak_system_ : FieldWeakSystem or None
         The weak rows, their test functions' radii and exponents (None for the strong form).
+    discovery_ : PDESymmetryReport or None
+        With ``symmetry="auto"``: what the discovery found (None otherwise).
+    enforced_specs_ : list of str or None
+        With ``symmetry="auto"``: the specs enforced in the returned fit.
     """
 
     def __init__(
@@ -101,6 +115,7 @@ class SymmetricPDESINDy(BaseEstimator):
         width="auto",
         p="auto",
         random_state=0,
+        discovery=None,
     ):
         self.degree = degree
         self.derivative_order = derivative_order
@@ -113,6 +128,7 @@ class SymmetricPDESINDy(BaseEstimator):
         self.width = width
         self.p = p
         self.random_state = random_state
+        self.discovery = discovery
 
     def _rows(self, data: FieldData, lib):
         e = int(self.edge)
@@ -130,6 +146,44 @@ class SymmetricPDESINDy(BaseEstimator):
 
     def fit(self, data: FieldData):
         """Fit to :class:`~symsindy.pde.FieldData` (see :func:`~symsindy.pde.read_fields`)."""
+        if isinstance(self.symmetry, str) and self.symmetry.strip() == "auto":
+            return self._fit_auto(data)
+        if self.discovery is not None:
+            raise ValueError("discovery: options for symmetry='auto' only; this fit has symmetry given")
+        self.discovery_ = None
+        self.enforced_specs_ = None
+        self._fit_specs(data, self.symmetry)
+        return self
+
+    def _fit_auto(self, data: FieldData):
+        """Fit without symmetry, discover what the data support on the same rows, enforce it, refit."""
+        from ._discover import discover_pde_symmetries
+
+        options = {} if self.discovery is None else self.discovery
+        if not isinstance(options, dict):
+            raise ValueError(f"discovery: expected a dict of options, got {type(options).__name__}")
+        unknown = sorted(set(options) - set(_DISCOVERY_KEYS))
+        if unknown:
+            raise ValueError(
+                f"discovery: unknown option(s) {', '.join(unknown)}; expected {', '.join(_DISCOVERY_KEYS)}"
+            )
+        rows = self._fit_specs(data, None)
+        report = discover_pde_symmetries(rows, self.library_, self.feature_names_, self.axes_, self.coef_, **options)
+        report.term_names = list(self.term_names_)
+        specs = report.specs
+        if specs:
+            try:
+                self._fit_specs(data, specs)
+            except NoSymmetricModelError as exc:
+                warnings.warn(f"symmetry 'auto': {exc}; the fit without symmetry is returned", stacklevel=2)
+                specs = []
+                self._fit_specs(data, None)
+        self.discovery_ = report
+        self.enforced_specs_ = list(specs)
+        return self
+
+    def _fit_specs(self, data: FieldData, symmetry):
+        """The fit with ``symmetry`` (specs or None) enforced; returns its regression rows."""
         if not isinstance(data, FieldData):
             raise ValueError(f"data: expected FieldData (symsindy.pde.read_fields), got {type(data).__name__}")
         if isinstance(self.edge, bool) or not isinstance(self.edge, (int, np.integer)) or self.edge < 1:
@@ -140,7 +194,7 @@ class SymmetricPDESINDy(BaseEstimator):
         data.time_step()
         lib = pde_library(data, self.degree, self.derivative_order)
         names, axes = list(data.names), list(data.axes)
-        specs = [] if self.symmetry is None else self.symmetry
+        specs = [] if symmetry is None else symmetry
         action = pde_action(lib, names, axes, specs)
         subspace = equivariant_subspace(action)
         if subspace.dim == 0:
@@ -174,7 +228,7 @@ class SymmetricPDESINDy(BaseEstimator):
         self.formulation_ = "strong" if weak is None else "weak"
         self.formulation_reason_ = reason
         self.weak_system_ = weak
-        return self
+        return theta, target
 
     def _weak_rows(self, data, lib, dof, random_state):
         """The weak system and why it is used, or ``(None, reason)`` for the strong form under "auto"."""
