@@ -14,6 +14,10 @@ or the weak form, whose test-function rows :func:`field_weak_system` builds
 :func:`discover_pde_symmetries` finds the continuous and discrete symmetries a fitted PDE's data
 support, each judged by a refit check (``symsindy/pde/_discover.py``); ``symmetry="auto"``
 enforces them.
+``get_pde_system`` and ``list_pde_systems`` give a catalogue of PDEs (Burgers, KdV,
+Kuramoto-Sivashinsky, complex Ginzburg-Landau in 1-D and 2-D, lambda-omega, advection-diffusion
+in a rotating flow), each a :class:`PDESystem` with a spectral solver and symmetry claims that
+:func:`check_pde_claims` verifies symbolically (``symsindy/pde/_systems.py``).
 """
 
 from ._data import FieldData, read_fields
@@ -21,6 +25,7 @@ from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 from ._model import SymmetricPDESINDy
 from ._discover import PDESymmetryReport, discover_pde_symmetries
+from ._systems import PDESystem, check_pde_claims, get_pde_system, list_pde_systems
 from ._weak import FieldWeakSystem, field_weak_system, field_widths
 
 __all__ = [
@@ -38,4 +43,8 @@ __all__ = [
     "FieldWeakSystem",
     "discover_pde_symmetries",
     "PDESymmetryReport",
+    "PDESystem",
+    "get_pde_system",
+    "list_pde_systems",
+    "check_pde_claims",
 ]
