@@ -27,13 +27,25 @@ def run(capsys, *argv):
 
 
 def test_list_text_and_json(capsys):
+    from symsindy.pde import list_pde_systems
+
+    pdes = list_pde_systems()
     code, out, err = run(capsys, "systems", "list")
     assert code == 0 and not err
-    listed = [line.split()[0] for line in out.splitlines()]
-    assert listed == NAMES and len(listed) >= 30
+    lines = out.splitlines()
+    listed = [line.split()[0] for line in lines]
+    # the system files, then the PDEs, each tagged pde
+    assert listed == NAMES + pdes and len(NAMES) >= 30 and len(pdes) >= 7
+    assert all("pde," in line.split() for line in lines[len(NAMES) :])
+    code, out, _ = run(capsys, "systems", "list", "--kind", "ode")
+    assert [line.split()[0] for line in out.splitlines()] == NAMES
+    code, out, _ = run(capsys, "systems", "list", "--json", "--kind", "ode")
+    assert [r["name"] for r in json.loads(out)] == NAMES
     code, out, _ = run(capsys, "systems", "list", "--json")
     rows = json.loads(out)
-    assert [r["name"] for r in rows] == NAMES
+    assert [r["name"] for r in rows] == NAMES + pdes
+    assert [r["kind"] for r in rows] == ["ode"] * len(NAMES) + ["pde"] * len(pdes)
+    assert all("pde" in r["tags"] for r in rows[len(NAMES) :])
     lorenz = next(r for r in rows if r["name"] == "lorenz")
     assert lorenz["variables"] == ["x", "y", "z"] and lorenz["symmetries"] == ["flip(x,y)"]
     assert set(lorenz) >= {"name", "description", "variables", "parameters", "tags", "symmetries", "conserved"}

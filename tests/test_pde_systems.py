@@ -292,8 +292,10 @@ def test_two_dimensional_ginzburg_landau_is_recovered_with_phase_and_square_symm
 # --------------------------------------------------------------------------- the command line
 
 
-def test_list_shows_the_pdes_on_request_and_keeps_the_ode_table(capsys):
-    from symsindy.catalogue import list_systems
+def test_list_shows_the_pdes_after_the_ode_table(capsys, tmp_path):
+    from pathlib import Path
+
+    from symsindy.catalogue import default_folder, list_systems
 
     code, out, err = run(capsys, "systems", "list", "--kind", "pde")
     assert code == 0 and not err
@@ -302,7 +304,13 @@ def test_list_shows_the_pdes_on_request_and_keeps_the_ode_table(capsys):
     code, out, _ = run(capsys, "systems", "list", "--kind", "all")
     assert [line.split()[0] for line in out.splitlines()] == list_systems() + NAMES
     code, out, _ = run(capsys, "systems", "list")
-    assert [line.split()[0] for line in out.splitlines()] == list_systems()
+    assert [line.split()[0] for line in out.splitlines()] == list_systems() + NAMES
+    # a folder of one's own lists its files only, unless asked
+    (tmp_path / "lorenz.toml").write_text((Path(default_folder()) / "lorenz.toml").read_text())
+    code, out, _ = run(capsys, "systems", "list", "--folder", str(tmp_path))
+    assert [line.split()[0] for line in out.splitlines()] == ["lorenz"]
+    code, out, _ = run(capsys, "systems", "list", "--folder", str(tmp_path), "--kind", "all")
+    assert [line.split()[0] for line in out.splitlines()] == ["lorenz"] + NAMES
     code, out, _ = run(capsys, "systems", "list", "--kind", "pde", "--json")
     listed = json.loads(out)
     burgers = next(r for r in listed if r["name"] == "burgers")

@@ -12,8 +12,10 @@
 
 Every subcommand takes ``--folder DIR`` to use a folder of system files other
 than the catalogue (default: ``$SYMSINDY_SYSTEMS`` or the shipped ``systems/``).
-The PDE systems (:func:`symsindy.pde.list_pde_systems`, tagged ``pde``) are listed with
-``--kind pde`` or ``--kind all``; ``show``, ``simulate`` and ``check`` take their names too
+The PDE systems (:func:`symsindy.pde.list_pde_systems`, tagged ``pde``) are listed after the
+system files (``--kind all``, the default without ``--folder``; ``--kind ode`` lists the files
+only, the default with ``--folder``; ``--kind pde`` the PDEs only); in the JSON every row has
+``kind``, ``"ode"`` or ``"pde"``.  ``show``, ``simulate`` and ``check`` take the PDEs' names too
 (a system file of the same name in the folder comes first).  A PDE simulation writes the NPZ
 field file that :func:`symsindy.pde.read_fields` reads: ``t``, ``x`` (and ``y``), ``u``
 (``(nt, nx[, ny], ncomp)``, with a leading run axis and ``trajectory`` for several runs) and
@@ -62,8 +64,9 @@ def register(sub) -> None:
     a.add_argument(
         "--kind",
         choices=("ode", "pde", "all"),
-        default="ode",
-        help="which systems: ode (the system files, the default), pde (the PDE systems, tagged pde) or all",
+        default=None,
+        help="which systems: ode (the system files), pde (the PDE systems, tagged pde) or all (the default; "
+        "with --folder the default is ode)",
     )
     a.set_defaults(func=run_list)
 
@@ -172,12 +175,14 @@ def _pde_row(s) -> dict:
         "tags": list(s.tags),
         "symmetries": list(s.symmetries),
         "conserved": [],
+        "kind": "pde",
     }
 
 
 def run_list(args) -> int:
-    if args.kind != "ode":
-        return _list_with_pdes(args)
+    kind = args.kind or ("ode" if args.folder else "all")
+    if kind != "ode":
+        return _list_with_pdes(args, kind)
     systems = catalogue.load_folder(args.folder)
     if args.json:
         rows = [
@@ -189,6 +194,7 @@ def run_list(args) -> int:
                 "tags": list(s.tags),
                 "symmetries": list(s.symmetry_specs),
                 "conserved": list(s.conserved),
+                "kind": "ode",
             }
             for s in systems.values()
         ]
@@ -205,8 +211,8 @@ def run_list(args) -> int:
     return 0
 
 
-def _list_with_pdes(args) -> int:
-    odes = catalogue.load_folder(args.folder) if args.kind == "all" else {}
+def _list_with_pdes(args, kind) -> int:
+    odes = catalogue.load_folder(args.folder) if kind == "all" else {}
     pdes = [get_pde_system(n) for n in list_pde_systems()]
     if args.json:
         rows = [
@@ -218,6 +224,7 @@ def _list_with_pdes(args) -> int:
                 "tags": list(s.tags),
                 "symmetries": list(s.symmetry_specs),
                 "conserved": list(s.conserved),
+                "kind": "ode",
             }
             for s in odes.values()
         ]
