@@ -23,7 +23,7 @@ in a rotating flow), each a :class:`PDESystem` with a spectral solver and symmet
 from ._data import FieldData, read_fields
 from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
-from ._model import SymmetricPDESINDy
+from ._model import SymmetricPDESINDy, load_pde_model
 from ._discover import PDESymmetryReport, discover_pde_symmetries
 from ._systems import PDESystem, check_pde_claims, get_pde_system, list_pde_systems
 from ._weak import FieldWeakSystem, field_weak_system, field_widths
@@ -38,6 +38,7 @@ __all__ = [
     "pde_action",
     "jet_variables",
     "SymmetricPDESINDy",
+    "load_pde_model",
     "field_weak_system",
     "field_widths",
     "FieldWeakSystem",

@@ -7,7 +7,9 @@ one row per space-time test function, ``−∫ ∂ₜφ u = Σⱼ ξⱼ ∫ φ �
 moved onto φ where the term allows it.  Either way the rows are regressed by the constrained
 sequential thresholding of :class:`symsindy.optimizers.ConstrainedSTLSQ` inside the equivariant
 subspace of :func:`~symsindy.pde.pde_action`, so that the returned PDE is exactly equivariant;
-``predict`` and ``score`` are always about the PDE's ``u_t``, never the weak rows.
+``predict`` and ``score`` are always about the PDE's ``u_t``, never the weak rows.  ``simulate``
+integrates the fitted PDE on its grid, taken periodic (the catalogue's pseudo-spectral ETDRK4
+solver); ``save`` writes it as JSON and :func:`load_pde_model` reads it back.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ._data import FieldData
 from ._library import pde_library, pde_terms, to_pysindy
 from ._weak import DEFAULT_N_TEST, field_weak_system
 
-__all__ = ["SymmetricPDESINDy"]
+__all__ = ["SymmetricPDESINDy", "load_pde_model"]
 
 #: the options ``discovery={...}`` passes to :func:`~symsindy.pde.discover_pde_symmetries`
 _DISCOVERY_KEYS = ("family", "spatial", "discrete", "tol", "max_null", "min_gap", "refit_tol")
@@ -214,6 +216,7 @@ class SymmetricPDESINDy(BaseEstimator):
         opt = ConstrainedSTLSQ(basis=None if trivial else subspace.basis, threshold=self.threshold, alpha=self.alpha)
         opt.fit(theta, target)
         self.library_ = lib
+        self.grid_ = {a: np.array(data.grid[a], float) for a in axes}
         self.coef_ = np.array(opt.coef_, float)
         self.terms_ = pde_terms(lib, names, axes)
         self.term_names_ = [str(t) for t in self.terms_]
@@ -291,5 +294,202 @@ class SymmetricPDESINDy(BaseEstimator):
         return float((r2_score if metric is None else metric)(target, theta @ self.coef_.T, **metric_kws))
 
     def complexity(self) -> int:
+        """The number of nonzero coefficients."""
         check_is_fitted(self, "coef_")
         return int(np.count_nonzero(self.coef_))
+
+    def print(self, precision: int = 3, file=None) -> None:
+        """Print :meth:`equations`, one per line (to ``file``, default standard output)."""
+        for line in self.equations(precision):
+            print(line, file=file)
+
+    def latex(self, precision: int = 3) -> str:
+        r"""The PDE as a LaTeX ``aligned`` environment, one ``u_t &= ...`` line per component
+        (derivatives as ``u_{xx}``)."""
+        lines = []
+        for c, expr in self.sympy().items():
+            rounded = expr.xreplace(
+                {f: sympy.Float(round(float(f), precision), precision + 2) for f in expr.atoms(sympy.Float)}
+            )
+            lines.append(f"{sympy.latex(sympy.Symbol(f'{c}_t'))} &= {sympy.latex(rounded) if expr != 0 else '0'}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def simulate(self, u0, t, *, max_step=None, rtol: float = 1e-6) -> np.ndarray:
+        """Integrate the fitted PDE from the field ``u0`` on the fitted grid, taken periodic.
+
+        Pseudo-spectral with exponential time differencing (ETDRK4; the constant-coefficient
+        linear part exactly, the rest on the grid with spectral derivatives and 2/3 dealiasing),
+        the solver of the PDE catalogue (``symsindy/pde/_systems.py``).  The period of each axis
+        is its number of points times its spacing.
+
+        Parameters
+        ----------
+        u0 : (nx[, ny], ncomp) array
+            The initial field on the fitted grid.
+        t : (nt,) array
+            Evenly spaced output times; the integration starts at ``t[0]``.
+        max_step : float, optional
+            Largest internal step.  By default the step is halved from the output spacing until
+            one output interval integrated with it and with half of it agree to ``rtol``
+            (relative, in the largest value of the field).
+        rtol : float, default 1e-6
+            The agreement the automatic step asks for.
+
+        Returns
+        -------
+        (nt, nx[, ny], ncomp) array
+        """
+        check_is_fitted(self, "coef_")
+        shape = tuple(len(self.grid_[a]) for a in self.axes_)
+        u0 = np.asarray(u0, float)
+        if u0.shape != shape + (len(self.feature_names_),):
+            raise ValueError(f"u0: expected shape {shape + (len(self.feature_names_),)}, got {u0.shape}")
+        if not np.all(np.isfinite(u0)):
+            raise ValueError("u0: contains NaN or inf")
+        t = np.asarray(t, float).ravel()
+        if len(t) < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError("t: expected at least 2 strictly increasing finite times")
+        steps = np.diff(t)
+        if np.ptp(steps) > 1e-6 * steps.mean():
+            raise ValueError("t: expected evenly spaced times")
+        if max_step is not None and not (isinstance(max_step, (int, float)) and np.isfinite(max_step) and max_step > 0):
+            raise ValueError(f"max_step {max_step!r}: expected a positive number")
+        if not (isinstance(rtol, (int, float)) and np.isfinite(rtol) and rtol > 0):
+            raise ValueError(f"rtol {rtol!r}: expected a positive number")
+        rel = t - t[0]
+        if max_step is None:
+            h = float(steps[0])
+            scale = max(float(np.abs(u0).max()), 1e-300)
+            for _ in range(12):
+                try:
+                    coarse = self._solver(h)._integrate(u0, shape, rel[:2])[-1]
+                    fine = self._solver(h / 2)._integrate(u0, shape, rel[:2])[-1]
+                except ValueError:  # not finite with this step
+                    h /= 2
+                    continue
+                if np.abs(coarse - fine).max() <= rtol * scale:
+                    break
+                h /= 2
+            else:
+                raise ValueError(
+                    f"simulate: no step down to {h:.3g} integrates the first interval to rtol {rtol:g}; "
+                    "the fitted PDE may be unstable (give max_step to integrate anyway)"
+                )
+            max_step = h
+        return self._solver(float(max_step))._integrate(u0, shape, rel)
+
+    def _solver(self, max_step):
+        from ._systems import PDESystem
+
+        axes = list(self.axes_)
+        lengths, origin = [], []
+        for a in axes:
+            g = self.grid_[a]
+            step = float(np.mean(np.diff(g)))
+            lengths.append(step * len(g))
+            origin.append(float(g[0]))
+        return PDESystem(
+            name="fitted",
+            description="the fitted PDE",
+            reference="",
+            components=tuple(self.feature_names_),
+            axes=tuple(axes),
+            parameters={},
+            equations=self.sympy(),
+            symmetries=(),
+            degree=int(self.degree),
+            derivative_order=int(self.derivative_order),
+            lengths=tuple(lengths),
+            origin=tuple(origin),
+            nx=tuple(len(self.grid_[a]) for a in axes) if len(axes) > 1 else len(self.grid_[axes[0]]),
+            nt=2,
+            t_end=1.0,
+            max_step=float(max_step),
+            initial=None,
+        )
+
+    def to_dict(self) -> dict:
+        """The fitted PDE as plain JSON types (what :meth:`save` writes)."""
+        from ..expressions import format_expression
+
+        check_is_fitted(self, "coef_")
+        out = {
+            "kind": "pde",
+            "estimator": type(self).__name__,
+            "components": list(self.feature_names_),
+            "axes": list(self.axes_),
+            "grid": {a: self.grid_[a].tolist() for a in self.axes_},
+            "degree": int(self.degree),
+            "derivative_order": int(self.derivative_order),
+            "equations": {c: format_expression(e) for c, e in self.sympy().items()},
+            "terms": [format_expression(t) for t in self.terms_],
+            "coefficients": self.coef_.tolist(),
+            "symmetry": list(self.symmetry_specs_),
+            "equivariance_residual": float(self.equivariance_residual_),
+            "formulation": self.formulation_,
+            "threshold": float(self.threshold_),
+        }
+        if getattr(self, "discovery_", None) is not None:
+            out["discovery"] = self.discovery_.to_dict()
+        return out
+
+    def save(self, path) -> None:
+        """Write the fitted PDE as JSON; :func:`~symsindy.pde.load_pde_model` reads it back."""
+        import json
+        from pathlib import Path
+
+        from ..base import _json_safe
+
+        Path(path).write_text(
+            json.dumps(_json_safe(self.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+
+
+def load_pde_model(path) -> SymmetricPDESINDy:
+    """A fitted :class:`SymmetricPDESINDy` from a file :meth:`SymmetricPDESINDy.save` wrote: its
+    equations, ``predict`` and ``simulate`` on the saved grid (the symmetry is recorded, not
+    re-enforced; the coefficients are the saved ones)."""
+    import json
+    from pathlib import Path
+
+    from ._library import pde_library
+
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read a saved PDE model ({str(exc).splitlines()[0]})") from None
+    keys = ("components", "axes", "grid", "degree", "derivative_order", "terms", "coefficients")
+    if not isinstance(d, dict) or d.get("kind") != "pde" or any(k not in d for k in keys):
+        raise ValueError(f"{path}: not a saved PDE model (expected kind 'pde' and keys {', '.join(keys)})")
+    names, axes = list(d["components"]), list(d["axes"])
+    grid = {a: np.asarray(d["grid"][a], float) for a in axes}
+    shape = tuple(len(grid[a]) for a in axes)
+    probe = FieldData(names, axes, grid, [np.arange(3.0)], [np.zeros((3,) + shape + (len(names),))], str(path))
+    model = SymmetricPDESINDy(degree=int(d["degree"]), derivative_order=int(d["derivative_order"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pysindy's notice about deprecated PDELibrary options
+        lib = pde_library(probe, model.degree, model.derivative_order)
+    terms = pde_terms(lib, names, axes)
+    from ..expressions import format_expression
+
+    if [format_expression(t) for t in terms] != list(d["terms"]):
+        raise ValueError(f"{path}: the saved terms do not match this version's library of that degree and order")
+    coef = np.asarray(d["coefficients"], float)
+    if coef.shape != (len(names), len(terms)):
+        raise ValueError(f"{path}: coefficients of shape {coef.shape}, expected {(len(names), len(terms))}")
+    model.library_ = lib
+    model.grid_ = grid
+    model.coef_ = coef
+    model.terms_ = terms
+    model.term_names_ = [str(t) for t in terms]
+    model.feature_names_ = names
+    model.axes_ = axes
+    model.symmetry_specs_ = list(d.get("symmetry", []))
+    model.equivariance_residual_ = float(d.get("equivariance_residual", 0.0))
+    model.formulation_ = d.get("formulation", "strong")
+    model.formulation_reason_ = "loaded"
+    model.threshold_ = float(d.get("threshold", 0.0))
+    model.weak_system_ = None
+    model.discovery_ = None
+    model.enforced_specs_ = None
+    return model
