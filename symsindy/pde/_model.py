@@ -170,7 +170,9 @@ class SymmetricPDESINDy(BaseEstimator):
                 f"discovery: unknown option(s) {', '.join(unknown)}; expected {', '.join(_DISCOVERY_KEYS)}"
             )
         rows = self._fit_specs(data, None)
-        report = discover_pde_symmetries(rows, self.library_, self.feature_names_, self.axes_, self.coef_, **options)
+        report = discover_pde_symmetries(
+            rows, self.library_, self.feature_names_, self.axes_, self.coef_, groups=self._row_blocks, **options
+        )
         report.term_names = list(self.term_names_)
         specs = report.specs
         if specs:
@@ -208,6 +210,7 @@ class SymmetricPDESINDy(BaseEstimator):
             theta, target = self._rows(data, lib)
         else:
             theta, target = weak.G, weak.b
+        self._row_blocks = self._blocks(data, weak)
         if len(theta) * len(names) < subspace.dim:
             raise ValueError(
                 f"too few grid points: {len(theta)} rows x {len(names)} components for {subspace.dim} coefficients"
@@ -232,6 +235,18 @@ class SymmetricPDESINDy(BaseEstimator):
         self.formulation_reason_ = reason
         self.weak_system_ = weak
         return theta, target
+
+    def _blocks(self, data: FieldData, weak, n_blocks: int = 5) -> np.ndarray:
+        """Each regression row's block of time: the fifth of its run's time span it lies in (the
+        centre of its test function in the weak form), for held-out checks."""
+        if weak is not None:
+            nts = np.array([len(t) for t in data.t])
+            frac = weak.centers[:, 1] / np.maximum(nts[weak.centers[:, 0]] - 1, 1)
+        else:
+            e = int(self.edge)
+            inner = int(np.prod([n - 2 * e for n in data.shape]))
+            frac = np.concatenate([np.repeat(np.arange(e, len(t) - e), inner) / (len(t) - 1) for t in data.t])
+        return np.minimum((frac * n_blocks).astype(int), n_blocks - 1)
 
     def _weak_rows(self, data, lib, dof, random_state):
         """The weak system and why it is used, or ``(None, reason)`` for the strong form under "auto"."""
