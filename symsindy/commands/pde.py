@@ -44,6 +44,15 @@ def register(sub) -> None:
         "or 'auto' to discover it from the data",
     )
     p.add_argument(
+        "--promote",
+        metavar="FAMILY",
+        choices=("gl", "so", "sl"),
+        default=None,
+        help="promote a symmetry told only the candidate family (gl, so or sl of the components, with the "
+        "rotation of a 2-D domain): a nuclear-norm penalty on the Lie derivatives along a path of weights, "
+        "the largest algebra the held-out refit check accepts enforced (not with --symmetry)",
+    )
+    p.add_argument(
         "--derivative-order", metavar="D", type=positive_int, default=2, help="highest spatial derivative (default 2)"
     )
     p.add_argument("--degree", metavar="P", type=positive_int, default=2, help="degree in the components (default 2)")
@@ -76,15 +85,32 @@ def run(args) -> int:
         raise ValueError("--symmetry auto: discovers the symmetry; give it alone, not with other specs")
     if args.seed < 0:
         raise ValueError(f"--seed {args.seed}: expected a non-negative integer")
+    if args.promote and specs:
+        raise ValueError("--promote: promotion finds the symmetry; give it without --symmetry")
     data = read_fields(args.data)
-    model = SymmetricPDESINDy(
+    kws = dict(
         degree=args.degree,
         derivative_order=args.derivative_order,
-        symmetry="auto" if auto else (specs or None),
         threshold=args.threshold,
         formulation=args.formulation,
         random_state=args.seed,
-    ).fit(data)
+    )
+    if args.promote:
+        from ..pde import promote_pde
+
+        model = promote_pde(data, family=args.promote, **kws)
+        promo = model.promotion_
+        weight = "none" if promo["weight"] is None else f"{promo['weight']:.3g} x lam_ref ({promo['lam_ref']:.3g})"
+        print(f"promotion: told {args.promote}; weight {weight}; {len(promo['path'])} weights on the path")
+        for pt in promo["path"]:
+            if "failed" in pt:
+                print(f"promotion:   weight {pt['weight']:.3g}: {pt['failed']}")
+            else:
+                found = "; ".join(pt["accepted"]) or "none accepted"
+                print(f"promotion:   weight {pt['weight']:.3g}: {found}")
+        specs = list(promo["specs"])
+    else:
+        model = SymmetricPDESINDy(symmetry="auto" if auto else (specs or None), **kws).fit(data)
     if auto:
         for line in model.discovery_.summary():
             print(f"discovery: {line.strip()}")
@@ -93,7 +119,8 @@ def run(args) -> int:
         print(line)
     print(f"equivariance residual: {model.equivariance_residual_:.1e}")
     enforced = "; ".join(specs) if specs else "none"
-    print(f"symmetry: {enforced}{' (discovered)' if auto else ''}")
+    how = " (discovered)" if auto else " (promoted)" if args.promote else ""
+    print(f"symmetry: {enforced}{how}")
     print(f"formulation: {model.formulation_} ({model.formulation_reason_})")
     print(f"threshold: {model.threshold_:.4g} ({'automatic' if args.threshold == 'auto' else 'given'})")
     if args.json:
@@ -112,6 +139,8 @@ def run(args) -> int:
         }
         if auto:
             out["discovery"] = model.discovery_.to_dict()
+        if args.promote:
+            out["promotion"] = model.promotion_
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=2)
             fh.write("\n")

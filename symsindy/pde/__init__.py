@@ -13,7 +13,8 @@ or the weak form, whose test-function rows :func:`field_weak_system` builds
 (``symsindy/pde/_weak.py``; radii by :func:`field_widths`).
 :func:`discover_pde_symmetries` finds the continuous and discrete symmetries a fitted PDE's data
 support, each judged by a refit check (``symsindy/pde/_discover.py``); ``symmetry="auto"``
-enforces them.
+enforces them.  :func:`promote_pde` promotes a symmetry told only a candidate family, by a
+nuclear-norm penalty on the Lie derivatives (``symsindy/pde/_promote.py``).
 ``get_pde_system`` and ``list_pde_systems`` give a catalogue of PDEs (Burgers, KdV,
 Kuramoto-Sivashinsky, complex Ginzburg-Landau in 1-D and 2-D, lambda-omega, advection-diffusion
 in a rotating flow), each a :class:`PDESystem` with a spectral solver and symmetry claims that
@@ -25,6 +26,7 @@ from ._actions import jet_variables, pde_action
 from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
 from ._model import SymmetricPDESINDy, load_pde_model
 from ._discover import PDESymmetryReport, discover_pde_symmetries
+from ._promote import promote_pde
 from ._systems import PDESystem, check_pde_claims, get_pde_system, list_pde_systems
 from ._weak import FieldWeakSystem, field_weak_system, field_widths
 
@@ -44,6 +46,7 @@ __all__ = [
     "FieldWeakSystem",
     "discover_pde_symmetries",
     "PDESymmetryReport",
+    "promote_pde",
     "PDESystem",
     "get_pde_system",
     "list_pde_systems",

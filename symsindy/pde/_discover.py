@@ -335,6 +335,45 @@ def discover_pde_symmetries(
         A block label per row (e.g. the fifth of the time span it lies in): the refit check is
         then held out, block by block (see the module docstring).
     """
+    from threadpoolctl import threadpool_limits
+
+    # many small least-squares problems: BLAS threads cost far more than they save
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _discover(
+            rows,
+            library,
+            components,
+            axes,
+            coef,
+            family=family,
+            spatial=spatial,
+            discrete=discrete,
+            tol=tol,
+            max_null=max_null,
+            min_gap=min_gap,
+            refit_tol=refit_tol,
+            reference_rss=reference_rss,
+            groups=groups,
+        )
+
+
+def _discover(
+    rows,
+    library,
+    components,
+    axes,
+    coef,
+    *,
+    family,
+    spatial,
+    discrete,
+    tol,
+    max_null,
+    min_gap,
+    refit_tol,
+    reference_rss,
+    groups,
+) -> PDESymmetryReport:
     theta, target = (np.asarray(a, float) for a in rows)
     components, axes = list(components), list(axes)
     nc, na = len(components), len(axes)
