@@ -49,6 +49,7 @@ __all__ = [
     "resolve_basis",
     "span_residual",
     "checked_search",
+    "noise_nullity",
     "held_out_drift",
     "trajectory_separation",
     "NoetherEntry",
@@ -205,6 +206,16 @@ class ConservedQuantity:
     held_out_drift : float or None
         Straight from the data (:func:`conserved_from_data`): its relative drift along the
         samples held out of the search (:func:`held_out_drift`); None when none were.
+    noise_ratio : float or None
+        Straight from noisy data in the weak form: its weak residual over the one measurement
+        noise alone gives a conserved quantity (about 1 when conserved); None otherwise.
+    noise_share : float or None
+        Straight from noisy data in the weak form: the measured noise's share of the floor
+        ``noise_ratio`` is relative to (the rest is ``RELATIVE_FLOOR``).
+    spread : float or None
+        Straight from noisy data in the weak form: how well the data determine it, the
+        relative jackknife spread of its coefficients over blocks of the data (each function
+        scaled to its gradient size there); None otherwise.
     """
 
     expr: sp.Expr
@@ -213,6 +224,9 @@ class ConservedQuantity:
     independent: bool = True
     family: str = "poly"
     held_out_drift: float | None = None
+    noise_ratio: float | None = None
+    spread: float | None = None
+    noise_share: float | None = None
 
     def __str__(self) -> str:
         return str(self.expr)
@@ -239,6 +253,9 @@ class InvariantSearch:
     rejected : list of (ConservedQuantity, str)
         Directions the search found that a final check rejected, with the reason
         (:func:`conserved_from_data`: drift along the held-out samples).
+    criterion : str
+        ``relative`` (``singular_values`` are relative residuals) or ``noise``
+        (:func:`conserved_from_data` in the weak form: they are in units of the noise floor).
 
     It unpacks as ``quantities, singular_values``.
     """
@@ -249,6 +266,7 @@ class InvariantSearch:
     candidates: dict = field(default_factory=dict)
     formulation: str = "strong"
     rejected: list = field(default_factory=list)
+    criterion: str = "relative"
 
     @property
     def independent(self) -> int:
@@ -365,13 +383,15 @@ def _strong_rows(basis, x, v):
 
 
 def _weak_rows(basis, xs, ts, xs_s, vs, weak=None):
-    """``(G, W, x)`` in the weak form: rows ``-int phi_j' phi_k(x(t)) dt`` per test function
+    """``(G, W, x, N)`` in the weak form: rows ``-int phi_j' phi_k(x(t)) dt`` per test function
     (a local average of ``d phi_k / dt``, no derivative of the data needed); ``W`` as in the
-    strong form, from the smoothed states ``xs_s`` and velocities ``vs`` (it only sets the scale)."""
+    strong form, from the smoothed states ``xs_s`` and velocities ``vs`` (it only sets the scale);
+    ``N`` the noise floor of ``G``: ``|N c|^2`` is the expected ``|G c|^2`` that measurement noise
+    alone gives a conserved ``C`` (:func:`_noise_rows`)."""
     from .weak import WeakForm, skipped_text
 
     weak = WeakForm() if weak is None else weak
-    rows, skipped = [], []
+    rows, noise, skipped = [], [], []
     for j, (t, x) in enumerate(zip(ts, xs)):
         x = np.asarray(x, float)
         if not np.all(basis.valid(x)):
@@ -383,34 +403,65 @@ def _weak_rows(basis, xs, ts, xs_s, vs, weak=None):
             skipped.append((j, str(exc)))
             continue
         _, Vd = tf.matrices()
-        rows.append(-np.asarray(Vd @ basis.values(x)))
+        g = -np.asarray(Vd @ basis.values(x))
+        ok = np.all(np.isfinite(g), axis=1)
+        rows.append(g[ok])
+        noise.append(_noise_rows(basis, x, Vd[np.flatnonzero(ok)]))
     if not rows:
         from .weak import WeakFormUnavailable
 
         raise WeakFormUnavailable(f"weak form: no trajectory can host a test function ({skipped_text(skipped)})")
     G = np.vstack(rows)
-    G = G[np.all(np.isfinite(G), axis=1)]
+    N = np.vstack(noise)
     _, W, x = _strong_rows(basis, np.vstack(xs_s), np.vstack(vs))
-    return G / np.sqrt(max(len(G), 1)), W, x
+    rms = np.sqrt(max(len(G), 1))
+    return G / rms, W, x, N / rms
 
 
-def _tidy(row, scale, G, W, level_tol, cut, polynomial):
-    """``(residual, coefficients)`` of a readable row: entries below ``level_tol`` of the largest
-    (in units of each function's gradient size) set to zero, unless that would lift the
-    residual above both twice its value and half the line ``cut`` that made it conserved, in
-    which case a smaller cut is used.  The sign makes most polynomial coefficients positive
+def _noise_rows(basis, x, Vd):
+    """Rows ``N`` with ``|N c|^2 = E |Vd (C(x + e) - C(x))|^2`` to first order, for independent
+    noise ``e`` of the standard deviation :func:`symsindy.weak.estimate_noise` gives each
+    variable: ``sum_i (sum_j Vd[j, i]^2) sum_l sigma_l^2 (d_l C(x_i))^2``, so that the weak
+    residual of a conserved quantity is about ``|N c|``."""
+    from scipy import sparse
+
+    from .weak import estimate_noise
+
+    K = len(basis)
+    try:
+        sigma = estimate_noise(x)
+    except ValueError:
+        return np.zeros((0, K))
+    Vd = sparse.csr_matrix(Vd)
+    w = np.asarray(Vd.multiply(Vd).sum(axis=0)).ravel()
+    use = w > 0
+    grads = basis.gradients(x[use])  # (m, K, n)
+    good = np.all(np.isfinite(grads), axis=(1, 2))
+    scaled = grads[good] * (np.sqrt(w[use][good])[:, None, None] * sigma[None, None, :])
+    return scaled.transpose(0, 2, 1).reshape(-1, K)
+
+
+def _tidy(row, scale, G, M, level_tol, cut, polynomial, noise=False):
+    """``(ratio, coefficients)`` of a readable row: entries below ``level_tol`` of the largest
+    (in units of each function's gradient size) set to zero, unless that would lift the ratio
+    ``|G c| / |M c|`` above both twice its value and half the line ``cut`` that made it
+    conserved (in noise units, ``noise``: above the cut or 1.25 times its value), in which case
+    a smaller cut is used.  The sign makes most polynomial coefficients positive
     (``p**2/2 - 1/r``, not ``1/r - p**2/2``)."""
 
     def resid(c):
-        return float(np.linalg.norm(G @ c) / max(np.linalg.norm(W @ c), 1e-300))
+        return float(np.linalg.norm(G @ c) / max(np.linalg.norm(M @ c), 1e-300))
 
     raw = row / scale
     base = resid(raw)
     big = np.max(np.abs(row))
-    for cut in (level_tol, level_tol / 10, level_tol / 100, 0.0):
-        c = np.where(np.abs(row) < cut * big, 0.0, row) / scale
+    # in noise units a conserved quantity sits at about 1: zeroing a coefficient the data do not
+    # determine moves it little, while dropping a real term lifts it well above
+    limit = min(cut, 1.25 * base) if noise else max(2.0 * base, 0.5 * cut)
+    for cut_k in (level_tol, level_tol / 10, level_tol / 100, 0.0):
+        c = np.where(np.abs(row) < cut_k * big, 0.0, row) / scale
         r = resid(c)
-        if r <= max(2.0 * base, 0.5 * cut) + 1e-15:
+        if r <= limit + 1e-15:
             break
     c = c / np.max(np.abs(c))
     if np.sum(np.sign(c[polynomial])) < 0:
@@ -418,9 +469,132 @@ def _tidy(row, scale, G, W, level_tol, cut, polynomial):
     return r, c
 
 
-def _search(basis, G, W, x, max_null, min_gap, nullity):
+#: A sparser support is kept when its refitted quantity's residual in noise units is at most
+#: this many times the dense one's.
+SPARSE_SLACK = 1.1
+#: Contiguous blocks of weak rows left out in turn to measure how well the data determine a
+#: quantity (:func:`_refit_spread`).
+JACKKNIFE_BLOCKS = 8
+
+
+def _support_fit(A, B, cols, pivot):
+    """``(ratio, c)``: over the functions ``cols`` (containing ``pivot``), the direction with the
+    smallest ``|G c| / |D c|``, from the Gram matrices ``A = G^T G`` and ``B = D^T D`` (``D`` the
+    noise floor), scaled to ``c[pivot] = 1``; ``(inf, None)`` when it does not involve the pivot.
+
+    The ratio, not least squares with the pivot fixed: every column of ``G`` carries noise, and
+    least squares would shrink the other coefficients (errors in variables)."""
+    import scipy.linalg as sla
+
+    cols = np.asarray(cols, int)
+    Bs = B[np.ix_(cols, cols)]
+    # whiten by B over the directions it resolves (functions that coincide on the data drop out)
+    w, U = np.linalg.eigh(Bs)
+    keep = w > 1e-12 * max(float(w.max()), 1e-300)
+    T = U[:, keep] / np.sqrt(w[keep])
+    lam, V = sla.eigh(T.T @ A[np.ix_(cols, cols)] @ T)
+    c = np.zeros(A.shape[0])
+    c[cols] = T @ V[:, 0]
+    if abs(c[pivot]) <= 1e-6 * np.max(np.abs(c)):
+        return float("inf"), None
+    return float(np.sqrt(max(lam[0], 0.0))), c / c[pivot]
+
+
+def _sparse_refit(pivot, allowed, A, B, cut):
+    """``(ratio, coefficients, support)``: the quantity on the pivot's function and the fewest
+    others (forward selection: each step adds the function that lowers the residual in noise
+    units most) whose residual is within ``SPARSE_SLACK`` of the one on all ``allowed``
+    functions and below ``cut``.
+
+    Thresholding the dense direction would keep the terms the noise put there; the energy of a
+    pendulum, written with ``cos(theta)``, ``theta**2`` and ``theta*sin(theta)`` (nearly
+    dependent on its orbits), comes out as ``omega**2/2 - g cos(theta)`` only when the support
+    is searched."""
+    allowed = sorted(set(int(j) for j in allowed) | {int(pivot)})
+    dense_ratio, dense = _support_fit(A, B, allowed, pivot)
+    if dense is None:
+        return dense_ratio, None, allowed
+    limit = min(cut, SPARSE_SLACK * dense_ratio)
+    support = [int(pivot)]
+    ratio, c = _support_fit(A, B, support, pivot)
+    rest = [j for j in allowed if j != pivot]
+    while not (c is not None and ratio <= limit + 1e-15) and rest:
+        tries = [(_support_fit(A, B, support + [j], pivot), j) for j in rest]
+        (ratio, c), j = min(tries, key=lambda t: t[0][0])
+        support.append(j)
+        rest.remove(j)
+    if c is None:
+        return dense_ratio, dense, allowed
+    return ratio, c, sorted(support)
+
+
+def _refit_spread(A, B, blocks, c, support, pivot, scale) -> float | None:
+    """How well the data determine the quantity ``c``: the delete-a-block jackknife spread of its
+    support refit (``blocks`` the Gram matrices of contiguous blocks of weak rows, so that
+    overlapping test functions leave together), ``sqrt((B - 1) mean |s (c_b - c)|^2) / |s c|``
+    with ``s`` each function's gradient size on the data: a relative change of the coefficients
+    that counts each term on its own, so that terms nearly collinear on the data (``x**2`` and
+    ``x**4`` on a small orbit) are not let off by cancelling; None without blocks."""
+    if len(blocks) < 2:
+        return None
+    ref = max(np.linalg.norm(scale * c), 1e-300)
+    dev = []
+    for Ab in blocks:
+        _, cb = _support_fit(A - Ab, B, support, pivot)
+        if cb is None:
+            return float("inf")
+        dev.append(np.linalg.norm(scale * (cb - c)) / ref)
+    return float(np.sqrt((len(blocks) - 1) * np.mean(np.square(dev))))
+
+
+def _block_grams(G, blocks: int = JACKKNIFE_BLOCKS) -> list[np.ndarray]:
+    """``G_b^T G_b`` for ``blocks`` contiguous blocks of the rows of ``G`` (none with too few rows)."""
+    m = len(G)
+    if m < 2 * blocks:
+        return []
+    edges = np.linspace(0, m, blocks + 1).astype(int)
+    return [G[a:b].T @ G[a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+
+#: Straight from noisy data (weak form), a direction is conserved when its weak residual is at
+#: most this many times the one measurement noise alone gives a conserved quantity ...
+NOISE_TOL = 1.5
+#: ... and the next direction's is at least this many times larger.
+NOISE_GAP = 1.5
+#: A weak residual below this fraction of the noise floor is implausible for noise of the
+#: estimated size (it signals an overestimated noise level, not a conserved quantity).
+MIN_NOISE_RATIO = 0.5
+#: Relative rate of change ``|grad C . f| / (|grad C| |f|)`` counted as noise on top of the
+#: measured noise floor, so that noise-free data do not hold every quantity to quadrature error.
+RELATIVE_FLOOR = 1e-3
+
+
+def noise_nullity(ratios, *, noise_tol: float = NOISE_TOL, noise_gap: float = NOISE_GAP) -> int:
+    """Number of conserved directions from their residuals in noise units (ascending).
+
+    The largest ``d`` with ``ratios[d-1] <= noise_tol`` and ``ratios[d] >= noise_gap *
+    ratios[d-1]``; 0 when there is none.  At least one direction must be seen to change
+    (``d < len(ratios)``): where every candidate is within the noise, the data cannot tell a
+    conserved quantity from any other.
+    """
+    s = np.asarray(ratios, float)
+    best = 0
+    for d in range(1, len(s)):
+        if s[d - 1] > noise_tol:
+            break
+        if s[d] >= noise_gap * max(s[d - 1], 1e-300):
+            best = d
+    return best
+
+
+def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NOISE_TOL, noise_gap=NOISE_GAP):
     """Conserved combinations of ``basis``: directions ``c`` with ``|G c| / |W c|`` small, level by
-    level; ``x`` are the points of the functional-independence test."""
+    level; ``x`` are the points of the functional-independence test.
+
+    With ``noise`` (rows whose ``|N c|`` is the weak residual noise alone gives, from
+    :func:`_weak_rows`), directions are judged in noise units, ``|G c| / |D c|`` with
+    ``|D c|^2 = |N c|^2 + (RELATIVE_FLOOR |W c|)^2``, by :func:`noise_nullity`; otherwise by the
+    gap rule on the relative residual (``max_null``, ``min_gap``)."""
     from .discover import select_nullity
 
     K = len(basis)
@@ -432,15 +606,27 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
         )
     levels = np.asarray(basis.levels)
     n_max = len(basis.variables) - 1
-    s_all, _ = _whitened_null(G, W, np.arange(K))
-    d = select_nullity(s_all, max_null=max_null, min_gap=min_gap) if nullity is None else int(nullity)
+    metric = W if noise is None else np.vstack([noise, RELATIVE_FLOOR * W])
+    s_all, C_all = _whitened_null(G, metric, np.arange(K))
+    if nullity is not None:
+        d = int(nullity)
+    elif noise is None:
+        d = select_nullity(s_all, max_null=max_null, min_gap=min_gap)
+    else:
+        d = noise_nullity(s_all, noise_tol=noise_tol, noise_gap=noise_gap)
     d = min(d, len(s_all))
     if d == 0:
         return [], s_all
     cut = np.sqrt(max(s_all[d - 1], 1e-300) * s_all[d]) if d < len(s_all) else max(10.0 * s_all[d - 1], 1e-12)
     scale = np.linalg.norm(W, axis=0)
     scale[scale == 0] = 1.0
-    level_tol = max(1e-10, 10.0 * float(s_all[d - 1]))
+    if noise is None:
+        level_tol = max(1e-10, 10.0 * float(s_all[d - 1]))
+    else:
+        # coefficients are read to the relative residual of the conserved directions
+        rel = np.linalg.norm(G @ C_all[:, :d], axis=0) / np.maximum(np.linalg.norm(W @ C_all[:, :d], axis=0), 1e-300)
+        level_tol = float(np.clip(10.0 * np.max(rel), 1e-10, 0.1))
+        grams = (G.T @ G, metric.T @ metric, _block_grams(G))
     xs = basis.symbols
     polynomial = np.array([bool(f.is_polynomial(*xs)) for f in basis.functions], dtype=bool)
     selected: list[ConservedQuantity] = []
@@ -450,7 +636,7 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
     grads_x = basis.gradients(np.asarray(x)[pick])
     for g in sorted(set(levels.tolist())):
         cols = np.flatnonzero(levels <= g)
-        s_g, C_g = _whitened_null(G, W, cols)
+        s_g, C_g = _whitened_null(G, metric, cols)
         k = int(np.sum(s_g <= cut))
         if k == 0:
             continue
@@ -473,14 +659,41 @@ def _search(basis, G, W, x, max_null, min_gap, nullity):
         else:
             r = k
             new = (N * scale[:, None]).T
-        rows = rref(new / np.max(np.abs(new), axis=1, keepdims=True), tol=level_tol, relative=True, full=True)
-        cand = [_tidy(row, scale, G, W, level_tol, cut, polynomial) for row in rows]
-        for resid, c in sorted(cand, key=lambda t: t[0]):
+        rows, piv = rref(
+            new / np.max(np.abs(new), axis=1, keepdims=True), tol=level_tol, relative=True, full=True, pivots=True
+        )
+        if noise is None:
+            cand = [(*_tidy(row, scale, G, W, level_tol, cut, polynomial), None) for row in rows]
+        else:
+            # a sparse refit per row, on its level's functions, never on another row's pivot or
+            # on a known quantity's (which would fold an earlier quantity back in)
+            known = rref(np.array(S) * scale, tol=1e-9, relative=True, full=True, pivots=True)[1] if S else []
+            cand = []
+            for row, p in zip(rows, piv):
+                allowed = [j for j in cols if j not in set(piv) - {p} and j not in set(known)]
+                ratio, c, support = _sparse_refit(p, allowed, grams[0], grams[1], cut)
+                if c is None:
+                    ratio, c = _tidy(row, scale, G, metric, level_tol, cut, polynomial, True)
+                    spread = float("inf")
+                else:
+                    spread = _refit_spread(grams[0], grams[1], grams[2], c, support, p, scale)
+                c = c / np.max(np.abs(c))
+                if np.sum(np.sign(c[polynomial])) < 0:
+                    c = -c
+                cand.append((ratio, c, spread))
+        for ratio, c, spread in sorted(cand, key=lambda t: t[0]):
             expr = _expand(basis.expression(c, number=_rational))
+            resid = ratio if noise is None else float(np.linalg.norm(G @ c) / max(np.linalg.norm(W @ c), 1e-300))
             earlier = [q for q, s in zip(coefs, selected) if s.independent]
             # a moving state has at most n - 1 independent first integrals (their gradients are normal to f)
             indep = len(earlier) < n_max and _gradient_rank_ratio(grads_x, np.array([*earlier, c])) > DEPENDENCE_TOL
-            selected.append(ConservedQuantity(expr, resid, int(g), bool(indep), basis.name))
+            q = ConservedQuantity(expr, resid, int(g), bool(indep), basis.name)
+            q.noise_ratio = None if noise is None else float(ratio)
+            if noise is not None:
+                nf, rf = np.linalg.norm(noise @ c), RELATIVE_FLOOR * np.linalg.norm(W @ c)
+                q.noise_share = float(nf / max(np.hypot(nf, rf), 1e-300))
+            q.spread = spread
+            selected.append(q)
             coefs.append(c)
     return selected, s_all
 
@@ -539,7 +752,7 @@ MAX_FUNCTIONS = 600
 def _families(basis, variables, degree, x_samples, positions):
     """``(bases, skipped)``: one basis, or for ``auto`` every family that applies to these data
     and is at most ``MAX_FUNCTIONS`` long (the longer ones named in ``skipped``)."""
-    from .invariants import FAMILIES, has_default_positions, make_basis
+    from .invariants import FAMILIES, POSITION_FAMILIES, has_default_positions, make_basis
 
     if not (isinstance(basis, str) and basis == "auto"):
         b = resolve_basis(basis, variables, degree, x_samples=x_samples, positions=positions)
@@ -551,7 +764,7 @@ def _families(basis, variables, degree, x_samples, positions):
         return [b], {}
     out, skipped = [], {}
     for name in FAMILIES:
-        if name in ("kepler", "exp") and positions is None and not has_default_positions(variables):
+        if name in POSITION_FAMILIES and positions is None and not has_default_positions(variables):
             continue
         b = make_basis(name, variables, degree, x_samples=x_samples, positions=positions)
         if name == "log" and not b.positive:
@@ -602,7 +815,7 @@ def _choose(results, accept, undetermined=None):
     for b, (found, sv) in results:
         passing = [q for q in found if accept is None or accept(q)]
         n_ind = sum(q.independent for q in passing)
-        worst = max((q.residual for q in passing), default=float("inf"))
+        worst = max((q.residual if q.noise_ratio is None else q.noise_ratio for q in passing), default=float("inf"))
         table[b.name] = {
             "found": len(found),
             "independent": int(n_ind),
@@ -651,12 +864,14 @@ def conserved_quantities(
     Parameters
     ----------
     basis : str, list of expressions, or InvariantBasis
-        ``"poly"`` (default), ``"log"``, ``"trig"``, ``"kepler"``, ``"auto"`` (every family
+        ``"poly"`` (default), ``"log"``, ``"trig"``, ``"kepler"``, ``"exp"``, ``"chain"``,
+        ``"spherical"``, ``"auto"`` (every family
         that applies; the one with most independent quantities that ``accept`` passes wins,
         ties to the simpler), a file of expressions, or expressions added to the polynomials.
         See :mod:`symsindy.invariants`.
     positions : list of str, optional
-        Position variables for ``kepler`` (default: the first half of the variables).
+        Position variables for ``kepler``, ``exp``, ``chain`` and ``spherical`` (default: the
+        first half of the variables).
     accept : callable, optional
         ``accept(quantity) -> bool``, the check ``auto`` counts by (default: all count).
 
@@ -722,6 +937,10 @@ def conserved_from_data(
     weak=None,
     holdout: float = 0.1,
     held_out_tol: float = 0.05,
+    criterion: str = "auto",
+    noise_tol: float = NOISE_TOL,
+    noise_gap: float = NOISE_GAP,
+    spread_tol: float = 0.01,
 ) -> InvariantSearch:
     """First integrals straight from the data (no model), as :func:`conserved_quantities`.
 
@@ -738,6 +957,29 @@ def conserved_from_data(
     drift tolerance of :func:`check_quantity`) goes to ``rejected`` with that figure.  The family
     of ``basis="auto"`` is chosen among quantities that pass.  ``holdout=0`` searches everything
     and checks nothing held out.
+
+    ``criterion`` says which directions count as conserved.  ``"noise"`` (the default of the weak
+    form, ``"auto"``): a direction's weak residual is measured in units of the residual that
+    measurement noise alone gives a conserved quantity, ``E|sum_i phi_j'(t_i) w_i grad C . e_i|^2``
+    summed over the test functions, with each variable's noise level from
+    :func:`symsindy.weak.estimate_noise` (a conserved quantity sits at about 1 whatever the noise
+    level, the sampling or the test functions' width); the directions at most ``noise_tol``
+    (1.5) with a gap of ``noise_gap`` (1.5) to the next are conserved (:func:`noise_nullity`).
+    A relative rate of change of ``RELATIVE_FLOOR`` (1e-3) is added to the noise floor, for
+    noise-free data.  Each direction is then made sparse (the sparsest support whose refit
+    stays within the noise) and must be determined by the data: the jackknife spread of that
+    refit over 8 contiguous blocks of test functions, as a relative change of its coefficients
+    (each function scaled to its gradient size on the data), at most ``spread_tol`` (0.01; a
+    larger one goes to ``rejected`` with the figure); one whose residual is below
+    ``MIN_NOISE_RATIO`` (0.5) of a floor set by the measured noise is rejected too (there the
+    noise estimate, an upper bound on coarse samples, does not hold).  A change confined to part of the data (a
+    transient) is diluted in that average, so a quantity must also drift by at most
+    ``held_out_tol`` along the searched samples, smoothed as the held-out ones.  ``"relative"`` (the strong form's): the
+    gap rule on the relative residual ``RMS(dC/dt) / RMS(|grad C| |x'|)``, ``max_null`` and
+    ``min_gap``, as
+    :func:`conserved_quantities`.  A relative criterion misses invariants where noise sets the
+    residual (slow phases, narrow test functions: the rigid body's quantities sit at 5% at 1%
+    noise) and passes approximate ones where it does not.
     """
     from .base import validate_trajectories
 
@@ -753,6 +995,14 @@ def conserved_from_data(
         raise ValueError("formulation 'strong': give the derivatives x_dot (or use the weak form with times t)")
     if not (isinstance(holdout, (int, float)) and 0 <= holdout < 1) or isinstance(holdout, bool):
         raise ValueError(f"holdout {holdout!r}: expected a fraction in [0, 1)")
+    if criterion not in ("auto", "noise", "relative"):
+        raise ValueError(f"criterion {criterion!r}: expected auto, noise or relative")
+    if criterion == "noise" and formulation == "strong":
+        raise ValueError("criterion 'noise': only in the weak form (give times t and no derivatives)")
+    for label, v in (("noise_tol", noise_tol), ("noise_gap", noise_gap), ("spread_tol", spread_tol)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ValueError(f"{label} {v!r}: expected a positive number")
+    use_noise = formulation == "weak" and criterion != "relative"
     xs, ts, dxs, variables = validate_trajectories(x, t, x_dot, variables)
     xs, ts, dxs, held = _split_holdout(xs, ts, dxs, holdout)
     x_all = np.vstack(xs)
@@ -763,24 +1013,46 @@ def conserved_from_data(
             xs_s, vs = estimate_derivatives(xs, ts)
         else:
             xs_s, vs = xs, dxs
-        builders = lambda b: _weak_rows(b, xs, ts, xs_s, vs, weak)  # noqa: E731
+
+        def search(b):
+            G, W, pts, N = _weak_rows(b, xs, ts, xs_s, vs, weak)
+            return _search(b, G, W, pts, max_null, min_gap, nullity, N if use_noise else None, noise_tol, noise_gap)
     else:
         v_all = np.vstack(dxs)
-        builders = lambda b: _strong_rows(b, x_all, v_all)  # noqa: E731
-    results, undetermined = _run_families(
-        _families(basis, variables, degree, x_all, positions),
-        lambda b: _search(b, *builders(b), max_null, min_gap, nullity),
-    )
+
+        def search(b):
+            return _search(b, *_strong_rows(b, x_all, v_all), max_null, min_gap, nullity)
+
+    results, undetermined = _run_families(_families(basis, variables, degree, x_all, positions), search)
     # the held-out samples are smoothed once; each quantity is then only evaluated along them
     smoothed = _smoothed(*held) if held[0] else None
     drift = per_quantity(lambda q: None if smoothed is None else _largest_drift(q.expr, variables, smoothed))
+    # in noise units a change confined to part of the data (a transient before locking) is
+    # averaged with the rest; along the smoothed searched samples it shows whole
+    searched = _smoothed(xs, ts) if use_noise else None
+    drift_searched = per_quantity(lambda q: None if searched is None else _largest_drift(q.expr, variables, searched))
+
+    def plausible(q):
+        # a residual far below what the noise must leave means the noise estimate is too large
+        # for this quantity (coarse sampling makes it an upper bound), not that it is conserved
+        return q.noise_share is None or q.noise_share < 0.5 or q.noise_ratio >= MIN_NOISE_RATIO
+
+    def determined(q):
+        return plausible(q) and (q.spread is None or q.spread <= spread_tol)
 
     def passes(q):
+        # cheapest first: the drift needs the quantity compiled
+        if not determined(q) or not (accept is None or accept(q)):
+            return False
         d = drift(q)
-        return (d is None or d <= held_out_tol) and (accept is None or accept(q))
+        if not (d is None or d <= held_out_tol):
+            return False
+        d = drift_searched(q)
+        return d is None or d <= held_out_tol
 
     out = _choose(results, passes, undetermined)
     out.formulation = formulation
+    out.criterion = "noise" if use_noise else "relative"
     for q in out.quantities:
         q.held_out_drift = drift(q)
     out.rejected = [
@@ -788,6 +1060,21 @@ def conserved_from_data(
         for q in out.quantities
         if q.held_out_drift is not None and not q.held_out_drift <= held_out_tol
     ]
+    out.rejected += [
+        (q, f"residual {q.noise_ratio:.2e} of the noise floor < {MIN_NOISE_RATIO:g}: the noise estimate does not hold")
+        for q in out.quantities
+        if not plausible(q) and all(q is not r for r, _ in out.rejected)
+    ]
+    out.rejected += [
+        (q, f"not determined by the data: coefficient spread over blocks {q.spread:.2e} > {spread_tol:g}")
+        for q in out.quantities
+        if not determined(q) and all(q is not r for r, _ in out.rejected)
+    ]
+    for q in out.quantities:
+        if all(q is not r for r, _ in out.rejected):
+            d = drift_searched(q)
+            if d is not None and not d <= held_out_tol:
+                out.rejected.append((q, f"drift along the searched samples {d:.2e} > {held_out_tol:g}"))
     out.quantities = [q for q in out.quantities if all(q is not r for r, _ in out.rejected)]
     return out
 
@@ -819,18 +1106,26 @@ def held_out_drift(expr, variables, xs, ts=None) -> float:
     """The largest relative drift ``(max C - min C) / scale`` of ``expr`` along trajectories
     ``xs``, evaluated on their states smoothed as the strong form smooths them
     (:func:`symsindy.differentiation.estimate_derivatives`, a noise-adaptive window), so that
-    measurement noise is not counted as drift; ``scale`` as in :func:`check_quantity`.
+    measurement noise is not counted as drift, and without the half window at each end where
+    the smoother extrapolates; ``scale`` as in :func:`check_quantity`.
     ``ts``: the trajectories' times or steps (default unit steps)."""
     return _largest_drift(expr, variables, _smoothed(xs, ts))
 
 
 def _smoothed(xs, ts=None) -> list[np.ndarray]:
-    """States smoothed as the strong form smooths them (samples without a finite derivative dropped)."""
-    from .differentiation import estimate_derivatives
+    """States smoothed as the strong form smooths them (samples without a finite derivative
+    dropped), without the half window at each end where the smoother's window does not fit
+    (there it extrapolates a polynomial, and its error would count as drift); a segment too
+    short to spare them is kept whole."""
+    from .differentiation import AdaptiveSavitzkyGolay, estimate_derivatives
 
     xs = [np.asarray(xi, float) for xi in xs]
     ts = [1.0] * len(xs) if ts is None else list(ts)
-    return estimate_derivatives(xs, ts)[0]
+    out = []
+    for xi, si in zip(xs, estimate_derivatives(xs, ts)[0]):
+        half = max(AdaptiveSavitzkyGolay().windows(xi), default=0) // 2 if len(xi) >= 7 else 0
+        out.append(si[half : len(si) - half] if len(si) - 2 * half >= MIN_HELD_OUT else si)
+    return out
 
 
 def _largest_drift(expr, variables, trajectories) -> float:

@@ -18,6 +18,14 @@ Families (``degree`` D):
 * ``exp``: ``poly`` and ``exp(q_i - q_j)`` for every ordered pair of position variables, times
   the monomials of degree 0..D-1 (lattices with exponential interactions: the Toda lattice's
   energy and its cubic integral).
+* ``chain``: ``poly``, ``cos q_i``, ``sin q_i``, and for every pair of positions (``d = q_i - q_j``)
+  ``cos d``, ``sin d`` and ``p_a p_b / (1 + sin(d)**2)``, ``p_a p_b cos(d) / (1 + sin(d)**2)`` for
+  every pair of momenta ``p`` (the variables that are not positions): the energy of a planar chain
+  of two equal point masses on equal rods in canonical momenta, whose kinetic energy is
+  ``p^T M(q)^-1 p / 2`` with ``det M`` proportional to ``1 + sin(d)**2`` (the double pendulum).
+* ``spherical``: ``poly``, ``cos q_i``, ``sin q_i`` and ``p_a p_b / sin(q_i)**2`` for every position
+  whose sine does not vanish on the data (every position without data): kinetic energies with a
+  ``1/sin(theta)**2`` metric (the spherical pendulum's ``p_phi**2 / (2 sin(theta)**2)``).
 * a custom list of SymPy expressions, added to ``poly`` (:func:`custom_basis`, or a text file
   of one expression per line for the command line).
 """
@@ -43,7 +51,11 @@ __all__ = [
 ]
 
 #: Named families, in the order ``auto`` tries them (ties go to the earlier, simpler one).
-FAMILIES = ("poly", "log", "trig", "kepler", "exp")
+FAMILIES = ("poly", "log", "trig", "kepler", "exp", "chain", "spherical")
+#: Families built on position variables (``positions``; default the first half of the variables).
+POSITION_FAMILIES = ("kepler", "exp", "chain", "spherical")
+#: ``spherical`` divides by ``sin(q)**2`` only where ``|sin q|`` stays above this on the data.
+MIN_SINE = 0.05
 
 
 def _monomials(n: int, degree: int, min_degree: int = 1) -> list[tuple[int, ...]]:
@@ -62,8 +74,20 @@ def _monomial(xs, alpha) -> sp.Expr:
 
 
 def _expand(expr) -> sp.Expr:
-    """``sympy.expand`` that keeps ``exp(a - b)`` whole (its default writes ``exp(a)*exp(-b)``)."""
-    return sp.expand(sp.sympify(expr), power_exp=False)
+    """``sympy.expand`` that keeps ``exp(a - b)`` whole (its default writes ``exp(a)*exp(-b)``),
+    with the numeric content of a sum in a denominator taken out (``p**2/(2 sin(d)**2 + 2)`` is
+    ``p**2/(sin(d)**2 + 1) / 2``), so that a term has one form whatever the input's."""
+    e = sp.expand(sp.sympify(expr), power_exp=False)
+    terms = sp.Add.make_args(e)
+    if not any(_sum_denominator(t) for t in terms):
+        return e
+    return sp.Add(*[sp.factor_terms(t) if _sum_denominator(t) else t for t in terms])
+
+
+def _sum_denominator(term) -> bool:
+    return any(
+        f.is_Pow and f.exp.is_negative and f.base.is_Add for f in sp.Mul.make_args(term) if isinstance(f, sp.Pow)
+    )
 
 
 def _key(expr: sp.Expr) -> sp.Expr:
@@ -100,7 +124,7 @@ class InvariantBasis:
     Attributes
     ----------
     name : str
-        ``poly``, ``log``, ``trig``, ``kepler`` or ``custom``.
+        One of ``FAMILIES`` or ``custom``.
     variables : list of str
     functions : list of sympy.Expr
         No constant among them.
@@ -110,6 +134,8 @@ class InvariantBasis:
         Variables that must stay positive (arguments of logarithms).
     positions : tuple of int
         Variables whose norm divides (``kepler``); it must not vanish.
+    denominators : tuple of sympy.Expr
+        Expressions that divide and must not vanish (``sin(theta)`` for ``spherical``).
     """
 
     name: str
@@ -118,6 +144,7 @@ class InvariantBasis:
     levels: list[int]
     positive: tuple[int, ...] = ()
     positions: tuple[int, ...] = ()
+    denominators: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -177,6 +204,11 @@ class InvariantBasis:
             ok &= x[:, i] > 0
         if self.positions:
             ok &= np.linalg.norm(x[:, list(self.positions)], axis=1) > 0
+        for d in self.denominators:
+            f = sp.lambdify(self.symbols, d, modules="numpy")
+            with np.errstate(all="ignore"):
+                v = np.broadcast_to(np.asarray(f(*x.T), float), (len(x),))
+            ok &= np.abs(v) > 1e-9
         return ok
 
     def box(self, lo: np.ndarray, hi: np.ndarray, pad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -225,11 +257,13 @@ def _times_monomials(xs, factor, degree):
 
 
 def make_basis(name: str, variables: Sequence[str], degree: int, *, x_samples=None, positions=None) -> InvariantBasis:
-    """The family ``name`` (``poly``, ``log``, ``trig`` or ``kepler``) of degree ``degree``.
+    """The family ``name`` (one of ``FAMILIES``) of degree ``degree``.
 
     ``log`` takes the logarithm of every variable positive on ``x_samples`` (none without data).
     ``kepler`` divides by the norm of ``positions`` (names; default the first half of an even
-    number of at least four variables); ``exp`` takes the exponentials of their differences.
+    number of at least four variables); ``exp`` takes the exponentials of their differences;
+    ``chain`` and ``spherical`` take them as angles and the other variables as their momenta
+    (``spherical`` divides only by the sines that stay above ``MIN_SINE`` on ``x_samples``).
     """
     variables = list(variables)
     if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool) or degree < 1:
@@ -264,6 +298,33 @@ def make_basis(name: str, variables: Sequence[str], degree: int, *, x_samples=No
             f, lv = _times_monomials(xs, sp.exp(xs[i] - xs[j]), degree)
             funcs, levels = funcs + f, levels + lv
         return InvariantBasis("exp", variables, funcs, levels)
+    if name in ("chain", "spherical"):
+        idx = position_indices(variables, positions, f"basis {name!r}")
+        momenta = [xs[k] for k in range(len(xs)) if k not in idx]
+        kinetic = [a * b for a, b in itertools.combinations_with_replacement(momenta, 2)]
+        extra = [fn(xs[i]) for i in idx for fn in (sp.cos, sp.sin)]
+        denominators = ()
+        if name == "chain":
+            for i, j in itertools.combinations(idx, 2):
+                d = xs[i] - xs[j]
+                extra += [sp.cos(d), sp.sin(d)]
+                extra += [k / (1 + sp.sin(d) ** 2) for k in kinetic] + [
+                    k * sp.cos(d) / (1 + sp.sin(d) ** 2) for k in kinetic
+                ]
+        else:
+            keep = list(idx)
+            if x_samples is not None:
+                x = np.vstack(x_samples) if isinstance(x_samples, (list, tuple)) else np.asarray(x_samples, float)
+                keep = [i for i in idx if np.all(np.abs(np.sin(x[:, i])) >= MIN_SINE)]
+            extra += [k / sp.sin(xs[i]) ** 2 for i in keep for k in kinetic]
+            denominators = tuple(sp.sin(xs[i]) for i in keep)
+        have = {_key(f) for f in funcs}
+        for e in extra:
+            if _key(e) not in have:
+                have.add(_key(e))
+                funcs.append(e)
+                levels.append(_term_level(_key(e), xs))
+        return InvariantBasis(name, variables, funcs, levels, denominators=denominators)
     raise ValueError(f"basis {name!r}: expected one of {', '.join(FAMILIES)}, or a file of expressions")
 
 

@@ -241,14 +241,15 @@ def test_held_out_drift_tells_a_conserved_quantity_from_a_changing_one():
 
 
 def test_held_out_samples_reject_what_the_search_let_through():
-    """A search loosened to max_null 0.1 takes the damped oscillator's slowly decaying energy;
+    """A relative search loosened to max_null 0.1 takes the damped oscillator's slowly decaying energy;
     its drift along the last samples of each trajectory, held out of the search, rejects it."""
     system = get_system("damped_oscillator")
     sim = system.simulate(noise=0.01, random_state=0, n_trajectories=4)
     names = list(system.variables)
-    loose = conserved_from_data(sim.x, None, names, 2, t=sim.t, formulation="weak", max_null=0.1, holdout=0)
-    assert len(loose.quantities) == 1 and not loose.rejected
-    checked = conserved_from_data(sim.x, None, names, 2, t=sim.t, formulation="weak", max_null=0.1)
+    loose = dict(formulation="weak", criterion="relative", max_null=0.1)
+    loose_search = conserved_from_data(sim.x, None, names, 2, t=sim.t, holdout=0, **loose)
+    assert len(loose_search.quantities) == 1 and not loose_search.rejected
+    checked = conserved_from_data(sim.x, None, names, 2, t=sim.t, **loose)
     assert checked.quantities == [] and len(checked.rejected) == 1
     q, why = checked.rejected[0]
     assert q.held_out_drift > 0.05 and "held-out" in why

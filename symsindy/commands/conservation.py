@@ -12,8 +12,10 @@ from .fit import DEFAULT_ALPHA
 _CONSERVED_EPILOG = """\
 defaults: candidate quantities are combinations of a family of functions (--basis auto:
 polynomials of degree 1..2 (--degree), and the same with log x_i, sin/cos x_i or 1/|q|
-factors; the family with most independent quantities that pass the checks is kept, ties
-to the simpler unless a richer one fits 3x better); products of quantities already found
+factors, exp(q_i - q_j), or the kinetic terms of a double pendulum (chain:
+p_a p_b / (1 + sin(q_i - q_j)**2)) or of a spherical one (spherical: p_a p_b / sin(q_i)**2),
+positions by --positions; the family with most independent quantities that pass the
+checks is kept, ties to the simpler unless a richer one fits 3x better); products of quantities already found
 (L**2) are not listed again, and a quantity that is a function of the ones before it is
 marked dependent; the model is a plain SINDy fit (polynomial library of degree 3,
 --model-library, automatic threshold, weak form for time series), or a symmetric one
@@ -23,8 +25,12 @@ trajectory from each data trajectory's first state. Candidates that fail either 
 are listed as rejected, with the figure that rejected them (JSON key 'rejected'),
 never as conserved. Straight from the data (--from-data), a quantity that takes the same
 value on every trajectory is rejected: it cannot be told from the equation of an
-attracting set they all approach; and the last samples of each trajectory are held out
-of that search: a quantity that drifts along them (smoothed) by more than 5% is rejected.
+attracting set they all approach; in the weak form a direction counts as conserved when
+its residual is within 1.5 times the one measurement noise alone would give, with a gap
+of 1.5 to the next, each quantity is refitted on its sparsest support within the noise,
+and one the data do not determine (coefficients spread by more than 1% over blocks of
+the data) is rejected; and the last samples of each trajectory are held out of that
+search: a quantity that drifts along them (smoothed) by more than 5% is rejected.
 """
 
 _NOETHER_EPILOG = """\
@@ -89,7 +95,8 @@ def _common(p) -> None:
         "--positions",
         metavar="NAMES",
         default=None,
-        help="position variables for the kepler families, e.g. x,y (default: the first half of the variables)",
+        help="position variables for the kepler, exp, chain and spherical families (angles for chain and "
+        "spherical), e.g. x,y (default: the first half of the variables)",
     )
     add_estimation_options(p)
     p.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
@@ -117,7 +124,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--basis",
-        metavar="auto|poly|log|trig|kepler|exp|FILE",
+        metavar="auto|poly|log|trig|kepler|exp|chain|spherical|FILE",
         default="auto",
         type=_basis_value,
         help="candidate family for the quantities: a name, or a text file of SymPy expressions "
