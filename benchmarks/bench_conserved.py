@@ -24,6 +24,10 @@ number of independent quantities reported, beside the declared quantities' own c
 dissipative systems, how many quantities were reported at all.
 
     python benchmarks/bench_conserved.py [--seeds 20] [--workers 2] [--out benchmarks/results]
+        [--systems a,b] [--skip a,b] [--rerun] [--columns from_data,true_rhs] [--table-only]
+
+``--columns`` reruns only those columns of each case and keeps the others from its earlier row
+in OUT/conserved.jsonl (the same simulation: a case is its system and seed).
 """
 
 from __future__ import annotations
@@ -188,7 +192,10 @@ def from_data_row(system, sim, degree, **kwargs) -> dict:
     return row
 
 
-def run_case(name: str, seed: int) -> dict:
+COLUMNS = ("true_rhs", "strong", "weak", "from_data")
+
+
+def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
     warnings.filterwarnings("ignore")
     from symsindy.catalogue import get_system
     from symsindy.conservation import (
@@ -242,8 +249,16 @@ def run_case(name: str, seed: int) -> dict:
         row.update(basis=res.basis, seconds=time.time() - t0)
         return row
 
-    out["true_rhs"] = search(system.rhs_list)
+    previous = previous or {}
+    kept = [c for c in COLUMNS if c not in columns and c in previous]
+    out.update({c: previous[c] for c in kept})
+    if kept:
+        out["kept_columns"] = kept
+    if "true_rhs" in columns or "true_rhs" not in previous:
+        out["true_rhs"] = search(system.rhs_list)
     for form in ("strong", "weak"):
+        if form not in columns and form in previous:
+            continue
         if kind == "none":
             out[form] = None
             continue
@@ -262,10 +277,11 @@ def run_case(name: str, seed: int) -> dict:
             row = _failed_row(exc)
         row["seconds"] = time.time() - t0
         out[form] = row
-    t0 = time.time()
-    row = from_data_row(system, sim, degree)
-    row["seconds"] = time.time() - t0
-    out["from_data"] = row
+    if "from_data" in columns or "from_data" not in previous:
+        t0 = time.time()
+        row = from_data_row(system, sim, degree)
+        row["seconds"] = time.time() - t0
+        out["from_data"] = row
     return out
 
 
@@ -320,8 +336,17 @@ def main(argv=None):
     parser.add_argument(
         "--rerun", action="store_true", help="run the selected cases again even if OUT/conserved.jsonl has them"
     )
+    parser.add_argument(
+        "--columns",
+        default=",".join(COLUMNS),
+        help="comma-separated columns to run (" + ", ".join(COLUMNS) + "); the others are kept from earlier rows",
+    )
     parser.add_argument("--out", default=str(common.RESULTS))
     args = parser.parse_args(argv)
+    columns = tuple(c for c in args.columns.split(",") if c)
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        parser.error(f"--columns: unknown column {unknown[0]!r}; expected some of {', '.join(COLUMNS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     every = _declared_systems() + DISSIPATIVE
@@ -339,7 +364,9 @@ def main(argv=None):
     start = time.time()
     if cases and not args.table_only:
         with ProcessPoolExecutor(max_workers=args.workers) as pool, log.open("a") as fh:
-            for k, row in enumerate(pool.map(run_case, *zip(*cases)), 1):
+            names_, seeds_ = zip(*cases)
+            jobs = pool.map(run_case, names_, seeds_, [columns] * len(cases), [done.get(c) for c in cases])
+            for k, row in enumerate(jobs, 1):
                 done[(row["system"], row["seed"])] = row
                 fh.write(json.dumps(row, default=str) + "\n")
                 fh.flush()
