@@ -404,7 +404,7 @@ def _weak_rows(basis, xs, ts, xs_s, vs, weak=None):
             continue
         _, Vd = tf.matrices()
         g = -np.asarray(Vd @ basis.values(x))
-        ok = np.all(np.isfinite(g), axis=1)
+        ok = np.all(np.isfinite(g), axis=1) & _moving(Vd, x)
         rows.append(g[ok])
         noise.append(_noise_rows(basis, x, Vd[np.flatnonzero(ok)]))
     if not rows:
@@ -416,6 +416,36 @@ def _weak_rows(basis, xs, ts, xs_s, vs, weak=None):
     _, W, x = _strong_rows(basis, np.vstack(xs_s), np.vstack(vs))
     rms = np.sqrt(max(len(G), 1))
     return G / rms, W, x, N / rms
+
+
+#: a test function's window counts as motion when some variable's local mean velocity exceeds
+#: this many times what the noise alone gives it
+MOTION_TOL = 3.0
+
+
+def _moving(Vd, x) -> np.ndarray:
+    """Test functions over whose window the state moves beyond its noise.
+
+    Where the state rests, every function of it is constant, so the window says nothing about
+    which quantities are conserved; left in, such windows add noise to every direction's
+    residual and dilute the evidence of the windows where the state moves (three Kuramoto
+    oscillators settle to a locked state, on which a single phase looks conserved).  A window
+    moves when some variable's ``|int phi' x|`` exceeds ``MOTION_TOL`` times its noise,
+    ``sigma |phi'|``, and 1e-3 of that variable's largest such value on the trajectory.
+    """
+    from scipy import sparse
+
+    from .weak import estimate_noise
+
+    Vd = sparse.csr_matrix(Vd)
+    motion = np.abs(np.asarray(Vd @ x))  # (K, n)
+    try:
+        sigma = estimate_noise(x)
+    except ValueError:
+        sigma = np.zeros(x.shape[1])
+    norm = np.sqrt(np.asarray(Vd.multiply(Vd).sum(axis=1)).ravel())  # (K,)
+    floor = np.maximum(MOTION_TOL * norm[:, None] * sigma[None, :], 1e-3 * motion.max(axis=0, initial=0.0)[None, :])
+    return np.any(motion > floor, axis=1)
 
 
 def _noise_rows(basis, x, Vd):

@@ -76,6 +76,42 @@ def test_from_data_rejects_what_the_data_do_not_determine():
     assert strict.quantities == [] and "not determined by the data" in strict.rejected[0][1]
 
 
+def test_windows_where_the_state_rests_are_left_out():
+    """A test function over which the state does not move says nothing about what is conserved."""
+    from symsindy import conservation
+    from symsindy.weak import WeakForm
+
+    t = np.linspace(0.0, 20.0, 2001)
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.where(t < 8, np.cos(t), np.cos(8.0)), np.where(t < 8, np.sin(t), np.sin(8.0))])
+    x += 1e-3 * rng.standard_normal(x.shape)
+    tf = WeakForm().test_functions(t, x)
+    from scipy import sparse
+
+    Vd = sparse.csr_matrix(tf.matrices()[1])
+    moving = conservation._moving(Vd, x)
+    centres = t[[int(np.mean(Vd[k].indices)) for k in range(Vd.shape[0])]]
+    # a few resting windows pass by chance (a 3-sigma rule, two variables)
+    assert moving[centres < 7].all() and moving[centres > 9].mean() < 0.05
+
+
+def test_a_locked_phase_is_not_reported_as_conserved(monkeypatch):
+    """Three Kuramoto oscillators lock and then rest: on the resting windows any phase looks
+    conserved, and with them left in, theta2 passed every check though the flow changes it."""
+    from symsindy import conservation
+
+    system = get_system("kuramoto")
+    names = list(system.variables)
+    sim = system.simulate(noise=0.01, random_state=4, n_trajectories=4)
+
+    def search():
+        return conserved_from_data(sim.x, None, names, 1, t=sim.t, formulation="weak", basis="auto")
+
+    assert [str(q.expr) for q in search().quantities] == []
+    monkeypatch.setattr(conservation, "_moving", lambda Vd, x: np.ones(Vd.shape[0], bool))
+    assert "theta2" in [str(q.expr) for q in search().quantities]
+
+
 def test_from_data_criterion_options_are_checked():
     system = get_system("harmonic_oscillator")
     sim = system.simulate(noise=0.01, random_state=0, n_trajectories=2)
