@@ -165,6 +165,19 @@ def _is_pde(name: str, folder) -> bool:
     return name in list_pde_systems() and not (catalogue.default_folder(folder) / f"{name}.toml").is_file()
 
 
+def _ode_row(s) -> dict:
+    return {
+        "name": s.name,
+        "description": s.description,
+        "variables": list(s.variables),
+        "parameters": dict(s.parameters),
+        "tags": list(s.tags),
+        "symmetries": list(s.symmetry_specs),
+        "conserved": list(s.conserved),
+        "kind": "ode",
+    }
+
+
 def _pde_row(s) -> dict:
     return {
         "name": s.name,
@@ -185,19 +198,7 @@ def run_list(args) -> int:
         return _list_with_pdes(args, kind)
     systems = catalogue.load_folder(args.folder)
     if args.json:
-        rows = [
-            {
-                "name": s.name,
-                "description": s.description,
-                "variables": list(s.variables),
-                "parameters": dict(s.parameters),
-                "tags": list(s.tags),
-                "symmetries": list(s.symmetry_specs),
-                "conserved": list(s.conserved),
-                "kind": "ode",
-            }
-            for s in systems.values()
-        ]
+        rows = [_ode_row(s) for s in systems.values()]
         json.dump(rows, sys.stdout, indent=2)
         print()
         return 0
@@ -215,19 +216,7 @@ def _list_with_pdes(args, kind) -> int:
     odes = catalogue.load_folder(args.folder) if kind == "all" else {}
     pdes = [get_pde_system(n) for n in list_pde_systems()]
     if args.json:
-        rows = [
-            {
-                "name": s.name,
-                "description": s.description,
-                "variables": list(s.variables),
-                "parameters": dict(s.parameters),
-                "tags": list(s.tags),
-                "symmetries": list(s.symmetry_specs),
-                "conserved": list(s.conserved),
-                "kind": "ode",
-            }
-            for s in odes.values()
-        ]
+        rows = [_ode_row(s) for s in odes.values()]
         json.dump(rows + [_pde_row(s) for s in pdes], sys.stdout, indent=2)
         print()
         return 0

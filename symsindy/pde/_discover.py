@@ -185,6 +185,37 @@ def _signed_permutations(n: int):
             yield P * np.array(signs)[None, :]
 
 
+def candidate_directions(library, components, axes, family, spatial, skipped=None):
+    """The candidate generators over components and axes (``family`` on the components, and the
+    rotation of a 2-D domain when ``spatial``), their labels, and each one's ``(D, C)``: its
+    action on the library's terms and on the components.  A candidate the library cannot
+    carry is left out, with why, in ``skipped``."""
+    nc, na = len(components), len(axes)
+    names = list(components) + list(axes)
+    gens, labels = [], []
+    for k, (A, _b) in enumerate(candidate_generators(nc, family)):
+        gens.append(_embed(A, np.zeros((na, na))))
+        labels.append(f"{family}({','.join(components)})[{k}]")
+    if spatial and na == 2:
+        S = np.zeros((2, 2))
+        S[0, 1], S[1, 0] = -1.0, 1.0
+        gens.append(_embed(np.zeros((nc, nc)), S))
+        labels.append(f"rotation({axes[0]},{axes[1]})")
+    kept, kept_labels, ops = [], [], []
+    for G, label in zip(gens, labels):
+        try:
+            act = pde_action(library, components, axes, Symmetry(names, generators=[G]))
+        except ValueError as exc:
+            if skipped is None:
+                raise
+            skipped.append(f"{label}: {str(exc).splitlines()[0]}")
+            continue
+        kept.append(G)
+        kept_labels.append(label)
+        ops.append((act.generators[0], act.symmetry.generators[0].matrix))
+    return kept, kept_labels, ops
+
+
 def _quarter_turns(specs, names) -> list[np.ndarray]:
     """Generators of the finite group of quarter turns of the named rotations among ``specs``."""
     from scipy.linalg import expm
@@ -391,23 +422,9 @@ def _discover(
     trivial = [f"translation({a})" for a in axes]
 
     # ---- continuous
-    gens, labels = [], []
-    for k, (A, _b) in enumerate(candidate_generators(nc, family)):
-        gens.append(_embed(A, np.zeros((na, na))))
-        labels.append(f"{family}({','.join(components)})[{k}]")
-    if spatial and na == 2:
-        S = np.zeros((2, 2))
-        S[0, 1], S[1, 0] = -1.0, 1.0
-        try:
-            pde_action(library, components, axes, Symmetry(names, generators=[_embed(np.zeros((nc, nc)), S)]))
-            gens.append(_embed(np.zeros((nc, nc)), S))
-            labels.append(f"rotation({axes[0]},{axes[1]})")
-        except ValueError as exc:
-            skipped.append(f"rotation({axes[0]},{axes[1]}): {str(exc).splitlines()[0]}")
+    gens, labels, ops = candidate_directions(library, components, axes, family, spatial, skipped)
     cols, scale = [], 0.0
-    for G in gens:
-        act = pde_action(library, components, axes, Symmetry(names, generators=[G]))
-        D, C = act.generators[0], act.symmetry.generators[0].matrix
+    for D, C in ops:
         XD, CX = W @ (X @ D).T, W @ (C @ X).T
         cols.append((XD - CX).ravel())
         scale = max(scale, float(np.linalg.norm(XD) + np.linalg.norm(CX)))

@@ -32,35 +32,14 @@ import warnings
 
 import numpy as np
 
-from ..discover import candidate_generators
-from ..symmetry import Symmetry
 from ._actions import pde_action
 from ._data import FieldData
-from ._discover import _data_weight, _embed, discover_pde_symmetries
+from ._discover import _data_weight, candidate_directions, discover_pde_symmetries
 
 __all__ = ["promote_pde"]
 
 _FAMILIES = ("gl", "so", "sl")
 _GRID = (0.0,) + tuple(float(w) for w in np.logspace(-3, 0, 10))
-
-
-def _directions(library, components, axes, family, spatial):
-    nc, na = len(components), len(axes)
-    names = list(components) + list(axes)
-    gens, labels = [], []
-    for k, (A, _b) in enumerate(candidate_generators(nc, family)):
-        gens.append(_embed(A, np.zeros((na, na))))
-        labels.append(f"{family}({','.join(components)})[{k}]")
-    if spatial and na == 2:
-        S = np.zeros((2, 2))
-        S[0, 1], S[1, 0] = -1.0, 1.0
-        gens.append(_embed(np.zeros((nc, nc)), S))
-        labels.append(f"rotation({axes[0]},{axes[1]})")
-    ops = []
-    for G in gens:
-        act = pde_action(library, components, axes, Symmetry(names, generators=[G]))
-        ops.append((act.generators[0], act.symmetry.generators[0].matrix))
-    return ops, labels
 
 
 def _operators(ops, W, colscale, yscale, nc):
@@ -171,7 +150,7 @@ def _promote(data, family, spatial, weights, refit_tol, fit_kws):
     g = np.concatenate([th.T @ (target[:, i] / yscale) / m for i in range(nc)])
     x_ls = np.linalg.lstsq(H, g, rcond=None)[0]
 
-    ops, labels = _directions(lib, names, axes, family, spatial)
+    _, labels, ops = candidate_directions(lib, names, axes, family, spatial)
     W = _data_weight(theta)
     T = _operators(ops, W, colscale, yscale, nc)
     L, adaptive = _whitened(T, x_ls)
