@@ -11,8 +11,15 @@ import pysindy as ps
 from hypothesis import settings
 from scipy.integrate import solve_ivp
 
+from threadpoolctl import threadpool_limits
+
 from symsindy.catalogue import get_system
 from symsindy.io import write_csv
+
+# The suite's matrices are small, and on a 2-core machine shared with other processes BLAS
+# threads cost far more than they save (one conservation test: 70 s with them, 11 s without);
+# the benchmarks set one thread for the same reason.
+_BLAS_ONE_THREAD = threadpool_limits(limits=1, user_api="blas")
 
 # The suite draws the same hypothesis examples on every run, so that a result reproduces (a
 # fresh random draw can hit a pathological tree, e.g. a tower of exponentials whose printing
