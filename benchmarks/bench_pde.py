@@ -19,9 +19,13 @@ Data
     Noise: eta x (each component's std over the clean run) x N(0, 1), added to the field;
     eta in {0, 1, 2, 5, 10, 20, 40} %; draws from ``default_rng([BASE_SEED, crc32(system), seed,
     round(1000 eta)])``, so a ``--noise`` subset reproduces the same arrays.  The clean field
-    of a seed is the same at every noise level.  One fit of any method takes 0.1-3 s on the
-    1-D systems; on the 2-D ones the library has 110 terms per component and the fits without
-    a symmetry take 5-20 s (the threshold path over 220 unknowns), which sets the run time.
+    of a seed is the same at every noise level.  Measured medians per fit (one core of a
+    loaded machine): 1-D systems 0.1-0.5 s for every fit with a given threshold, 1-3 s for
+    ``symmetry="auto"`` and 3-5 s for pysindy's K = 600 rows; lambda-omega (110 terms per
+    component) 0.4-1 s with a given threshold, 6-8 s for pysindy's K = 600 rows and 7-35 s for
+    ``symmetry="auto"``, whose plain fit's threshold path runs over 220 unknowns.  A
+    (seed, noise) task takes 3-20 s on the 1-D systems and 40-70 s on lambda-omega, so 20
+    seeds of all four take about 2.5 hours of one core.
 
 Library and truth
     The system's own ``pde_library(data, degree, derivative_order)`` (pysindy's
@@ -102,7 +106,10 @@ Usage
 
 Rows are appended to ``pde.jsonl`` in ``--out`` as each (system, seed, noise) task finishes;
 ``--resume`` skips tasks already there (runs with other seeds or systems can be added to the
-same file); ``pde.md`` and ``pde.json`` are written from every row of the file.
+same file); ``pde.md`` and ``pde.json`` are written from every row of the file, and each
+invocation is recorded in ``pde.runs.jsonl``.  To keep edits in a shared working tree out of a
+long run, run it on a snapshot: ``git archive COMMIT symsindy | tar -x -C DIR``, the commit id
+in ``DIR/COMMIT``, ``PYTHONPATH=DIR``; the report records it.
 BLAS threads default to 1 (``_common``); ``--workers`` processes (default 2).
 """
 
@@ -521,12 +528,21 @@ def success_tables(agg, lines):
                 c = a["cells"].get((eta, m, "auto" if m.endswith(" auto") else "oracle"))
                 cells.append("" if c is None or c["err"] is None else f"{c['err']:.2g}")
             lines.append(f"| {pct(eta)} | " + " | ".join(cells) + " |")
-        lines += ["", "Median time per fit (s; pysindy: both alphas and the CV included):", "", head]
+        lines += [
+            "",
+            "Median time per fit (s). pysindy: its rows (library and derivative, or weak integrals) and one fit "
+            "at the CV threshold, the CV included; sym plain and known: the oracle-threshold fit (the plain fit "
+            'with the automatic threshold is part of the auto fit); sym auto: the whole `symmetry="auto"` fit '
+            "(plain fit, discovery, refit):",
+            "",
+            head,
+        ]
         lines.append("|---" * (1 + len(PYSINDY + SYMSINDY)) + "|")
         for eta in a["noise"]:
             cells = []
             for m in PYSINDY + SYMSINDY:
-                c = a["cells"].get((eta, m, "auto"))
+                rule = "auto" if (m in PYSINDY or m.endswith(" auto")) else "oracle"
+                c = a["cells"].get((eta, m, rule))
                 cells.append("" if c is None else f"{c['time']:.2f}")
             lines.append(f"| {pct(eta)} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -539,11 +555,13 @@ def verdicts(agg, lines):
         "",
         "Highest level: the highest noise level with at least 90 % of the seeds exact.",
         "",
-        "(1) Known symmetry enforced against the best pysindy method (each at its better α):",
+        "(1) Known symmetry enforced against the best pysindy method (each at its better α). Rule: symsindy's "
+        "threshold / pysindy's: both the oracle; symsindy automatic against pysindy's better of the oracle and "
+        "CV; both without the truth (automatic / CV).",
         "",
         "| system | seeds | rule | best pysindy: highest level (method) | sym strong known | sym weak known "
-        "| ratio (best sym / pysindy) | target ≥ 2 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ratio (best sym known / pysindy) | target ≥ 2 | for comparison: sym weak plain |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in ("ginzburg_landau", "lambda_omega", "ginzburg_landau_2d"):
         if s not in agg:
@@ -553,6 +571,7 @@ def verdicts(agg, lines):
         for label, sym_rule, py_rules in (
             ("oracle / oracle", "oracle", ("oracle",)),
             ("auto / best of oracle, CV", "auto", ("oracle", "auto")),
+            ("auto / CV", "auto", ("auto",)),
         ):
             py = [(highest(a, m, r), m, r) for m in PYSINDY for r in py_rules]
             py_best = max(py, key=lambda x: -1 if x[0] is None else x[0])
@@ -573,8 +592,12 @@ def verdicts(agg, lines):
             else:
                 met = "no"
             who = f"{pct(py_best[0])} ({py_best[1]}, {py_best[2]})" if py_best[0] is not None else "none"
-            lines.append(f"| {s} | {n} | {label} | {who} | {pct(sym['strong'])} | {pct(sym['weak'])} | {r} | {met} |")
-            out[(s, label)] = {"pysindy": py_best, "symsindy": sym, "met": met}
+            plain = highest(a, "symsindy weak plain", sym_rule)
+            lines.append(
+                f"| {s} | {n} | {label} | {who} | {pct(sym['strong'])} | {pct(sym['weak'])} | {r} | {met} "
+                f"| {pct(plain)} |"
+            )
+            out[(s, label)] = {"pysindy": py_best, "symsindy": sym, "met": met, "symsindy_weak_plain": plain}
     lines += [
         "",
         '(2) `symmetry="auto"`: seeds whose discovered symmetry implies rotation(u,v) / contains a reflection '
@@ -615,6 +638,7 @@ def verdicts(agg, lines):
         for label, sym_rule, py_rules in (
             ("oracle / oracle", "oracle", ("oracle",)),
             ("auto / best of oracle, CV", "auto", ("oracle", "auto")),
+            ("auto / CV", "auto", ("auto",)),
         ):
             worse = 0
             for eta in a["noise"]:
@@ -665,7 +689,7 @@ def write_report(out_dir: Path, rows, meta):
         "verdict": [
             {"system": k[0], "rule": k[1], **{kk: str(vv) for kk, vv in v.items()}} for k, v in verdict.items()
         ],
-        "rows": rows,
+        "rows": "every row, per task: pde.jsonl",
     }
     (out_dir / "pde.json").write_text(json.dumps(payload, indent=1, default=str))
     return "\n".join(lines)
@@ -675,6 +699,8 @@ def provenance():
     root = HERE.parent
     pkg = Path(symsindy.__file__).resolve().parent
     info = {"symsindy_imported_from": str(pkg)}
+    if (pkg.parent / "COMMIT").exists():
+        info["snapshot_of"] = (pkg.parent / "COMMIT").read_text().strip()
     try:
         info["git_head"] = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
@@ -720,7 +746,10 @@ def main(argv=None) -> int:
     for s in systems:
         if s not in SYSTEMS + OPTIONAL:
             raise SystemExit(f"--systems: unknown system {s!r}; expected {', '.join(SYSTEMS + OPTIONAL)}")
+    runs_file = args.out / "pde.runs.jsonl"
     done, rows, log = set(), [], []
+    if not (args.resume or args.table_only) and runs_file.exists():
+        runs_file.unlink()
     if (args.resume or args.table_only) and jsonl.exists():
         for line in jsonl.read_text().splitlines():
             rec = json.loads(line)
@@ -730,6 +759,8 @@ def main(argv=None) -> int:
     elif jsonl.exists():
         jsonl.unlink()
     t_start = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    n_run = 0
     if not args.table_only:
         tasks = [
             (s, seed, eta, args.quick and k == 0)
@@ -740,6 +771,7 @@ def main(argv=None) -> int:
         ]
         # the costly systems first, seed by seed, so that an interrupted run holds whole seeds
         tasks.sort(key=lambda t: (-COST.get(t[0], 1.0), t[1], t[2]))
+        n_run = len(tasks)
         print(f"{len(tasks)} tasks, {args.workers} workers", flush=True)
         with open(jsonl, "a") as fh:
             if args.workers > 1:
@@ -761,15 +793,37 @@ def main(argv=None) -> int:
                     log.append(res["seconds"])
                     print(f"{res['task']} {res['seconds']:.1f}s ({time.perf_counter() - t_start:.0f}s)", flush=True)
     wall = time.perf_counter() - t_start
-    header = (
-        f"Run: workers {args.workers}, this invocation {wall / 60:.1f} min wall, "
-        f"{sum(log) / 60:.1f} min of task time over all rows in the file."
+    if not args.table_only:
+        record = {
+            "started": started,
+            "argv": list(sys.argv[1:] if argv is None else argv),
+            "tasks": n_run,
+            "workers": args.workers,
+            "wall_minutes": round(wall / 60, 1),
+            "provenance": provenance(),
+        }
+        with open(runs_file, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    runs = [json.loads(line) for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
+    header = "\n".join(
+        ["Invocations that wrote the rows (`pde.runs.jsonl`):", ""]
+        + [
+            f"- {r['started']}: `bench_pde.py {' '.join(r['argv'])}`: {r['tasks']} tasks, {r['workers']} worker(s), "
+            f"{r['wall_minutes']} min wall; symsindy from `{r['provenance'].get('symsindy_imported_from')}` "
+            f"(package sha256 {r['provenance'].get('package_sha256')}, "
+            + (
+                f"a snapshot of commit {r['provenance']['snapshot_of'][:7]})"
+                if "snapshot_of" in r["provenance"]
+                else f"repository HEAD {str(r['provenance'].get('git_head'))[:7]})"
+            )
+            for r in runs
+        ]
+        + ["", f"Task time over all rows: {sum(log) / 60:.1f} min (one process each, on a shared, loaded machine)."]
     )
     meta = {
         "header": header,
+        "runs": runs,
         "provenance": provenance(),
-        "workers": args.workers,
-        "wall_seconds_last_invocation": wall,
         "task_seconds_total": sum(log),
     }
     checks = [r["checked_equal"] for r in rows if "checked_equal" in r]
