@@ -28,6 +28,8 @@ multi-indices are not closed under the domain map (``LibraryNotClosedError``; py
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import sympy
 
@@ -49,6 +51,22 @@ def jet_variables(library, components, axes) -> tuple[list[sympy.Symbol], np.nda
             symbols.append(derivative_symbol(c, m, axes))
             index.append(np.asarray(m, int))
     return symbols, np.array(index)
+
+
+# per fitted library: its jet, terms and their exponents, which every action on it needs (a
+# discovery computes hundreds of actions on one library; the exponents take SymPy's Poly per term)
+_JET_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _jet_structure(library, components, axes):
+    """``(symbols, index, terms, powers)`` of a fitted library, computed once per library and names."""
+    key = (tuple(components), tuple(axes), tuple(library.get_feature_names(list(components))))
+    per = _JET_CACHE.setdefault(library, {})
+    if key not in per:
+        symbols, index = jet_variables(library, components, axes)
+        terms = pde_terms(library, components, axes)
+        per[key] = (symbols, index, terms, _powers(terms, symbols))
+    return per[key]
 
 
 def _powers(terms, symbols) -> np.ndarray:
@@ -147,9 +165,7 @@ def pde_action(library, components, axes, specs) -> InducedAction:
     components, axes = list(components), list(axes)
     nc = len(components)
     full = _symmetry(components, axes, specs)
-    symbols, index = jet_variables(library, components, axes)
-    terms = pde_terms(library, components, axes)
-    powers = _powers(terms, symbols)
+    symbols, index, terms, powers = _jet_structure(library, components, axes)
     gens, elems, out_gens, out_elems = [], [], [], []
     for g in full.generators:
         where = g.label or "generator"

@@ -45,7 +45,6 @@ reported as such and never needs discovering.  The code is in ``symsindy/pde/_di
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +53,9 @@ from ..constraints import equivariant_subspace
 from ..discover import (
     DiscreteCandidate,
     _group_closure,
+    _signed_permutations,
+    generating_set,
+    _gram_root,
     candidate_generators,
     element_spec,
     generator_specs,
@@ -177,14 +179,6 @@ def _embed(C: np.ndarray, S: np.ndarray) -> np.ndarray:
     return out
 
 
-def _signed_permutations(n: int):
-    eye = np.eye(n)
-    for perm in itertools.permutations(range(n)):
-        P = eye[:, list(perm)]
-        for signs in itertools.product((1.0, -1.0), repeat=n):
-            yield P * np.array(signs)[None, :]
-
-
 def candidate_directions(library, components, axes, family, spatial, skipped=None):
     """The candidate generators over components and axes (``family`` on the components, and the
     rotation of a 2-D domain when ``spatial``), their labels, and each one's ``(D, C)``: its
@@ -226,29 +220,6 @@ def _quarter_turns(specs, names) -> list[np.ndarray]:
             if not g.is_affine and np.allclose(g.matrix, -g.matrix.T):
                 out.append(np.round(expm(np.pi / 2 * g.matrix), 12) + 0.0)
     return out
-
-
-def _generating_set(found, turns, n, max_order: int = 4096) -> list[DiscreteCandidate]:
-    """A small generating set of the candidates, beyond what the quarter turns of the
-    discovered rotations already give (the half turn of ``rotation(u,v)`` is ``flip(u,v)``)."""
-    key = lambda R: (np.round(R, 9) + 0.0).tobytes()  # noqa: E731
-    chosen: list[DiscreteCandidate] = []
-    group = _group_closure(list(turns), n, max_order)
-    for c in sorted(found, key=lambda c: (len(c.spec), c.residual)):
-        if key(c.matrix) not in group:
-            chosen.append(c)
-            group = _group_closure(list(turns) + [e.matrix for e in chosen], n, max_order)
-    for c in list(chosen):
-        others = list(turns) + [e.matrix for e in chosen if e is not c]
-        if others and key(c.matrix) in _group_closure(others, n, max_order):
-            chosen = [e for e in chosen if e is not c]
-    return chosen
-
-
-def _data_weight(theta: np.ndarray) -> np.ndarray:
-    G = theta.T @ theta / max(len(theta), 1)
-    w, V = np.linalg.eigh(G)
-    return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
 
 
 def _lstsq_in(theta, target, basis):
@@ -416,7 +387,7 @@ def _discover(
     if target.shape != (len(theta), nc):
         raise ValueError(f"rows: target of shape {target.shape} for {len(theta)} rows and {nc} components")
     names = components + axes
-    W = _data_weight(theta)
+    W = _gram_root(theta)
     nx = float(np.linalg.norm(W @ X.T))
     skipped: list[str] = []
     trivial = [f"translation({a})" for a in axes]
@@ -447,9 +418,10 @@ def _discover(
 
     # ---- discrete
     found: list[DiscreteCandidate] = []
+    actions: dict = {}  # each candidate's action, computed once for its residual and its refit
     if discrete and nx > 0:
-        for Rc in _signed_permutations(nc):
-            for Rs in _signed_permutations(na):
+        for Rc in _signed_permutations(nc, max_exhaustive=nc):
+            for Rs in _signed_permutations(na, max_exhaustive=na):
                 R = _embed(Rc, Rs)
                 if np.array_equal(R, np.eye(n_all)):
                     continue
@@ -462,6 +434,7 @@ def _discover(
                 res = float(np.linalg.norm(W @ (X @ M - C @ X).T) / (2 * nx))
                 if res <= tol:
                     found.append(DiscreteCandidate(R, element_spec(R, names), res))
+                    actions[id(found[-1])] = act
         found.sort(key=lambda c: (c.residual, c.spec))
     # ---- the data's verdict
     free = _lstsq_in(theta, target, None)
@@ -473,12 +446,13 @@ def _discover(
     folds = _folds(groups, len(theta), theta.shape[1])
     free_folds = [_lstsq_in(theta[tr], target[tr], None) for tr, _ in folds]
 
-    def verdict(spec, sym) -> bool | None:
-        try:
-            act = pde_action(library, components, axes, sym)
-        except ValueError as exc:
-            skipped.append(f"{spec}: {str(exc).splitlines()[0]}")
-            return None
+    def verdict(spec, sym, act=None) -> bool | None:
+        if act is None:
+            try:
+                act = pde_action(library, components, axes, sym)
+            except ValueError as exc:
+                skipped.append(f"{spec}: {str(exc).splitlines()[0]}")
+                return None
         if folds:
             refit[spec] = _refit_held_out(theta, target, folds, free_folds, rss_model, act, refit_tol)
         else:
@@ -495,12 +469,12 @@ def _discover(
     for c in found:
         if (np.round(c.matrix, 9) + 0.0).tobytes() in turn_group:
             continue
-        ok = verdict(c.spec, Symmetry(names, elements=[c.matrix]))
+        ok = verdict(c.spec, None, actions[id(c)])
         if ok:
             passed.append(c)
         elif ok is False:
             rejected.append(c.spec)
-    generators = _generating_set(passed, turns, n_all)
+    generators = generating_set(passed, base=turns)
     accepted += [g.spec for g in generators]
     return PDESymmetryReport(
         components=components,

@@ -280,13 +280,7 @@ class SymmetricPDESINDy(BaseEstimator):
 
     def equations(self, precision: int = 3) -> list[str]:
         """One line per component, e.g. ``"u_t = -1.000*u*u_x + 0.100*u_xx"``."""
-        out = []
-        for c, expr in self.sympy().items():
-            rounded = expr.xreplace(
-                {f: sympy.Float(round(float(f), precision), precision + 2) for f in expr.atoms(sympy.Float)}
-            )
-            out.append(f"{c}_t = {sympy.sstr(rounded)}")
-        return out
+        return [f"{c}_t = {sympy.sstr(_rounded(e, precision))}" for c, e in self.sympy().items()]
 
     def predict(self, data: FieldData) -> list[np.ndarray]:
         """The model's ``u_t`` on each run of ``data`` (same grid): a list of (nt, nx[, ny], ncomp)."""
@@ -323,10 +317,8 @@ class SymmetricPDESINDy(BaseEstimator):
         (derivatives as ``u_{xx}``)."""
         lines = []
         for c, expr in self.sympy().items():
-            rounded = expr.xreplace(
-                {f: sympy.Float(round(float(f), precision), precision + 2) for f in expr.atoms(sympy.Float)}
-            )
-            lines.append(f"{sympy.latex(sympy.Symbol(f'{c}_t'))} &= {sympy.latex(rounded) if expr != 0 else '0'}")
+            rhs = sympy.latex(_rounded(expr, precision)) if expr != 0 else "0"
+            lines.append(f"{sympy.latex(sympy.Symbol(f'{c}_t'))} &= {rhs}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     def simulate(self, u0, t, *, max_step=None, rtol: float = 1e-6) -> np.ndarray:
@@ -458,6 +450,11 @@ class SymmetricPDESINDy(BaseEstimator):
         Path(path).write_text(
             json.dumps(_json_safe(self.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
+
+
+def _rounded(expr, precision: int):
+    """``expr`` with every float rounded to ``precision`` decimals, for printing."""
+    return expr.xreplace({f: sympy.Float(round(float(f), precision), precision + 2) for f in expr.atoms(sympy.Float)})
 
 
 def load_pde_model(path) -> SymmetricPDESINDy:

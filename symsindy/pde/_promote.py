@@ -34,7 +34,8 @@ import numpy as np
 
 from ._actions import pde_action
 from ._data import FieldData
-from ._discover import _data_weight, candidate_directions, discover_pde_symmetries
+from ..discover import _gram_root
+from ._discover import candidate_directions, discover_pde_symmetries
 
 __all__ = ["promote_pde"]
 
@@ -151,7 +152,7 @@ def _promote(data, family, spatial, weights, refit_tol, fit_kws):
     x_ls = np.linalg.lstsq(H, g, rcond=None)[0]
 
     _, labels, ops = candidate_directions(lib, names, axes, family, spatial)
-    W = _data_weight(theta)
+    W = _gram_root(theta)
     T = _operators(ops, W, colscale, yscale, nc)
     L, adaptive = _whitened(T, x_ls)
     q = L.shape[0]
