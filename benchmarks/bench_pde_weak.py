@@ -37,12 +37,12 @@ import time
 import warnings
 
 import numpy as np
-import pysindy as ps
+
+from bench_pde import weak_rows
 
 from symsindy.optimizers import ConstrainedSTLSQ
 from symsindy.constraints import equivariant_subspace
 from symsindy.pde import FieldData, SymmetricPDESINDy, field_weak_system, pde_action, pde_library, pde_terms
-from symsindy.pde._library import to_pysindy
 
 NOISE = (0.0, 0.01, 0.05, 0.10)
 
@@ -133,27 +133,7 @@ def noisy(data, eta, seed):
 
 def pysindy_rows(data, lib, K, H, seed):
     """pysindy's weak rows for one run: (G, b), columns in PDELibrary's order."""
-    x, t = data.grid["x"], data.t[0]
-    grid = np.stack(np.meshgrid(x, t, indexing="ij"), axis=-1)
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wlib = ps.WeakPDELibrary(
-                function_library=ps.PolynomialLibrary(degree=lib.function_library.degree, include_bias=False),
-                derivative_order=2,
-                spatiotemporal_grid=grid,
-                include_bias=True,
-                K=K,
-                H_xt=H,
-            )
-            u = to_pysindy(data.u[0])
-            wlib.fit([u])
-            G = np.asarray(wlib.transform([u])[0])
-            b = np.asarray(wlib.convert_u_dot_integral(u))
-    finally:
-        np.random.set_state(state)
+    G, b, _ = weak_rows(data, lib.function_library.degree, 2, K, H, seed)
     return G, b
 
 
