@@ -85,3 +85,33 @@ def test_load_names_a_bad_file(tmp_path):
     other.write_text(json.dumps({"variables": ["x"]}))
     with pytest.raises(ValueError, match="not a saved PDE model"):
         load_pde_model(other)
+
+
+def _noisy(field, eta, seed):
+    rng = np.random.default_rng(seed)
+    runs = [u + eta * u.std(axis=tuple(range(u.ndim - 1))) * rng.normal(size=u.shape) for u in field.u]
+    return type(field)(field.names, field.axes, field.grid, field.t, runs, field.source)
+
+
+def test_automatic_threshold_on_very_noisy_kdv_keeps_only_the_true_terms():
+    """KdV at 40% noise (weak form): the fields' default sparsity weight gives u_t = -6 u u_x - u_xxx,
+    where the ODE default 0.1 keeps noise terms in the small PDE library."""
+    system = get_pde_system("kdv")
+    data = _noisy(system.simulate(random_state=4), 0.4, 4)
+    kws = dict(degree=system.degree, derivative_order=system.derivative_order, formulation="weak", random_state=4)
+    model = SymmetricPDESINDy(**kws).fit(data)
+    assert model.sparsity_weight == 0.3
+    assert sorted(model.term_names_[k] for k in np.flatnonzero(model.coef_[0])) == ["u*u_x", "u_xxx"]
+    coef = dict(zip(model.term_names_, model.coef_[0]))
+    assert abs(coef["u*u_x"] + 6) < 0.3 and abs(coef["u_xxx"] + 1) < 0.05
+    loose = SymmetricPDESINDy(sparsity_weight=0.1, **kws).fit(data)
+    assert np.count_nonzero(loose.coef_) > 2
+    # every kept coefficient is at or above the chosen threshold
+    assert np.all(np.abs(model.coef_[model.coef_ != 0]) >= model.threshold_)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), "big", True])
+def test_sparsity_weight_is_checked(burgers_fit, bad):
+    _, data, _ = burgers_fit
+    with pytest.raises(ValueError, match="sparsity_weight"):
+        SymmetricPDESINDy(sparsity_weight=bad).fit(data)

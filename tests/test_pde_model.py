@@ -115,5 +115,15 @@ def test_fit_pde_command_prints_and_writes_the_equations(burgers_data, tmp_path,
     assert float(expr.coeff(u * ux)) == pytest.approx(-1.0, abs=0.01) and float(expr.coeff(uxx)) == pytest.approx(
         0.1, abs=0.002
     )
+    assert d["threshold_rule"] == "auto (mstls, sparsity weight 0.3)"
     assert main(["fit-pde", str(path), "--formulation", "strong"]) == 0
-    assert "formulation: strong (requested)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "formulation: strong (requested)" in text and "(automatic, sparsity weight 0.3)" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit-pde", str(path), "--sparsity-weight", "1", "--threshold", "auto", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["threshold_rule"] == "auto (mstls, sparsity weight 1)"
+    assert main(["fit-pde", str(path), "--threshold", "0.05", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["threshold_rule"] == "given"
+    with pytest.raises(SystemExit):
+        main(["fit-pde", str(path), "--sparsity-weight", "-1"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._types import positive_int, threshold_value
+from ._types import nonnegative_float, positive_int, threshold_value
 
 _EPILOG = """\
 DATA is an NPZ file with t (nt,), the grid x (nx,) and y (ny,) for 2-D, the components u
@@ -70,6 +70,13 @@ def register(sub) -> None:
     p.add_argument(
         "--threshold", metavar="T|auto", type=threshold_value, default="auto", help="sparsity threshold (default auto)"
     )
+    p.add_argument(
+        "--sparsity-weight",
+        metavar="W",
+        type=nonnegative_float,
+        default=None,
+        help="weight of the fraction of terms kept in the automatic threshold's criterion (default 0.3)",
+    )
     p.add_argument("--precision", metavar="P", type=positive_int, default=3, help="decimals printed (default 3)")
     p.add_argument("--json", metavar="OUT", default=None, help="also write equations, symmetry and terms as JSON")
     p.set_defaults(func=run)
@@ -95,6 +102,8 @@ def run(args) -> int:
         formulation=args.formulation,
         random_state=args.seed,
     )
+    if args.sparsity_weight is not None:
+        kws["sparsity_weight"] = args.sparsity_weight
     if args.promote:
         from ..pde import promote_pde
 
@@ -122,7 +131,10 @@ def run(args) -> int:
     how = " (discovered)" if auto else " (promoted)" if args.promote else ""
     print(f"symmetry: {enforced}{how}")
     print(f"formulation: {model.formulation_} ({model.formulation_reason_})")
-    print(f"threshold: {model.threshold_:.4g} ({'automatic' if args.threshold == 'auto' else 'given'})")
+    auto_threshold = args.threshold == "auto"
+    rule = f"automatic, sparsity weight {model.sparsity_weight:g}" if auto_threshold else "given"
+    print(f"threshold: {model.threshold_:.4g} ({rule})")
+    threshold_rule = f"auto (mstls, sparsity weight {model.sparsity_weight:g})" if auto_threshold else "given"
     if args.json:
         out = {
             "components": list(model.feature_names_),
@@ -134,6 +146,7 @@ def run(args) -> int:
             "formulation_reason": model.formulation_reason_,
             "test_functions": _test_functions(model),
             "threshold": model.threshold_,
+            "threshold_rule": threshold_rule,
             "terms": [format_expression(t) for t in model.terms_],
             "coefficients": model.coef_.tolist(),
         }
