@@ -324,7 +324,13 @@ class _Problem:
         return self.Q @ _nullspace(self.Q[~active])
 
     def solve(self, Qa, alpha, G=None, B=None):
-        return _solve(Qa, self.G if G is None else G, self.B if B is None else B, self.p, self.n, alpha)
+        G = self.G if G is None else G
+        B = self.B if B is None else B
+        if self.Q is None:
+            # no subspace: Qa selects coefficients (columns of the identity), so the normal
+            # equations are entries of G (x) I_n and the solve needs no products with Qa
+            return _solve_selected(Qa.argmax(axis=0) if Qa.shape[1] else np.zeros(0, int), G, B, self.p, self.n, alpha)
+        return _solve(Qa, G, B, self.p, self.n, alpha)
 
     def residual(self, w) -> float:
         """Relative residual ``|y - x W| / |y|``."""
@@ -340,7 +346,7 @@ class _Problem:
         """The least-squares solution on every library coefficient, the subspace ignored."""
         if self.Q is None:
             return self.full
-        return _solve(np.eye(self.p * self.n), self.G, self.B, self.p, self.n, 0.0)
+        return _solve_selected(np.arange(self.p * self.n), self.G, self.B, self.p, self.n, 0.0)
 
     def rss(self, w) -> float:
         W = w.reshape(self.p, self.n)
@@ -404,11 +410,28 @@ def _solve(Q, G, B, p, n, alpha):
     k = Q.shape[1]
     if k == 0:
         return np.zeros(p * n)
-    GQ = np.einsum("ab,bjk->ajk", G, Q.reshape(p, n, k)).reshape(p * n, k)
+    # (G (x) I_n) Q as one matrix product: vec index feature * n + target
+    GQ = (G @ Q.reshape(p, n * k)).reshape(p * n, k)
     H = Q.T @ GQ
     if alpha:
         H = H + alpha * (Q.T @ Q)
-    g = Q.T @ B
+    return Q @ _normal_solve(H, Q.T @ B)
+
+
+def _solve_selected(idx, G, B, p, n, alpha):
+    """``_solve`` with ``Q`` the identity's columns ``idx`` (feature ordering)."""
+    w = np.zeros(p * n)
+    if len(idx) == 0:
+        return w
+    f, t = np.divmod(idx, n)
+    H = G[np.ix_(f, f)] * (t[:, None] == t[None, :])
+    if alpha:
+        H = H + alpha * np.eye(len(idx))
+    w[idx] = _normal_solve(H, B[idx])
+    return w
+
+
+def _normal_solve(H, g):
     try:
         c, low = sla.cho_factor(H, check_finite=False)
         z = sla.cho_solve((c, low), g, check_finite=False)
@@ -416,7 +439,7 @@ def _solve(Q, G, B, p, n, alpha):
             raise np.linalg.LinAlgError
     except (np.linalg.LinAlgError, sla.LinAlgError):
         z = np.linalg.lstsq(H, g, rcond=None)[0]
-    return Q @ z
+    return z
 
 
 def select_support(

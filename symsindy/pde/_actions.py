@@ -59,13 +59,14 @@ _JET_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _jet_structure(library, components, axes):
-    """``(symbols, index, terms, powers)`` of a fitted library, computed once per library and names."""
+    """``(symbols, index, terms, powers, term names)`` of a fitted library, computed once per library
+    and names."""
     key = (tuple(components), tuple(axes), tuple(library.get_feature_names(list(components))))
     per = _JET_CACHE.setdefault(library, {})
     if key not in per:
         symbols, index = jet_variables(library, components, axes)
         terms = pde_terms(library, components, axes)
-        per[key] = (symbols, index, terms, _powers(terms, symbols))
+        per[key] = (symbols, index, terms, _powers(terms, symbols), [str(t) for t in terms])
     return per[key]
 
 
@@ -165,7 +166,7 @@ def pde_action(library, components, axes, specs) -> InducedAction:
     components, axes = list(components), list(axes)
     nc = len(components)
     full = _symmetry(components, axes, specs)
-    symbols, index, terms, powers = _jet_structure(library, components, axes)
+    symbols, index, terms, powers, names = _jet_structure(library, components, axes)
     gens, elems, out_gens, out_elems = [], [], [], []
     for g in full.generators:
         where = g.label or "generator"
@@ -188,4 +189,4 @@ def pde_action(library, components, axes, specs) -> InducedAction:
         elems.append(M)
         out_elems.append(Element(C.copy(), where))
     sym = Symmetry(components, generators=out_gens, elements=out_elems)
-    return InducedAction(gens, elems, "polynomial", 0.0, sym, [str(t) for t in terms])
+    return InducedAction(gens, elems, "polynomial", 0.0, sym, list(names))

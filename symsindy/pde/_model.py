@@ -193,9 +193,12 @@ class SymmetricPDESINDy(BaseEstimator):
         )
         report.term_names = list(self.term_names_)
         specs = report.specs
+        # the symmetric refit has fewer free coefficients, so where the plain fit had enough
+        # equations for the weak form it has too: the same rows (same library and centres)
+        reuse = (self.library_, self.weak_system_, self.formulation_reason_) if self.weak_system_ is not None else None
         if specs:
             try:
-                self._fit_specs(data, specs)
+                self._fit_specs(data, specs, reuse=reuse)
             except NoSymmetricModelError as exc:
                 warnings.warn(f"symmetry 'auto': {exc}; the fit without symmetry is returned", stacklevel=2)
                 specs = []
@@ -204,8 +207,11 @@ class SymmetricPDESINDy(BaseEstimator):
         self.enforced_specs_ = list(specs)
         return self
 
-    def _fit_specs(self, data: FieldData, symmetry):
-        """The fit with ``symmetry`` (specs or None) enforced; returns its regression rows."""
+    def _fit_specs(self, data: FieldData, symmetry, reuse=None):
+        """The fit with ``symmetry`` (specs or None) enforced; returns its regression rows.
+
+        ``reuse``: ``(library, weak system, reason)`` of an earlier weak fit to the same data with
+        the same settings, whose rows this fit regresses instead of building them again."""
         if not isinstance(data, FieldData):
             raise ValueError(f"data: expected FieldData (symsindy.pde.read_fields), got {type(data).__name__}")
         if isinstance(self.edge, bool) or not isinstance(self.edge, (int, np.integer)) or self.edge < 1:
@@ -214,7 +220,7 @@ class SymmetricPDESINDy(BaseEstimator):
             raise ValueError(f"formulation {self.formulation!r}: expected 'strong', 'weak' or 'auto'")
         random_state = resolve_random_state(self.random_state, where=type(self).__name__)
         data.time_step()
-        lib = pde_library(data, self.degree, self.derivative_order)
+        lib = pde_library(data, self.degree, self.derivative_order) if reuse is None else reuse[0]
         names, axes = list(data.names), list(data.axes)
         specs = [] if symmetry is None else symmetry
         action = pde_action(lib, names, axes, specs)
@@ -222,7 +228,9 @@ class SymmetricPDESINDy(BaseEstimator):
         if subspace.dim == 0:
             raise NoSymmetricModelError(f"symmetry {specs!r}: no nonzero PDE in this library satisfies it")
         weak, reason = None, "requested"
-        if self.formulation != "strong":
+        if reuse is not None:
+            weak, reason = reuse[1], reuse[2]
+        elif self.formulation != "strong":
             weak, reason = self._weak_rows(data, lib, subspace.dim, random_state)
         if weak is None:
             theta, target = self._rows(data, lib)
