@@ -15,7 +15,14 @@ std on the states, the catalogue's default trajectories, four per run) and each 
    level, each checked (symbolic residual and drift along the model), as ``symsindy
    conserved`` does;
 3. the same search with the true right-hand side (the reference column), and straight from
-   the data in the weak form (no model; a quantity must tell the trajectories apart).
+   the data in the weak form (no model; a quantity must tell the trajectories apart);
+4. the ``symmetric`` column: the weak-form model of step 1 (same library, automatic threshold)
+   fitted with the system's declared symmetries enforced (``System.symmetry_specs``: the
+   continuous and discrete claims that hold at its parameters), then the same search. Each
+   spec is first checked against the library (its induced action and a nonzero equivariant
+   subspace, as ``SymmetricSINDy`` needs); a rejected one is recorded with the reason
+   (``rejected``) and left out, and a case with no spec left is n/a, as is a system that
+   declares no symmetry (or has no model library). The row records what was ``enforced``.
 
 Reported per system and formulation: in how many seeds every declared quantity lies in the
 span of the reported ones and their products (relative residual < 1e-2); how many reported
@@ -26,8 +33,10 @@ dissipative systems, how many quantities were reported at all.
     python benchmarks/bench_conserved.py [--seeds 20] [--workers 2] [--out benchmarks/results]
         [--systems a,b] [--skip a,b] [--rerun] [--columns from_data,true_rhs] [--table-only]
 
-``--columns`` reruns only those columns of each case and keeps the others from its earlier row
-in OUT/conserved.jsonl (the same simulation: a case is its system and seed).
+``--columns`` runs only those columns of each case and keeps the others from its earlier row
+in OUT/conserved.jsonl (the same simulation: a case is its system and seed): with ``--rerun``
+every selected case, else only the columns its row lacks (a new column is filled in for the
+rows that precede it; the completed row is appended and replaces the earlier one).
 """
 
 from __future__ import annotations
@@ -192,7 +201,64 @@ def from_data_row(system, sim, degree, **kwargs) -> dict:
     return row
 
 
-COLUMNS = ("true_rhs", "strong", "weak", "from_data")
+def _rejected_specs(library, specs, variables, x_samples) -> dict:
+    """The specs ``SymmetricSINDy`` cannot enforce with ``library``, each with the reason: its action
+    leaves the library, or no nonzero model in the library obeys it."""
+    from symsindy.actions import induced_action
+    from symsindy.constraints import equivariant_subspace
+    from symsindy.model import _clone_library
+    from symsindy.symmetry import Symmetry
+
+    lib = _clone_library(library)
+    lib.fit(x_samples)
+    rejected = {}
+    for spec in specs:
+        try:
+            action = induced_action(lib, Symmetry(list(variables), spec), x_samples=x_samples)
+            if equivariant_subspace(action).dim == 0:
+                rejected[spec] = "no nonzero model in the library obeys it"
+        except ValueError as exc:  # LibraryNotClosedError among them
+            rejected[spec] = f"{type(exc).__name__}: {exc}"
+    return rejected
+
+
+def symmetric_row(system, sim, kind, search):
+    """The ``symmetric`` column: the weak-form model with the declared symmetries that the library
+    admits enforced, then ``search`` of its right-hand side; None when the system declares no
+    symmetry or no model library holds its right-hand side."""
+    from symsindy.constraints import NoSymmetricModelError
+    from symsindy.model import SymmetricSINDy
+
+    specs = list(system.symmetry_specs)
+    if kind == "none" or not specs:
+        return None
+    variables = list(system.variables)
+    t0 = time.time()
+    library = _model_library(system, kind)
+    rejected = _rejected_specs(library, specs, variables, np.vstack(sim.x))
+    enforced = [s for s in specs if s not in rejected]
+    info = {"declared_specs": specs, "enforced": enforced, "rejected": rejected}
+    if not enforced:
+        return {**info, "not_run": "every declared symmetry was rejected", "seconds": time.time() - t0}
+    try:
+        model = SymmetricSINDy(library=library, symmetry=enforced, formulation="weak")
+        model.fit(sim.x, t=sim.t, feature_names=variables)
+    except NoSymmetricModelError as exc:  # each spec admitted, their intersection only the zero model
+        return {**info, "not_run": f"{type(exc).__name__}: {exc}", "seconds": time.time() - t0}
+    except Exception as exc:  # a failed fit is a failed case, recorded
+        return {**info, **_failed_row(exc), "seconds": time.time() - t0}
+    exprs = model.sympy()
+    rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
+    row = (
+        search(rhs)
+        if any(e != 0 for e in rhs)
+        else {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
+    )
+    row.update(info, equivariance_residual=float(model.equivariance_residual_), seconds=time.time() - t0)
+    return row
+
+
+COLUMNS = ("true_rhs", "strong", "weak", "from_data", "symmetric")
 
 
 def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
@@ -221,6 +287,7 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
             "strong": None,
             "weak": None,
             "from_data": None,
+            "symmetric": None,
         }
     x_all = np.vstack(sim.x)
     declared = list(system.conserved.values())
@@ -282,11 +349,20 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
         row = from_data_row(system, sim, degree)
         row["seconds"] = time.time() - t0
         out["from_data"] = row
+    if "symmetric" in columns or "symmetric" not in previous:
+        out["symmetric"] = symmetric_row(system, sim, kind, search)
     return out
 
 
+def _columns_to_run(row, columns, rerun) -> tuple:
+    """The columns a case runs: every one asked for if it is new or ``rerun``, else those its row lacks."""
+    if rerun or row is None:
+        return tuple(columns)
+    return tuple(c for c in columns if c not in row)
+
+
 def _table(rows, names, n_seeds):
-    cols = ["true_rhs", "strong", "weak", "from_data"]
+    cols = ["true_rhs", "strong", "weak", "symmetric", "from_data"]
     lines = [
         "| system | library | declared (independent) | "
         + " | ".join(f"{c}: span ok / false / independent" for c in cols)
@@ -299,7 +375,7 @@ def _table(rows, names, n_seeds):
             continue
         cells = []
         for c in cols:
-            got = [r[c] for r in rs if r.get(c) is not None]
+            got = [r[c] for r in rs if r.get(c) is not None and not r[c].get("not_run")]
             if not got:
                 cells.append("n/a")
                 continue
@@ -315,6 +391,25 @@ def _table(rows, names, n_seeds):
             + " | ".join(cells)
             + " |"
         )
+    return lines
+
+
+def _symmetry_lines(rows, names):
+    """Per system: the specs the ``symmetric`` column enforced, and any rejected or not run, with why."""
+    lines = []
+    for name in names:
+        got = [r["symmetric"] for r in rows if r["system"] == name and r.get("symmetric")]
+        if not got:
+            continue
+        enforced = sorted({"; ".join(g["enforced"]) for g in got})
+        line = f"- {name}: enforced " + " | ".join(f"`{e}`" if e else "nothing" for e in enforced)
+        rejected = {spec: why for g in got for spec, why in g["rejected"].items()}
+        if rejected:
+            line += "; rejected " + "; ".join(f"`{spec}` ({why})" for spec, why in rejected.items())
+        not_run = [g["not_run"] for g in got if g.get("not_run")]
+        if not_run:
+            line += f"; n/a in {len(not_run)} seed(s): " + "; ".join(sorted(set(not_run)))
+        lines.append(line)
     return lines
 
 
@@ -360,12 +455,13 @@ def main(argv=None):
             r = json.loads(line)
             done[(r["system"], r["seed"])] = r
     # a row appended later replaces an earlier one of the same case
-    cases = [(n, s) for n in names for s in range(args.seeds) if args.rerun or (n, s) not in done]
+    todo = {(n, s): _columns_to_run(done.get((n, s)), columns, args.rerun) for n in names for s in range(args.seeds)}
+    cases = [c for c, cols in todo.items() if cols]
     start = time.time()
     if cases and not args.table_only:
         with ProcessPoolExecutor(max_workers=args.workers) as pool, log.open("a") as fh:
             names_, seeds_ = zip(*cases)
-            jobs = pool.map(run_case, names_, seeds_, [columns] * len(cases), [done.get(c) for c in cases])
+            jobs = pool.map(run_case, names_, seeds_, [todo[c] for c in cases], [done.get(c) for c in cases])
             for k, row in enumerate(jobs, 1):
                 done[(row["system"], row["seed"])] = row
                 fh.write(json.dumps(row, default=str) + "\n")
@@ -387,7 +483,8 @@ def main(argv=None):
         + (
             "."
             if args.table_only
-            else f"; this invocation ran {len(cases)} cases in {elapsed / 60:.1f} min with {args.workers} worker(s) "
+            else f"; this invocation ran {len(cases)} cases (columns {', '.join(c for c in COLUMNS if c in columns)}"
+            f"{'' if args.rerun else ' where a row lacked them'}) in {elapsed / 60:.1f} min with {args.workers} worker(s) "
             "(the other rows are kept from earlier invocations, in conserved.jsonl)."
         ),
         "",
@@ -395,7 +492,12 @@ def main(argv=None):
         "products (< 1e-2) / reported quantities that fail the true flow (all seeds) / median number of "
         "independent quantities reported. Dissipative systems: quantities reported / false ones. "
         "`true_rhs` searches the true right-hand side (reference); `strong` and `weak` the model fitted in "
-        "that formulation; `from_data` the data directly in the weak form, with no model.",
+        "that formulation; `from_data` the data directly in the weak form, with no model; `symmetric` the "
+        "weak-form model (the `weak` column's library, automatic threshold) fitted with the system's declared "
+        "symmetries that hold enforced exactly, n/a where it declares none or has no model library. "
+        "Enforced symmetries:",
+        "",
+        *_symmetry_lines(rows, names),
         "",
         *_table(rows, names, args.seeds),
         "",
