@@ -530,6 +530,70 @@ def _support_fit(A, B, cols, pivot):
     return float(np.sqrt(max(lam[0], 0.0))), c / c[pivot]
 
 
+def _unresolved(W, cols, K, rel) -> np.ndarray:
+    """Coefficient vectors (columns, over all ``K`` functions) of the combinations of the functions
+    ``cols`` whose gradient the points barely see (singular value of ``W`` with its columns scaled
+    to unit norm below ``rel`` times the largest)."""
+    Wc = W[:, cols]
+    sc = np.linalg.norm(Wc, axis=0)
+    sc[sc == 0] = 1.0
+    # every right singular vector, the null ones included (without U: the rows far outnumber them)
+    _, sv, Vt = np.linalg.svd(Wc / sc, full_matrices=Wc.shape[0] < Wc.shape[1])
+    s_all = np.zeros(Vt.shape[0])
+    s_all[: len(sv)] = sv
+    low = s_all < rel * max(float(s_all.max(initial=0.0)), 1e-300)
+    out = np.zeros((K, int(low.sum())))
+    out[cols] = (Vt[low] / sc).T
+    return out
+
+
+def _sparsest(row, scale, slack, G, W, cut, level) -> np.ndarray:
+    """``row`` (scaled coefficients, as :func:`_tidy` takes them) plus the combination of the
+    ``slack`` columns (raw coefficients) with the smallest sum of scaled coefficient sizes (a
+    linear program), if its ratio ``|G c| / |W c|`` stays below the line ``cut`` and within twice
+    the row's own, ``level`` (the largest ratio of the directions taken as conserved) or a
+    hundredth of ``cut`` (rounding, for exact right-hand sides); else ``row``."""
+    from scipy.optimize import linprog
+
+    if slack.shape[1] == 0:
+        return row
+    c0 = row / scale
+    M = slack * scale[:, None]  # in scaled units, as row
+    M = M[:, np.linalg.norm(M, axis=0) > 0]
+    if M.shape[1] == 0:
+        return row
+    M = M / np.linalg.norm(M, axis=0)
+    K, k = M.shape
+    # minimise sum t  subject to  -t <= row + M y <= t
+    cost = np.concatenate([np.zeros(k), np.ones(K)])
+    eye = np.eye(K)
+    A_ub = np.block([[M, -eye], [-M, -eye]])
+    b_ub = np.concatenate([-row, row])
+    bounds = [(None, None)] * k + [(0, None)] * K
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    if not res.success:
+        return row
+    new = row + M @ res.x[:k]
+    # entries at the linear program's tolerance are its rounding, not terms
+    new = np.where(np.abs(new) > 1e-8 * max(float(np.abs(new).max(initial=0.0)), 1e-300), new, 0.0)
+    if not np.any(new):
+        return row
+
+    def ratio(c):
+        return float(np.linalg.norm(G @ c) / max(np.linalg.norm(W @ c), 1e-300))
+
+    base = ratio(c0)
+    # a function constant on the points (the constant itself) adds nothing to a conserved quantity
+    wn = np.linalg.norm(W, axis=0)
+    new = np.where(wn > 1e-12 * max(float(wn.max(initial=0.0)), 1e-300), new, 0.0)
+    if not np.any(new):
+        return row
+    cand = new / scale
+    if ratio(cand) <= min(cut, max(2.0 * base, level, 0.01 * cut)):
+        return new
+    return row
+
+
 def _sparse_refit(pivot, allowed, A, B, cut):
     """``(ratio, coefficients, support)``: the quantity on the pivot's function and the fewest
     others (forward selection: each step adds the function that lowers the residual in noise
@@ -659,6 +723,9 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
         grams = (G.T @ G, metric.T @ metric, _block_grams(G))
     xs = basis.symbols
     polynomial = np.array([bool(f.is_polynomial(*xs)) for f in basis.functions], dtype=bool)
+    # combinations of the functions whose gradient on the points is at the level of the conserved
+    # directions' residuals are not resolved by the points: adding them changes nothing measurable
+    unresolved = float(np.clip(100.0 * s_all[d - 1], 1e-9, 1e-3))
     selected: list[ConservedQuantity] = []
     coefs: list[np.ndarray] = []
     # the family's gradients at (at most 400 of) the points, for the independence test
@@ -693,7 +760,27 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
             new / np.max(np.abs(new), axis=1, keepdims=True), tol=level_tol, relative=True, full=True, pivots=True
         )
         if noise is None:
-            cand = [(*_tidy(row, scale, G, W, level_tol, cut, polynomial), None) for row in rows]
+            # each row's sparsest equivalent: plus known quantities and directions the points do
+            # not resolve (combinations of nearly dependent functions), which change neither
+            # whether it is conserved nor what it is on the data, only how it reads
+            slack = np.column_stack(
+                [np.zeros((K, 0))] + [np.array(S).T] * bool(S) + [_unresolved(W, cols, K, unresolved)]
+            )
+            cand = [
+                (
+                    *_tidy(
+                        _sparsest(row, scale, slack, G, W, cut, float(s_all[d - 1])),
+                        scale,
+                        G,
+                        W,
+                        level_tol,
+                        cut,
+                        polynomial,
+                    ),
+                    None,
+                )
+                for row in rows
+            ]
         else:
             # a sparse refit per row, on its level's functions, never on another row's pivot or
             # on a known quantity's (which would fold an earlier quantity back in)
