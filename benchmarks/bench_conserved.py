@@ -160,6 +160,15 @@ def _evaluate(found, system, x_all):
     }
 
 
+def _model_row(model, variables, search) -> dict:
+    """The search row of a fitted model's right-hand side (an empty row for the zero model)."""
+    exprs = model.sympy()
+    rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
+    if any(e != 0 for e in rhs):
+        return search(rhs)
+    return {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
+
+
 def _failed_row(exc) -> dict:
     """The row of a case whose fit or search raised: nothing found, the error recorded."""
     return {
@@ -247,13 +256,7 @@ def symmetric_row(system, sim, kind, search):
         return {**info, "not_run": f"{type(exc).__name__}: {exc}", "seconds": time.time() - t0}
     except Exception as exc:  # a failed fit is a failed case, recorded
         return {**info, **_failed_row(exc), "seconds": time.time() - t0}
-    exprs = model.sympy()
-    rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
-    row = (
-        search(rhs)
-        if any(e != 0 for e in rhs)
-        else {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
-    )
+    row = _model_row(model, variables, search)
     row.update(info, equivariance_residual=float(model.equivariance_residual_), seconds=time.time() - t0)
     return row
 
@@ -333,13 +336,7 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
         try:
             model = SymmetricSINDy(library=_model_library(system, kind), formulation=form)
             model.fit(sim.x, t=sim.t, feature_names=variables)
-            exprs = model.sympy()
-            rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
-            row = (
-                search(rhs)
-                if any(e != 0 for e in rhs)
-                else {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
-            )
+            row = _model_row(model, variables, search)
         except Exception as exc:  # a failed fit is a failed case, recorded
             row = _failed_row(exc)
         row["seconds"] = time.time() - t0
