@@ -288,17 +288,25 @@ DEPENDENCE_TOL = 0.02
 NEW_DIRECTION = 0.5
 
 
-def _whitened_null(G: np.ndarray, W: np.ndarray, cols: np.ndarray):
-    """Directions ``c`` (over ``cols``) ordered by ``|G c| / |W c|``, ascending, with ``|W c| = 1``.
-
-    Returns ``(ratios, C)`` with ``C`` of shape ``(len(cols), r)``; combinations whose gradient
-    (``W c``) vanishes on the points are left out, so a family whose functions nearly coincide
-    on the data's range cannot pass them off as conserved.
-    """
+def _scaled_svd(W: np.ndarray, cols: np.ndarray):
+    """``(sc, s, Vt)``: the column norms ``sc`` of ``W[:, cols]`` (1 where zero) and the singular
+    values and right singular vectors of ``W[:, cols] / sc``."""
     Wc = W[:, cols]
     sc = np.linalg.norm(Wc, axis=0)
     sc[sc == 0] = 1.0
     _, s, Vt = np.linalg.svd(Wc / sc, full_matrices=False)
+    return sc, s, Vt
+
+
+def _whitened_null(G: np.ndarray, W: np.ndarray, cols: np.ndarray, svd=None):
+    """Directions ``c`` (over ``cols``) ordered by ``|G c| / |W c|``, ascending, with ``|W c| = 1``.
+
+    Returns ``(ratios, C)`` with ``C`` of shape ``(len(cols), r)``; combinations whose gradient
+    (``W c``) vanishes on the points are left out, so a family whose functions nearly coincide
+    on the data's range cannot pass them off as conserved.  ``svd``: :func:`_scaled_svd` of
+    ``W`` over ``cols``, when already computed.
+    """
+    sc, s, Vt = _scaled_svd(W, cols) if svd is None else svd
     keep = s > 1e-9 * max(s[0], 1e-300)
     T = (Vt[keep].T / s[keep]) / sc[:, None]
     Gt = G[:, cols] @ T
@@ -530,15 +538,12 @@ def _support_fit(A, B, cols, pivot):
     return float(np.sqrt(max(lam[0], 0.0))), c / c[pivot]
 
 
-def _unresolved(W, cols, K, rel) -> np.ndarray:
+def _unresolved(svd, cols, K, rel) -> np.ndarray:
     """Coefficient vectors (columns, over all ``K`` functions) of the combinations of the functions
-    ``cols`` whose gradient the points barely see (singular value of ``W`` with its columns scaled
-    to unit norm below ``rel`` times the largest)."""
-    Wc = W[:, cols]
-    sc = np.linalg.norm(Wc, axis=0)
-    sc[sc == 0] = 1.0
-    # every right singular vector, the null ones included (without U: the rows far outnumber them)
-    _, sv, Vt = np.linalg.svd(Wc / sc, full_matrices=Wc.shape[0] < Wc.shape[1])
+    ``cols`` whose gradient the points barely see: singular value of ``W`` with its columns scaled
+    to unit norm (``svd``, :func:`_scaled_svd` over ``cols``; the search has at least as many rows
+    as functions, so ``Vt`` holds every direction) below ``rel`` times the largest."""
+    sc, sv, Vt = svd
     s_all = np.zeros(Vt.shape[0])
     s_all[: len(sv)] = sv
     low = s_all < rel * max(float(s_all.max(initial=0.0)), 1e-300)
@@ -547,12 +552,13 @@ def _unresolved(W, cols, K, rel) -> np.ndarray:
     return out
 
 
-def _sparsest(row, scale, slack, G, W, cut, level) -> np.ndarray:
+def _sparsest(row, scale, slack, G, W, cut, level, moving) -> np.ndarray:
     """``row`` (scaled coefficients, as :func:`_tidy` takes them) plus the combination of the
     ``slack`` columns (raw coefficients) with the smallest sum of scaled coefficient sizes (a
     linear program), if its ratio ``|G c| / |W c|`` stays below the line ``cut`` and within twice
     the row's own, ``level`` (the largest ratio of the directions taken as conserved) or a
-    hundredth of ``cut`` (rounding, for exact right-hand sides); else ``row``."""
+    hundredth of ``cut`` (rounding, for exact right-hand sides); else ``row``.  ``moving``: the
+    functions not constant on the points."""
     from scipy.optimize import linprog
 
     if slack.shape[1] == 0:
@@ -584,8 +590,7 @@ def _sparsest(row, scale, slack, G, W, cut, level) -> np.ndarray:
 
     base = ratio(c0)
     # a function constant on the points (the constant itself) adds nothing to a conserved quantity
-    wn = np.linalg.norm(W, axis=0)
-    new = np.where(wn > 1e-12 * max(float(wn.max(initial=0.0)), 1e-300), new, 0.0)
+    new = np.where(moving, new, 0.0)
     if not np.any(new):
         return row
     cand = new / scale
@@ -713,6 +718,7 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
         return [], s_all
     cut = np.sqrt(max(s_all[d - 1], 1e-300) * s_all[d]) if d < len(s_all) else max(10.0 * s_all[d - 1], 1e-12)
     scale = np.linalg.norm(W, axis=0)
+    moving = scale > 1e-12 * max(float(scale.max(initial=0.0)), 1e-300)  # not constant on the points
     scale[scale == 0] = 1.0
     if noise is None:
         level_tol = max(1e-10, 10.0 * float(s_all[d - 1]))
@@ -733,7 +739,9 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
     grads_x = basis.gradients(np.asarray(x)[pick])
     for g in sorted(set(levels.tolist())):
         cols = np.flatnonzero(levels <= g)
-        s_g, C_g = _whitened_null(G, metric, cols)
+        # the metric's decomposition over the level's functions, shared with _unresolved below
+        svd_g = _scaled_svd(metric, cols)
+        s_g, C_g = _whitened_null(G, metric, cols, svd_g)
         k = int(np.sum(s_g <= cut))
         if k == 0:
             continue
@@ -764,12 +772,12 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
             # not resolve (combinations of nearly dependent functions), which change neither
             # whether it is conserved nor what it is on the data, only how it reads
             slack = np.column_stack(
-                [np.zeros((K, 0))] + [np.array(S).T] * bool(S) + [_unresolved(W, cols, K, unresolved)]
+                [np.zeros((K, 0))] + [np.array(S).T] * bool(S) + [_unresolved(svd_g, cols, K, unresolved)]
             )
             cand = [
                 (
                     *_tidy(
-                        _sparsest(row, scale, slack, G, W, cut, float(s_all[d - 1])),
+                        _sparsest(row, scale, slack, G, W, cut, float(s_all[d - 1]), moving),
                         scale,
                         G,
                         W,
