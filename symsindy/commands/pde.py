@@ -13,7 +13,11 @@ DATA is an NPZ file with t (nt,), the grid x (nx,) and y (ny,) for 2-D, the comp
 Symmetry specs name components and axes together: flip(x)+flip(u) reflects the domain and
 the component (Burgers), rotation(u,v) rotates two components, rotation(x,y) rotates a 2-D
 domain (rotation(x,y)+rotation(u,v) a vector field with it), swap(x,y) exchanges the axes,
-translation(x) holds for every library without explicit x. --symmetry auto fits without
+translation(x) holds for every library without explicit x. --coordinates x,y adds the
+coordinates as features (every term times x and y, up to --coordinate-degree), for PDEs that
+depend on the place such as transport by a given flow; a symmetry then moves them with the
+domain, so rotation(x,y) constrains c_t = y c_x - x c_y + D lap c and a translation fails it.
+--symmetry auto fits without
 symmetry, discovers the continuous symmetries (gl of the components, the rotation of a 2-D
 domain) and the discrete ones (signed permutations of components and axes), keeps those a
 refit check accepts, enforces them and fits again. The fit is PDE-FIND inside the
@@ -23,6 +27,7 @@ time) when the fields are large enough, else in the strong form (u_t by finite d
 examples:
   symsindy fit-pde burgers.npz --symmetry "flip(x)+flip(u)" --json burgers.json
   symsindy fit-pde cgl.npz --symmetry auto
+  symsindy fit-pde flow.npz --degree 1 --coordinates x,y --symmetry "rotation(x,y)"
 """
 
 
@@ -56,6 +61,19 @@ def register(sub) -> None:
         "--derivative-order", metavar="D", type=positive_int, default=2, help="highest spatial derivative (default 2)"
     )
     p.add_argument("--degree", metavar="P", type=positive_int, default=2, help="degree in the components (default 2)")
+    p.add_argument(
+        "--coordinates",
+        metavar="AXES",
+        default=None,
+        help="comma-separated axes whose values are features (every term times their monomials; default none)",
+    )
+    p.add_argument(
+        "--coordinate-degree",
+        metavar="Q",
+        type=positive_int,
+        default=1,
+        help="highest degree of the coordinate monomials (default 1)",
+    )
     p.add_argument(
         "--formulation",
         choices=("strong", "weak", "auto"),
@@ -94,10 +112,14 @@ def run(args) -> int:
         raise ValueError(f"--seed {args.seed}: expected a non-negative integer")
     if args.promote and specs:
         raise ValueError("--promote: promotion finds the symmetry; give it without --symmetry")
+    if args.coordinate_degree != 1 and not args.coordinates:
+        raise ValueError("--coordinate-degree: needs --coordinates (the axes whose monomials are features)")
     data = read_fields(args.data)
     kws = dict(
         degree=args.degree,
         derivative_order=args.derivative_order,
+        coordinates=args.coordinates,
+        coordinate_degree=args.coordinate_degree,
         threshold=args.threshold,
         formulation=args.formulation,
         random_state=args.seed,
@@ -130,6 +152,9 @@ def run(args) -> int:
     enforced = "; ".join(specs) if specs else "none"
     how = " (discovered)" if auto else " (promoted)" if args.promote else ""
     print(f"symmetry: {enforced}{how}")
+    coords = list(getattr(model.library_, "coordinates", ()))
+    if coords:
+        print(f"coordinates: {', '.join(coords)} as features, up to degree {args.coordinate_degree}")
     print(f"formulation: {model.formulation_} ({model.formulation_reason_})")
     auto_threshold = args.threshold == "auto"
     rule = f"automatic, sparsity weight {model.sparsity_weight:g}" if auto_threshold else "given"
@@ -139,6 +164,7 @@ def run(args) -> int:
         out = {
             "components": list(model.feature_names_),
             "axes": list(model.axes_),
+            "coordinates": coords,
             "equations": {c: format_expression(e) for c, e in model.sympy().items()},
             "symmetry": specs,
             "equivariance_residual": model.equivariance_residual_,

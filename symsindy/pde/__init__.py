@@ -5,7 +5,9 @@
 several runs) into a :class:`FieldData`, with one-line errors for wrong shapes, non-finite
 values and, where a method needs it, a non-uniform grid.  ``pde_library`` builds pysindy's
 ``PDELibrary`` on that grid and ``pde_terms`` writes its columns in SymPy, with derivative
-symbols ``u_x``, ``u_xx``, ``v_xy`` (``symsindy/pde/_library.py``).  ``pde_action`` gives the
+symbols ``u_x``, ``u_xx``, ``v_xy`` (``symsindy/pde/_library.py``); with ``coordinates`` it is a
+:class:`CoordinateLibrary`, every column times monomials of the coordinates, for PDEs that depend
+on the place (transport by a given flow).  ``pde_action`` gives the
 exact action of a symmetry (``flip(x)+flip(u)``, ``rotation(u,v)``, ``swap(x,y)``) on those
 terms, for the equivariant subspace of :mod:`symsindy.constraints` (``symsindy/pde/_actions.py``).
 :class:`SymmetricPDESINDy` fits ``u_t = Xi Theta`` with the symmetry enforced, in the strong form
@@ -23,7 +25,7 @@ in a rotating flow), each a :class:`PDESystem` with a spectral solver and symmet
 
 from ._data import FieldData, read_fields
 from ._actions import jet_variables, pde_action
-from ._library import derivative_symbol, pde_library, pde_terms, to_pysindy
+from ._library import CoordinateLibrary, derivative_symbol, pde_library, pde_terms, to_pysindy
 from ._model import SymmetricPDESINDy, load_pde_model
 from ._discover import PDESymmetryReport, discover_pde_symmetries
 from ._promote import promote_pde
@@ -34,6 +36,7 @@ __all__ = [
     "FieldData",
     "read_fields",
     "pde_library",
+    "CoordinateLibrary",
     "pde_terms",
     "derivative_symbol",
     "to_pysindy",

@@ -19,7 +19,11 @@ Specs use the grammar of :mod:`symsindy.symmetry` over the component and axis na
 ``rotation(x,y)`` (a scalar field on a rotated plane), ``rotation(x,y)+rotation(u,v)`` (a vector
 field rotated with its domain), ``flip(x)``, ``flip(x)+flip(u)``, ``swap(u,v)``,
 ``rotation(u,v)``, ``swap(x,y)``, ``scaling(x)``, ``translation(x)`` (trivial for a library
-without explicit x).  A :class:`~symsindy.symmetry.Symmetry` on the components and axes may be
+without explicit x).  With explicit coordinates (a :class:`~symsindy.pde.CoordinateLibrary`) the
+terms are monomials in the jet and the coordinates together, and the equation is equivariant
+when ``F(P x + b, T j) = C F(x, j)``: the coordinates move with the domain (``x -> P x`` for an
+element, ``x' = S x + b`` for a generator, translations included, which then constrain the
+model).  A :class:`~symsindy.symmetry.Symmetry` on the components and axes may be
 given instead, for elements as matrices (a rotation by 2 pi/3, say).  Refused in one line: a
 translation of a component, a map mixing components with axes, and a library whose derivative
 multi-indices are not closed under the domain map (``LibraryNotClosedError``; pysindy's
@@ -35,7 +39,7 @@ import sympy
 
 from ..actions import InducedAction, LibraryNotClosedError, _poly_linear_action, _poly_substitution
 from ..symmetry import Element, Generator, Symmetry
-from ._library import derivative_symbol, pde_terms
+from ._library import CoordinateLibrary, derivative_symbol, pde_terms
 
 __all__ = ["pde_action", "jet_variables"]
 
@@ -60,14 +64,20 @@ _JET_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _jet_structure(library, components, axes):
     """``(symbols, index, terms, powers, term names)`` of a fitted library, computed once per library
-    and names."""
+    and names.  With explicit coordinates, ``powers`` has one more column per axis (the
+    exponents of the coordinates, after those of the jet's ``symbols``)."""
     key = (tuple(components), tuple(axes), tuple(library.get_feature_names(list(components))))
     per = _JET_CACHE.setdefault(library, {})
     if key not in per:
         symbols, index = jet_variables(library, components, axes)
         terms = pde_terms(library, components, axes)
-        per[key] = (symbols, index, terms, _powers(terms, symbols), [str(t) for t in terms])
+        variables = symbols + ([sympy.Symbol(a) for a in axes] if _has_coordinates(library) else [])
+        per[key] = (symbols, index, terms, _powers(terms, variables), [str(t) for t in terms])
     return per[key]
+
+
+def _has_coordinates(library) -> bool:
+    return isinstance(library, CoordinateLibrary)
 
 
 def _powers(terms, symbols) -> np.ndarray:
@@ -167,16 +177,23 @@ def pde_action(library, components, axes, specs) -> InducedAction:
     nc = len(components)
     full = _symmetry(components, axes, specs)
     symbols, index, terms, powers, names = _jet_structure(library, components, axes)
+    explicit = _has_coordinates(library)
     gens, elems, out_gens, out_elems = [], [], [], []
     for g in full.generators:
         where = g.label or "generator"
         if np.any(g.translation[:nc]):
             raise ValueError(f"symmetry {where!r}: translates a component; not supported")
         C, S = _split(g.matrix, nc, where)
-        if not np.any(C) and not np.any(S):  # a translation of the domain: trivial for a library without explicit x
-            continue
+        shift = np.asarray(g.translation[nc:], float)
+        if not np.any(C) and not np.any(S) and not (explicit and np.any(shift)):
+            continue  # a translation of the domain: trivial for a library without explicit coordinates
         A_jet = _jet_generator(C, S, index, nc, symbols, where)
-        D, missing = _poly_linear_action(powers, A_jet, np.zeros(len(index)))
+        if explicit:  # the coordinates flow with the domain: x' = S x + b
+            A = np.block([[A_jet, np.zeros((len(index), len(axes)))], [np.zeros((len(axes), len(index))), S]])
+            b = np.concatenate([np.zeros(len(index)), shift])
+        else:
+            A, b = A_jet, np.zeros(len(index))
+        D, missing = _poly_linear_action(powers, A, b)
         _check_closed(missing, terms, where, "terms")
         gens.append(D)
         out_gens.append(Generator(C.copy(), np.zeros(nc), where))  # C = 0 for a map of the domain alone
@@ -184,6 +201,8 @@ def pde_action(library, components, axes, specs) -> InducedAction:
         where = e.label or "element"
         C, P = _split(e.matrix, nc, where)
         T = _jet_matrix(C, P, index, nc, symbols, where)
+        if explicit:  # F(P x, T j) = C F(x, j)
+            T = np.block([[T, np.zeros((len(index), len(axes)))], [np.zeros((len(axes), len(index))), P]])
         M, missing = _poly_substitution(powers, T)
         _check_closed(missing, terms, where, "terms")
         elems.append(M)

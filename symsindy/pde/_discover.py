@@ -40,7 +40,9 @@ The model ``u_t = X Theta(jet)`` is fitted without symmetry; then, as for ODEs
   ``rotation(u,v)`` grew the in-sample residual by 0.35 against an allowance of 0.21).
 
 A translation of the domain holds for every library without explicit coordinates; it is
-reported as such and never needs discovering.  The code is in ``symsindy/pde/_discover.py``.
+reported as such and never needs discovering.  Along an explicit coordinate
+(:class:`~symsindy.pde.CoordinateLibrary`) it is a constraint like any other and is not
+reported; the rotation of a 2-D domain is then a candidate that moves the coordinates too.  The code is in ``symsindy/pde/_discover.py``.
 """
 
 from __future__ import annotations
@@ -390,7 +392,9 @@ def _discover(
     W = _gram_root(theta)
     nx = float(np.linalg.norm(W @ X.T))
     skipped: list[str] = []
-    trivial = [f"translation({a})" for a in axes]
+    # a translation along an explicit coordinate is a constraint, left out here
+    explicit = set(getattr(library, "coordinates", ()))
+    trivial = [f"translation({a})" for a in axes if a not in explicit]
 
     # ---- continuous
     gens, labels, ops = candidate_directions(library, components, axes, family, spatial, skipped)

@@ -97,6 +97,14 @@ class SymmetricPDESINDy(BaseEstimator):
     discovery : dict or None
         With ``symmetry="auto"``: options of the discovery (``family``, ``spatial``,
         ``discrete``, ``tol``, ``max_null``, ``min_gap``, ``refit_tol``).
+    coordinates : None, str or sequence of str, default None
+        Axes whose values are features: every column times every monomial of these coordinates
+        up to ``coordinate_degree`` (:class:`~symsindy.pde.CoordinateLibrary`), for PDEs that
+        depend on the place, such as transport by a given flow (``c_t = y c_x - x c_y + ...``).
+        A symmetry then moves the coordinates with the domain, so that a translation is a
+        constraint rather than a property of every model.  ``"x,y"`` or ``("x", "y")``.
+    coordinate_degree : int, default 1
+        Highest degree of those monomials.
 
     Attributes
     ----------
@@ -135,6 +143,8 @@ class SymmetricPDESINDy(BaseEstimator):
         random_state=0,
         discovery=None,
         sparsity_weight=SPARSITY_WEIGHT,
+        coordinates=None,
+        coordinate_degree=1,
     ):
         self.degree = degree
         self.derivative_order = derivative_order
@@ -149,6 +159,17 @@ class SymmetricPDESINDy(BaseEstimator):
         self.random_state = random_state
         self.discovery = discovery
         self.sparsity_weight = sparsity_weight
+        self.coordinates = coordinates
+        self.coordinate_degree = coordinate_degree
+
+    def _library(self, data: FieldData):
+        return pde_library(
+            data,
+            self.degree,
+            self.derivative_order,
+            coordinates=self.coordinates,
+            coordinate_degree=self.coordinate_degree,
+        )
 
     def _rows(self, data: FieldData, lib):
         e = int(self.edge)
@@ -220,7 +241,7 @@ class SymmetricPDESINDy(BaseEstimator):
             raise ValueError(f"formulation {self.formulation!r}: expected 'strong', 'weak' or 'auto'")
         random_state = resolve_random_state(self.random_state, where=type(self).__name__)
         data.time_step()
-        lib = pde_library(data, self.degree, self.derivative_order) if reuse is None else reuse[0]
+        lib = self._library(data) if reuse is None else reuse[0]
         names, axes = list(data.names), list(data.axes)
         specs = [] if symmetry is None else symmetry
         action = pde_action(lib, names, axes, specs)
@@ -444,6 +465,7 @@ class SymmetricPDESINDy(BaseEstimator):
             t_end=1.0,
             max_step=float(max_step),
             initial=None,
+            coordinates=tuple(getattr(self.library_, "coordinates", ())),
         )
 
     def to_dict(self) -> dict:
@@ -459,6 +481,8 @@ class SymmetricPDESINDy(BaseEstimator):
             "grid": {a: self.grid_[a].tolist() for a in self.axes_},
             "degree": int(self.degree),
             "derivative_order": int(self.derivative_order),
+            "coordinates": list(getattr(self.library_, "coordinates", ())),
+            "coordinate_degree": int(getattr(self.library_, "coordinate_degree", 1)),
             "equations": {c: format_expression(e) for c, e in self.sympy().items()},
             "terms": [format_expression(t) for t in self.terms_],
             "coefficients": self.coef_.tolist(),
@@ -495,8 +519,6 @@ def load_pde_model(path) -> SymmetricPDESINDy:
     import json
     from pathlib import Path
 
-    from ._library import pde_library
-
     try:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -508,10 +530,15 @@ def load_pde_model(path) -> SymmetricPDESINDy:
     grid = {a: np.asarray(d["grid"][a], float) for a in axes}
     shape = tuple(len(grid[a]) for a in axes)
     probe = FieldData(names, axes, grid, [np.arange(3.0)], [np.zeros((3,) + shape + (len(names),))], str(path))
-    model = SymmetricPDESINDy(degree=int(d["degree"]), derivative_order=int(d["derivative_order"]))
+    model = SymmetricPDESINDy(
+        degree=int(d["degree"]),
+        derivative_order=int(d["derivative_order"]),
+        coordinates=list(d.get("coordinates", [])) or None,
+        coordinate_degree=int(d.get("coordinate_degree", 1)),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pysindy's notice about deprecated PDELibrary options
-        lib = pde_library(probe, model.degree, model.derivative_order)
+        lib = model._library(probe)
     terms = pde_terms(lib, names, axes)
     from ..expressions import format_expression
 

@@ -19,6 +19,10 @@ Spatial derivatives are moved onto φ by parts wherever the term allows it:
   is treated again by these rules (``u uₓₓ = ½ (u²)ₓₓ − uₓ²``: only first derivatives remain);
 * what is left (a first derivative of one component times a polynomial in others, ``u vₓ``,
   and the remainders above) is evaluated with pysindy's finite differences inside the integral.
+* with explicit coordinates (a :class:`~symsindy.pde.CoordinateLibrary`), a column ``xᵃ θ`` is
+  ``θ``'s column with the test function ``φ xᵃ``: each part ``∫ ∂^β φ F`` becomes
+  ``∫ ∂^β(φ xᵃ) F = Σ_γ C(β, γ) a!/(a − γ)! ∫ ∂^(β−γ) φ · x^(a−γ) F`` (Leibniz), exact, the
+  coordinates multiplying the integrand on the grid.
 
 Test functions are separable bumps ``φ = Πₐ Cₐ (1 − sₐ²)^pₐ``, ``sₐ = (zₐ − cₐ)/rₐ`` on each
 axis ``a`` (time and space), normalised to unit integral, so a row of ``b`` is a local average
@@ -218,22 +222,43 @@ def _moved(beta, alpha, a, c, sign, ncomp):
 
 
 def _column_parts(library, ncomp: int, ndim: int) -> list:
-    """Every library column (``pde_terms`` order) as a list of integral parts (see ``_moved``)."""
-    zero_a = (0,) * ndim
+    """Every library column (``pde_terms`` order) as a list of integral parts
+    ``(sign, beta, alpha, factors, gamma)``: ``sign ∫ ∂^beta φ · x^gamma · u^alpha · Π factors``
+    (see ``_moved``; ``gamma`` the exponents of the coordinates, zero without them)."""
+    from ._library import CoordinateLibrary
+
+    zero_x = (0,) * ndim
+    if isinstance(library, CoordinateLibrary):
+        # ∫ φ x^a θ = Σ sign ∫ ∂^beta(φ x^a) F, and by Leibniz
+        # ∂^beta(φ x^a) = Σ_{g <= beta, a} C(beta, g) a!/(a - g)! ∂^(beta - g) φ x^(a - g)
+        base = _column_parts(library.base, ncomp, ndim)
+        cols = []
+        for a in library.coordinate_powers_:
+            a = tuple(int(v) for v in a)
+            for col in base:
+                parts = []
+                for sign, beta, alpha, factors, _ in col:
+                    for g in np.ndindex(*[min(bi, ai) + 1 for bi, ai in zip(beta, a)]):
+                        c = math.prod(math.comb(bi, gi) * math.perm(ai, gi) for bi, gi, ai in zip(beta, g, a))
+                        parts.append((sign * c, _sub(beta, g), alpha, factors, _sub(a, g)))
+                cols.append(parts)
+        if len(cols) != library.n_output_features_:
+            raise ValueError("weak form: the library's columns do not match its structure (an unsupported option)")
+        return cols
     zero_c = (0,) * ncomp
     powers = [tuple(int(v) for v in row) for row in np.atleast_2d(library.function_library.powers_)]
     multi = [tuple(int(v) for v in row) for row in np.atleast_2d(np.asarray(library.multiindices))]
     cols = []
     if library.include_bias:
-        cols.append([(1.0, zero_a, zero_c, ())])
-    cols += [[(1.0, zero_a, alpha, ())] for alpha in powers]
+        cols.append([(1.0, zero_x, zero_c, ())])
+    cols += [[(1.0, zero_x, alpha, ())] for alpha in powers]
     derivs = [(m, c) for m in multi for c in range(ncomp)]
-    cols += [_moved(zero_a, zero_c, m, c, 1.0, ncomp) for m, c in derivs]
+    cols += [_moved(zero_x, zero_c, m, c, 1.0, ncomp) for m, c in derivs]
     if library.include_interaction and powers and derivs:
-        cols += [_moved(zero_a, alpha, m, c, 1.0, ncomp) for m, c in derivs for alpha in powers]
+        cols += [_moved(zero_x, alpha, m, c, 1.0, ncomp) for m, c in derivs for alpha in powers]
     if len(cols) != library.n_output_features_:
         raise ValueError("weak form: the library's columns do not match its structure (an unsupported option)")
-    return cols
+    return [[part + (zero_x,) for part in col] for col in cols]
 
 
 # ----------------------------------------------------------------------------- the system
@@ -347,7 +372,7 @@ def field_weak_system(
 
     parts = _column_parts(library, ncomp, ndim)
     # the order of derivative moved onto φ along each spatial axis (p must exceed it)
-    moved = [max(beta[i] for col in parts for _, beta, _, _ in col) for i in range(ndim)]
+    moved = [max(beta[i] for col in parts for _, beta, _, _, _ in col) for i in range(ndim)]
     need = {"t": 1, **{a: moved[i] for i, a in enumerate(data.axes)}}
 
     for a in axes:
@@ -399,12 +424,13 @@ def field_weak_system(
     # group the integrands by the derivative of φ they meet
     by_beta: dict = {}
     for j, col in enumerate(parts):
-        for sign, beta, alpha, factors in col:
-            by_beta.setdefault(beta, []).append((j, sign, alpha, factors))
+        for sign, beta, alpha, factors, gamma in col:
+            by_beta.setdefault(beta, []).append((j, sign, alpha, factors, gamma))
 
     G = np.zeros((k, len(parts)))
     b = np.zeros((k, ncomp))
     spacings = [data.grid[a] for a in data.axes]
+    mesh = np.meshgrid(*spacings, indexing="ij")
     for r, u in enumerate(data.u):
         rows = np.flatnonzero(centers[:, 0] == r)
         if not len(rows):
@@ -414,8 +440,11 @@ def field_weak_system(
         derivatives: dict = {}
         for beta, items in by_beta.items():
             stack = np.empty(u.shape[:-1] + (len(items),))
-            for q, (_, _, alpha, factors) in enumerate(items):
+            for q, (_, _, alpha, factors, gamma) in enumerate(items):
                 f = np.ones(u.shape[:-1])
+                for x, power in zip(mesh, gamma):
+                    if power:
+                        f = f * x**power
                 for c, power in enumerate(alpha):
                     if power:
                         f = f * u[..., c] ** power
@@ -426,9 +455,9 @@ def field_weak_system(
                 stack[..., q] = f
             kernels = [weights[("t", 0)]] + [weights[(a, d)] for a, d in zip(data.axes, beta)]
             vals = _integrate(stack, kernels, where)
-            for q, (j, sign, _, _) in enumerate(items):
+            for q, (j, sign, _, _, _) in enumerate(items):
                 G[rows, j] += sign * vals[:, q]
-    exact = np.array([all(not factors for _, _, _, factors in col) for col in parts])
+    exact = np.array([all(not factors for _, _, _, factors, _ in col) for col in parts])
     return FieldWeakSystem(
         G=G,
         b=b,
