@@ -34,7 +34,7 @@ __all__ = [
 #: the rigid body up to 7e2, SIR, SEIR and the Toda lattice 1.3e3 to 5.4e3); Kuramoto, whose
 #: phases lock, is at 6e4 to 6.9e4 and FPU-beta, whose trajectories stay near its lowest normal
 #: mode, at 1.4e5, and both fits are wrong even in their support (from generic initial states:
-#: 250 and 700, and exact)
+#: 250 and 700, and exact).  The same figure and cut as symmetry discovery's ``max_condition``.
 ILL_CONDITIONED = 1e4
 
 

@@ -75,3 +75,18 @@ def test_a_well_posed_fit_records_its_conditioning_quietly():
         model = SymmetricSINDy().fit(sim.x, t=sim.t)
     c = model.conditioning_
     assert 1 < c["condition_number"] < 1e3 and c["zero_columns"] == [] and len(c["nearly_dependent"]) >= 1
+
+
+def test_symsindy_fit_says_it_once_in_its_output(tmp_path, capsys):
+    from symsindy.cli import main
+
+    s = get_system("kuramoto")
+    sim = s.simulate(noise=0.01, random_state=0, n_trajectories=2)
+    path = tmp_path / "locked.csv"
+    sim.to_csv(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["fit", str(path), "--degree", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("warning: the library's columns are nearly dependent on these data") == 1
+    assert not [w for w in caught if issubclass(w.category, IllConditionedWarning)]  # said once, in the output
