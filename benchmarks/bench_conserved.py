@@ -161,12 +161,18 @@ def _evaluate(found, system, x_all):
 
 
 def _model_row(model, variables, search) -> dict:
-    """The search row of a fitted model's right-hand side (an empty row for the zero model)."""
+    """The search row of a fitted model's right-hand side (an empty row for the zero model), with
+    the fit's conditioning (``SymmetricSINDy.conditioning_``: whether the data determine it)."""
     exprs = model.sympy()
     rhs = [exprs.get(v, sp.Integer(0)) for v in variables]
     if any(e != 0 for e in rhs):
-        return search(rhs)
-    return {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
+        row = search(rhs)
+    else:
+        row = {"span_ok": False, "reported": 0, "independent": 0, "false": 0, "expressions": [], "basis": None}
+    c = model.conditioning_
+    number = c["condition_number"]
+    row.update(condition_number=float(number) if np.isfinite(number) else None, ill_conditioned=c["ill_conditioned"])
+    return row
 
 
 def _failed_row(exc) -> dict:
@@ -410,6 +416,24 @@ def _symmetry_lines(rows, names):
     return lines
 
 
+def _conditioning_lines(rows, names):
+    """Per system: the fitted models' condition numbers (scaled library on the regression rows) and
+    in how many seeds the fit warned that the data do not determine it."""
+    lines = []
+    for name in names:
+        cells = []
+        for c in ("strong", "weak", "symmetric"):
+            got = [r[c] for r in rows if r["system"] == name and r.get(c) and "ill_conditioned" in r[c]]
+            if not got:
+                continue
+            nums = [g["condition_number"] for g in got]
+            top = "inf" if any(v is None for v in nums) else f"{max(nums):.2g}"
+            cells.append(f"{c} {sum(g['ill_conditioned'] for g in got)}/{len(got)} (largest {top})")
+        if cells:
+            lines.append(f"- {name}: " + ", ".join(cells))
+    return lines
+
+
 def get_declared(name):
     from symsindy.catalogue import get_system
 
@@ -497,6 +521,12 @@ def main(argv=None):
         *_symmetry_lines(rows, names),
         "",
         *_table(rows, names, args.seeds),
+        "",
+        "Fits that warn that the data do not determine them (`IllConditionedWarning`: the scaled library's "
+        "condition number on the regression rows above 1e4), seeds per column, and the largest number "
+        "(rows from invocations before the check have none):",
+        "",
+        *_conditioning_lines(rows, names),
         "",
         *(
             [
