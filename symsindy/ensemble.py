@@ -167,6 +167,7 @@ class SymmetricEnsemble(SINDyMixin, BaseEstimator):
         k = self._rows_per_member(m)
 
         reference = _fit_member(base, X, D, names)
+        reference._warn_conditioning()  # once, for all the data (the members' fits are quiet)
         rng = np.random.default_rng(resolve_random_state(self.random_state, where="SymmetricEnsemble"))
         indices = [rng.choice(m, size=k, replace=self.replace) for _ in range(int(self.n_models))]
 
