@@ -43,7 +43,7 @@ from .discover import (
 from .ensemble import SymmetricEnsemble, symmetric_ensemble
 from .invariants import InvariantBasis, custom_basis, make_basis
 from .expressions import ExpressionError, format_expression, parse_expression
-from .model import SymmetricSINDy
+from .model import IllConditionedWarning, SymmetricSINDy, library_conditioning
 from .promote import PromotedSINDy, PromotionError, PromotionWarning
 from .report import DiscoveryReport, run_discovery
 from .optimizers import ConstrainedSTLSQ, loo_error
@@ -69,6 +69,8 @@ __all__ = [
     "pysindy_constraints",
     "ConstrainedSTLSQ",
     "SymmetricSINDy",
+    "IllConditionedWarning",
+    "library_conditioning",
     "System",
     "get_system",
     "list_systems",
