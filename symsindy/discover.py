@@ -930,9 +930,7 @@ def discover_symmetries(
     disc = [c for c in disc if not _in_continuous_group(c.matrix, cont)]
     gens = generating_set(disc)
     report = SymmetryReport(names, cont, disc, gens, model, n_bootstrap=int(n_bootstrap))
-    norms = np.linalg.norm(theta, axis=0)
-    sv = np.linalg.svd(theta / np.where(norms > 0, norms, 1.0), compute_uv=False)
-    report.condition_number = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
+    report.condition_number = model.conditioning_["condition_number"]  # of the plain fit's rows
     if report.condition_number > max_condition:
         report.warnings.append(
             f"the library is nearly collinear on the data (condition number {report.condition_number:.2g}): "

@@ -45,12 +45,13 @@ class IllConditionedWarning(UserWarning):
 def library_conditioning(theta, term_names, cut: float = ILL_CONDITIONED, top: int = 5) -> dict:
     """How well the regression rows ``theta`` (rows x library columns) determine coefficients.
 
-    The columns are scaled to unit norm (columns that vanish on the data are left out and
-    listed under ``zero_columns``); the condition number is the square root of the ratio of the
-    extreme eigenvalues of their Gram matrix.  ``nearly_dependent``: the terms with the largest
-    weights in the combination of scaled columns closest to zero (its eigenvector), at least a
-    fifth of the largest, at most ``top``; ``ill_conditioned``: whether the number exceeds
-    ``cut`` (see ``ILL_CONDITIONED``).
+    The columns are scaled to unit norm; the condition number is the ratio of the extreme
+    singular values, infinite when a column vanishes on the data (listed under
+    ``zero_columns``).  ``nearly_dependent``: the terms with the largest weights in the
+    combination of the other scaled columns closest to zero (the last right singular vector),
+    at least a fifth of the largest, at most ``top``; ``ill_conditioned``: whether the number
+    exceeds ``cut`` (see ``ILL_CONDITIONED``).  Symmetry discovery reports the same number
+    (``SymmetryReport.condition_number``).
     """
     theta = np.asarray(theta, float)
     names = [str(n) for n in term_names]
@@ -60,12 +61,9 @@ def library_conditioning(theta, term_names, cut: float = ILL_CONDITIONED, top: i
     out["zero_columns"] = [names[k] for k in np.flatnonzero(norms == 0)]
     if len(live) == 0:
         return out
-    scaled = theta[:, live] / norms[live]
-    evals, evecs = np.linalg.eigh(scaled.T @ scaled)
-    hi = max(float(evals[-1]), 1e-300)
-    lo = float(evals[0])
-    cond = float(np.sqrt(hi / lo)) if lo > hi * 1e-300 else float("inf")
-    v = np.abs(evecs[:, 0])
+    _, sv, Vt = np.linalg.svd(theta[:, live] / norms[live], full_matrices=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 and len(live) == len(norms) else float("inf")
+    v = np.abs(Vt[-1])
     order = [k for k in np.argsort(-v, kind="stable") if v[k] >= 0.2 * v.max()][:top]
     out.update(
         condition_number=cond,
@@ -348,6 +346,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             unit="samples" if rows.weak is None else "test functions",
             gls=gls,
         )
+        self.conditioning_ = library_conditioning(rows.theta, self.term_names_)
         self.formulation_ = rows.formulation
         self.formulation_reason_ = rows.reason
         self.weak_system_ = rows.weak
@@ -472,7 +471,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         self.threshold_path_ = path
         self.feature_names_ = list(feature_names)
         self.term_names_ = list(library.get_feature_names(list(feature_names)))
-        self.conditioning_ = library_conditioning(theta, self.term_names_)
+        self.conditioning_ = None  # a fit to data measures it (_fit_data); refits on given rows do not
         self.symmetry_ = sym
         self.action_ = action
         self.subspace_ = subspace
