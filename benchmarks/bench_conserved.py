@@ -57,6 +57,8 @@ import sympy as sp  # noqa: E402
 DISSIPATIVE = ["lorenz", "van_der_pol", "damped_oscillator", "rossler"]
 NOISE = 0.01
 TRAJECTORIES = 4
+#: relative size of the initial-state perturbations (the catalogue's default; ``--spread``)
+SPREAD = 0.1
 
 
 def _declared_systems():
@@ -270,7 +272,7 @@ def symmetric_row(system, sim, kind, search):
 COLUMNS = ("true_rhs", "strong", "weak", "from_data", "symmetric")
 
 
-def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
+def run_case(name: str, seed: int, columns=COLUMNS, previous=None, spread: float = SPREAD) -> dict:
     warnings.filterwarnings("ignore")
     from symsindy.catalogue import get_system
     from symsindy.conservation import (
@@ -284,11 +286,12 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
     variables = list(system.variables)
     xs = system.symbols
     try:
-        sim = system.simulate(noise=NOISE, random_state=seed, n_trajectories=TRAJECTORIES)
+        sim = system.simulate(noise=NOISE, random_state=seed, n_trajectories=TRAJECTORIES, spread=spread)
     except ValueError as exc:  # a perturbed initial state the integrator cannot follow: no data
         return {
             "system": name,
             "seed": seed,
+            "spread": spread,
             "library": _library_kind(system),
             "declared_independent": 0,
             "simulation_failed": str(exc),
@@ -305,6 +308,7 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None) -> dict:
     out = {
         "system": name,
         "seed": seed,
+        "spread": spread,
         "degree": degree,
         "library": kind,
         "declared_independent": _independent_count(declared, variables, x_all[::10]) if declared else 0,
@@ -457,8 +461,17 @@ def main(argv=None):
         default=",".join(COLUMNS),
         help="comma-separated columns to run (" + ", ".join(COLUMNS) + "); the others are kept from earlier rows",
     )
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=SPREAD,
+        help=f"relative size of the initial-state perturbations (default {SPREAD}, the catalogue's); another value "
+        "needs its own --out, whose rows it records",
+    )
     parser.add_argument("--out", default=str(common.RESULTS))
     args = parser.parse_args(argv)
+    if not (np.isfinite(args.spread) and args.spread >= 0):
+        parser.error(f"--spread: expected a non-negative number, got {args.spread}")
     columns = tuple(c for c in args.columns.split(",") if c)
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
@@ -474,6 +487,11 @@ def main(argv=None):
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
+            if r.get("spread", SPREAD) != args.spread:
+                parser.error(
+                    f"--spread {args.spread:g}: {log} holds rows simulated with spread {r.get('spread', SPREAD):g}; "
+                    "use another --out"
+                )
             done[(r["system"], r["seed"])] = r
     # a row appended later replaces an earlier one of the same case
     todo = {(n, s): _columns_to_run(done.get((n, s)), columns, args.rerun) for n in names for s in range(args.seeds)}
@@ -482,7 +500,14 @@ def main(argv=None):
     if cases and not args.table_only:
         with ProcessPoolExecutor(max_workers=args.workers) as pool, log.open("a") as fh:
             names_, seeds_ = zip(*cases)
-            jobs = pool.map(run_case, names_, seeds_, [todo[c] for c in cases], [done.get(c) for c in cases])
+            jobs = pool.map(
+                run_case,
+                names_,
+                seeds_,
+                [todo[c] for c in cases],
+                [done.get(c) for c in cases],
+                [args.spread] * len(cases),
+            )
             for k, row in enumerate(jobs, 1):
                 done[(row["system"], row["seed"])] = row
                 fh.write(json.dumps(row, default=str) + "\n")
@@ -499,7 +524,13 @@ def main(argv=None):
     lines = [
         "# Conserved quantities from noisy time series (`benchmarks/bench_conserved.py`)",
         "",
-        f"{common.platform_line()}; noise {NOISE:g} x std, {TRAJECTORIES} trajectories; seeds per system: "
+        f"{common.platform_line()}; noise {NOISE:g} x std, {TRAJECTORIES} trajectories"
+        + (
+            ""
+            if args.spread == SPREAD
+            else f" from initial states perturbed by {args.spread:g} x |x0| (the catalogue's default is {SPREAD:g})"
+        )
+        + "; seeds per system: "
         + ", ".join(f"{n} {sum(r['system'] == n for r in rows)}" for n in names)
         + (
             "."
