@@ -181,7 +181,9 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
     formulation_ : {"strong", "weak"}
     formulation_reason_ : str
     weak_system_ : symsindy.weak.WeakSystem or None
-        The test functions and integrals of a weak fit.
+        The test functions and integrals of a weak fit; for a polynomial library its
+        ``feature_noise`` is the noise the monomials were corrected for
+        (``WeakForm(bias_correction=True)``, the default), else None.
     weak_noise_ : (n,) array or None
         The noise level a weak fit's generalised least squares assumed (``WeakForm(gls=True)``,
         the default), else None.
@@ -358,7 +360,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         (:func:`symsindy.weak.whitened_system`), or None (``WeakForm(gls=False)``, or a
         covariance that is not positive definite, e.g. noise-free data given ``noise=0``)."""
         from .optimizers import _Problem
-        from .weak import WeakForm, estimate_noise, whitened_system
+        from .weak import WeakForm, pooled_noise, whitened_system
 
         weak = WeakForm() if self.weak is None else self.weak
         if not weak.gls:
@@ -369,8 +371,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             used = [xi for xi, tf in zip(xs, rows.weak.test_functions) if tf is not None and len(xi) > 6]
             if not used:
                 return None
-            var = sum(len(xi) * estimate_noise(xi) ** 2 for xi in used) / sum(len(xi) for xi in used)
-            sigma = np.sqrt(var)
+            sigma = pooled_noise(used)
         else:
             sigma = np.broadcast_to(np.asarray(weak.noise, float), (n,))
         Q = None if rows.symmetry.is_trivial else rows.subspace.basis
@@ -505,8 +506,9 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
 
         from .weak import WeakFormUnavailable, skipped_text, weak_system
 
+        features, sigma = self._weak_features(xs, library)
         try:
-            ws = weak_system(xs, ts, library.transform, weak=self.weak)
+            ws = weak_system(xs, ts, features, weak=self.weak)
         except WeakFormUnavailable as exc:
             if self.formulation == "weak":
                 warnings.warn(f"weak formulation unavailable ({exc}); using the strong form", stacklevel=3)
@@ -522,7 +524,35 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 "strong",
                 (f"{ws.G.shape[0]} test functions give too few equations for {dof} free coefficients"),
             )
+        ws.feature_noise = sigma
         return ws, "weak", reason
+
+    def _weak_features(self, xs, library):
+        """What the weak form integrates: the library's columns, or for a polynomial library (its
+        columns checked to be the monomials of ``powers_``) with ``WeakForm(bias_correction=True)``
+        the noise-corrected monomials (:func:`symsindy.weak.noise_corrected_monomials`); and the
+        noise level corrected for (None when not corrected)."""
+        from .weak import WeakForm, noise_corrected_monomials, pooled_noise
+
+        weak = WeakForm() if self.weak is None else self.weak
+        weak._check_params()
+        powers = getattr(library, "powers_", None) if isinstance(library, ps.PolynomialLibrary) else None
+        if not weak.bias_correction or powers is None:
+            return library.transform, None
+        n = xs[0].shape[1]
+        if isinstance(weak.noise, str):
+            sigma = pooled_noise(xs)
+        else:
+            sigma = np.broadcast_to(np.asarray(weak.noise, float), (n,)).copy()
+        if sigma is None or not np.any(sigma > 0):
+            return library.transform, None
+        probe = np.vstack(xs)[:: max(1, sum(len(x) for x in xs) // 64)][:64]
+        plain = np.asarray(library.transform(probe), float)
+        if plain.shape != (len(probe), len(powers)) or not np.allclose(
+            noise_corrected_monomials(probe, powers, 0.0), plain, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(plain).max())
+        ):
+            return library.transform, None  # columns that are not the monomials of powers_
+        return (lambda z: noise_corrected_monomials(z, powers, sigma)), sigma
 
     # ------------------------------------------------------------------ using the model
     def _save_extras(self) -> dict:
@@ -575,6 +605,9 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 if getattr(self, "weak_noise_", None) is None
                 else "generalised least squares",
                 "noise": None if getattr(self, "weak_noise_", None) is None else [float(v) for v in self.weak_noise_],
+                "bias_correction": None
+                if getattr(ws, "feature_noise", None) is None
+                else [float(v) for v in ws.feature_noise],
             }
         return info
 
@@ -603,6 +636,12 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             )
             if w["noise"] is not None:
                 lines[-1] += " (noise " + ", ".join(f"{v:.3g}" for v in w["noise"]) + ")"
+            if w["bias_correction"] is not None:
+                lines[-1] += "; monomials corrected for the noise's bias" + (
+                    ""
+                    if w["noise"] is not None
+                    else " (noise " + ", ".join(f"{v:.3g}" for v in w["bias_correction"]) + ")"
+                )
         if self._conditioning_line():
             lines.append("warning: " + self._conditioning_line())
         sp = info["sparsity"]

@@ -71,6 +71,8 @@ __all__ = [
     "residual_covariance",
     "whitened_system",
     "WhitenedSystem",
+    "noise_corrected_monomials",
+    "pooled_noise",
 ]
 
 # Sample times count as uniform when every step is within this relative distance of the mean step.
@@ -367,8 +369,14 @@ class WeakForm:
         (:func:`whitened_system`; the module docstring gives the model) instead of ordinary
         least squares on the correlated rows.  Used by :class:`~symsindy.model.SymmetricSINDy`.
     noise : "auto" or float or (n,) array, default "auto"
-        Noise standard deviation of the states (one number, or one per variable) for ``gls``;
-        ``"auto"``: :func:`estimate_noise` of each trajectory, pooled.
+        Noise standard deviation of the states (one number, or one per variable) for ``gls``
+        and ``bias_correction``; ``"auto"``: :func:`estimate_noise` of each trajectory, pooled.
+    bias_correction : bool, default True
+        For a pysindy ``PolynomialLibrary``, integrate the noise-corrected monomials
+        (:func:`noise_corrected_monomials`) instead of the monomials of the noisy samples, so that
+        ``G`` is an unbiased estimate of ``V Θ(x)`` under independent Gaussian noise of standard
+        deviation ``noise`` (``E[x̃²] = x² + σ²`` otherwise biases every even power).  The
+        coefficients keep their meaning; other libraries are integrated as they are.
     """
 
     def __init__(
@@ -383,6 +391,7 @@ class WeakForm:
         quadrature="trapezoid",
         gls=True,
         noise="auto",
+        bias_correction=True,
     ):
         self.n_test = n_test
         self.width = width
@@ -394,9 +403,22 @@ class WeakForm:
         self.quadrature = quadrature
         self.gls = gls
         self.noise = noise
+        self.bias_correction = bias_correction
 
     def __repr__(self):
-        names = ["n_test", "width", "p", "spacing", "tau", "tau_hat", "min_width", "quadrature", "gls", "noise"]
+        names = [
+            "n_test",
+            "width",
+            "p",
+            "spacing",
+            "tau",
+            "tau_hat",
+            "min_width",
+            "quadrature",
+            "gls",
+            "noise",
+            "bias_correction",
+        ]
         return f"WeakForm({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
 
     def _check_params(self):
@@ -417,6 +439,8 @@ class WeakForm:
             raise ValueError(f"quadrature: expected 'trapezoid' or 'cubic', got {self.quadrature!r}")
         if not isinstance(self.gls, (bool, np.bool_)):
             raise ValueError(f"gls: expected True or False, got {self.gls!r}")
+        if not isinstance(self.bias_correction, (bool, np.bool_)):
+            raise ValueError(f"bias_correction: expected True or False, got {self.bias_correction!r}")
         if not (isinstance(self.noise, str) and self.noise == "auto"):
             sig = np.asarray(self.noise, dtype=float) if not isinstance(self.noise, (str, bool)) else np.array([np.nan])
             if sig.ndim > 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig < 0):
@@ -531,6 +555,9 @@ class WeakSystem:
     rules: list
     test_functions: list = field(repr=False)
     skipped: list
+    #: noise standard deviation per variable the polynomial columns were corrected for
+    #: (``WeakForm(bias_correction=True)``), or None
+    feature_noise: np.ndarray | None = None
 
     @property
     def corners(self) -> list:
@@ -656,6 +683,61 @@ def estimate_noise(x, order: int = _NOISE_ORDER) -> np.ndarray:
         )
     d = np.diff(x, n=order, axis=0)
     return np.sqrt(np.mean(d * d, axis=0) / math.comb(2 * order, order))
+
+
+def pooled_noise(xs, n: int | None = None) -> np.ndarray | None:
+    """Noise standard deviation per variable pooled over trajectories (:func:`estimate_noise` of
+    each one with more than ``_NOISE_ORDER`` samples, weighted by its length), or None if none has.
+    """
+    used = [np.asarray(xi, float) for xi in xs if len(xi) > _NOISE_ORDER]
+    if not used:
+        return None
+    var = sum(len(xi) * estimate_noise(xi) ** 2 for xi in used) / sum(len(xi) for xi in used)
+    return np.sqrt(var)
+
+
+def noise_corrected_monomials(x, powers, sigma) -> np.ndarray:
+    """Monomials of noisy samples corrected for the noise: an unbiased estimate of the clean ones.
+
+    For ``x̃ = x + ε`` with independent ``ε ~ N(0, σ²)``, ``E[x̃ᵏ] ≠ xᵏ`` for k ≥ 2, while the
+    scaled Hermite polynomial ``Hₖ(x̃)`` (``H₀ = 1``, ``H₁ = x̃``,
+    ``Hₖ₊₁ = x̃ Hₖ − k σ² Hₖ₋₁``) has ``E[Hₖ(x̃)] = xᵏ``; with independent noise per variable the
+    product ``∏ⱼ Hₖⱼ(x̃ⱼ; σⱼ)`` estimates ``∏ⱼ xⱼᵏʲ`` without bias.  Each corrected monomial is the
+    monomial plus lower-degree ones, so a library holding every lower degree spans the same
+    functions; with σ = 0 this is the plain monomial.
+
+    Parameters
+    ----------
+    x : (m, n) array
+    powers : (p, n) int array
+        Exponents of each column (pysindy's ``PolynomialLibrary.powers_``).
+    sigma : float or (n,) array
+        Noise standard deviation per variable.
+
+    Returns
+    -------
+    (m, p) array
+    """
+    x = _finite_2d(x, "x")
+    powers = np.asarray(powers)
+    m, n = x.shape
+    if powers.ndim != 2 or powers.shape[1] != n or np.any(powers < 0):
+        raise ValueError(f"powers: expected non-negative exponents of shape (p, {n}), got shape {powers.shape}")
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+        raise ValueError(f"sigma: expected non-negative finite noise levels, got {sigma}")
+    out = np.ones((m, len(powers)))
+    for j in range(n):
+        top = int(powers[:, j].max(initial=0))
+        if top == 0:
+            continue
+        s2 = sigma[j] ** 2
+        H = [np.ones(m), x[:, j].copy()]
+        for k in range(1, top):
+            H.append(x[:, j] * H[k] - k * s2 * H[k - 1])
+        for col in np.flatnonzero(powers[:, j] > 0):
+            out[:, col] *= H[int(powers[col, j])]
+    return out
 
 
 def residual_covariance(tf: "TestFunctions", jacobian, sigma) -> sparse.csr_matrix:
