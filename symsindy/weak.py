@@ -5,7 +5,9 @@ gives ∫φₖ ẋ dt = −∫φₖ′ x dt, so with quadrature weights wᵢ (tr
 times) ``b = −V′X`` and ``G = V Θ(X)``, ``V[k, i] = wᵢ φₖ(tᵢ)``, ``V′[k, i] = wᵢ φₖ′(tᵢ)``,
 satisfy ``b ≈ G Ξ`` with the same coefficients Ξ as the strong form ``Ẋ ≈ Θ(X) Ξ``.
 Noise enters only through integrals; Θ is evaluated on the raw samples.  This module is
-library-agnostic: it builds V and V′ and multiplies by whatever ``features`` returns.
+library-agnostic: it builds V and V′ and multiplies by whatever ``features`` returns
+(:class:`~symsindy.model.SymmetricSINDy` passes a polynomial library's columns as
+:func:`noise_corrected_monomials`, whose expectations are the clean monomials).
 
 Test functions are bumps ``φ(t) = C (1 − s²)^p``, ``s = (t − c)/r`` on ``[c − r, c + r]``,
 normalised to unit integral (``C = 1 / (r B(½, p + 1))``), so a row of ``b`` is a local
@@ -685,7 +687,7 @@ def estimate_noise(x, order: int = _NOISE_ORDER) -> np.ndarray:
     return np.sqrt(np.mean(d * d, axis=0) / math.comb(2 * order, order))
 
 
-def pooled_noise(xs, n: int | None = None) -> np.ndarray | None:
+def pooled_noise(xs) -> np.ndarray | None:
     """Noise standard deviation per variable pooled over trajectories (:func:`estimate_noise` of
     each one with more than ``_NOISE_ORDER`` samples, weighted by its length), or None if none has.
     """
