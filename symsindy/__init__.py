@@ -49,7 +49,7 @@ from .report import DiscoveryReport, run_discovery
 from .optimizers import ConstrainedSTLSQ, loo_error
 from .symbolic import SymbolicModel, library_terms, load_model
 from .symmetry import Element, Generator, SpecError, Symmetry, parse_specs
-from .weak import WeakForm, estimate_noise, noise_corrected_monomials, pooled_noise, weak_system
+from .weak import WeakForm, estimate_noise, noise_corrected_monomials, pooled_noise, resolved_noise, weak_system
 
 __version__ = "0.1.0"
 
@@ -117,6 +117,7 @@ __all__ = [
     "estimate_noise",
     "noise_corrected_monomials",
     "pooled_noise",
+    "resolved_noise",
     "default_differentiation",
     "estimate_derivatives",
     "AdaptiveSavitzkyGolay",

@@ -532,7 +532,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         columns checked to be the monomials of ``powers_``) with ``WeakForm(bias_correction=True)``
         the noise-corrected monomials (:func:`symsindy.weak.noise_corrected_monomials`); and the
         noise level corrected for (None when not corrected)."""
-        from .weak import WeakForm, noise_corrected_monomials, pooled_noise
+        from .weak import WeakForm, noise_corrected_monomials, resolved_noise
 
         weak = WeakForm() if self.weak is None else self.weak
         weak._check_params()
@@ -541,7 +541,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             return library.transform, None
         n = xs[0].shape[1]
         if isinstance(weak.noise, str):
-            sigma = pooled_noise(xs)
+            sigma = resolved_noise(xs)
         else:
             sigma = np.broadcast_to(np.asarray(weak.noise, float), (n,)).copy()
         if sigma is None or not np.any(sigma > 0):

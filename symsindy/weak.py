@@ -75,6 +75,7 @@ __all__ = [
     "WhitenedSystem",
     "noise_corrected_monomials",
     "pooled_noise",
+    "resolved_noise",
 ]
 
 # Sample times count as uniform when every step is within this relative distance of the mean step.
@@ -687,15 +688,36 @@ def estimate_noise(x, order: int = _NOISE_ORDER) -> np.ndarray:
     return np.sqrt(np.mean(d * d, axis=0) / math.comb(2 * order, order))
 
 
-def pooled_noise(xs) -> np.ndarray | None:
+def pooled_noise(xs, order: int = _NOISE_ORDER) -> np.ndarray | None:
     """Noise standard deviation per variable pooled over trajectories (:func:`estimate_noise` of
-    each one with more than ``_NOISE_ORDER`` samples, weighted by its length), or None if none has.
+    each one with more than ``order`` samples, weighted by its length), or None if none has.
     """
-    used = [np.asarray(xi, float) for xi in xs if len(xi) > _NOISE_ORDER]
+    used = [np.asarray(xi, float) for xi in xs if len(xi) > order]
     if not used:
         return None
-    var = sum(len(xi) * estimate_noise(xi) ** 2 for xi in used) / sum(len(xi) for xi in used)
+    var = sum(len(xi) * estimate_noise(xi, order) ** 2 for xi in used) / sum(len(xi) for xi in used)
     return np.sqrt(var)
+
+
+#: order of the second noise estimate that tells noise from the signal's own differences
+_CHECK_ORDER = 10
+#: the noise counts as resolved where the second estimate is at least this share of the first
+_RESOLVED = 0.7
+
+
+def resolved_noise(xs) -> np.ndarray | None:
+    """The pooled noise level of each variable where the data resolve it, else 0 for that variable.
+
+    Differences of independent noise give the same :func:`estimate_noise` at every order, while
+    a smooth signal's own differences shrink with the order; so where the order-10 estimate is
+    below 0.7 of the order-6 one, the order-6 figure measures the signal (noise-free or coarsely
+    sampled data), not the noise, and the variable gets 0.  None if no trajectory has more than 10
+    samples.
+    """
+    first, second = pooled_noise(xs), pooled_noise(xs, _CHECK_ORDER)
+    if first is None or second is None:
+        return None
+    return np.where(second >= _RESOLVED * first, first, 0.0)
 
 
 def noise_corrected_monomials(x, powers, sigma) -> np.ndarray:

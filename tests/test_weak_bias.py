@@ -8,7 +8,7 @@ import pytest
 
 from symsindy import SymmetricSINDy
 from symsindy.catalogue import get_system
-from symsindy.weak import WeakForm, noise_corrected_monomials, pooled_noise
+from symsindy.weak import WeakForm, noise_corrected_monomials, pooled_noise, resolved_noise
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,28 @@ def test_pooled_noise_weights_trajectories_by_length():
     assert pooled_noise([np.zeros((3, 2))]) is None
 
 
+def test_resolved_noise_tells_noise_from_a_coarsely_sampled_signal():
+    t = np.linspace(0, 20, 400)  # about 20 samples per period of the fast variable
+    clean = np.column_stack([np.sin(2 * np.pi * t), np.cos(0.3 * t)])
+    assert np.all(resolved_noise([clean]) == 0.0)
+    assert np.all(pooled_noise([clean]) > 0)  # the order-6 differences of the signal alone
+    rng = np.random.default_rng(4)
+    noisy = clean + np.array([0.05, 0.02]) * rng.standard_normal(clean.shape)
+    assert resolved_noise([noisy]) == pytest.approx([0.05, 0.02], rel=0.15)
+    assert resolved_noise([np.zeros((8, 2))]) is None
+
+
+def test_noise_free_coarse_data_are_not_corrected():
+    s = get_system("lorenz")
+    sim = s.simulate(random_state=0, dt=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = SymmetricSINDy(library=ps.PolynomialLibrary(degree=2), formulation="weak").fit(
+            sim.x, t=sim.t, feature_names=list(s.variables)
+        )
+    assert m.fit_info()["weak"]["bias_correction"] is None
+
+
 @pytest.fixture(scope="module")
 def noisy_oscillator():
     # x'' = -x - x^3 (Duffing without damping) with 20% noise: E[x~^3] = x^3 + 3 s^2 x biases x's coefficient
@@ -79,6 +101,7 @@ def test_the_correction_is_the_default_and_is_recorded(noisy_oscillator):
     m = _fit(sim, list(s.variables))
     noise = m.fit_info()["weak"]["bias_correction"]
     assert noise is not None and np.allclose(noise, pooled_noise(sim.x))
+    assert np.allclose(noise, resolved_noise(sim.x))
     assert "corrected for the noise's bias" in m.fit_summary()[0]
     off = _fit(sim, list(s.variables), bias_correction=False)
     assert off.fit_info()["weak"]["bias_correction"] is None
