@@ -334,10 +334,12 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None, spread: float
     out.update({c: previous[c] for c in kept})
     if kept:
         out["kept_columns"] = kept
-    if "true_rhs" in columns or "true_rhs" not in previous:
+    # a column neither asked for nor in an earlier row is not run (None: n/a in the table)
+    out.update({c: None for c in COLUMNS if c not in columns and c not in previous})
+    if "true_rhs" in columns:
         out["true_rhs"] = search(system.rhs_list)
     for form in ("strong", "weak"):
-        if form not in columns and form in previous:
+        if form not in columns:
             continue
         if kind == "none":
             out[form] = None
@@ -351,21 +353,22 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None, spread: float
             row = _failed_row(exc)
         row["seconds"] = time.time() - t0
         out[form] = row
-    if "from_data" in columns or "from_data" not in previous:
+    if "from_data" in columns:
         t0 = time.time()
         row = from_data_row(system, sim, degree)
         row["seconds"] = time.time() - t0
         out["from_data"] = row
-    if "symmetric" in columns or "symmetric" not in previous:
+    if "symmetric" in columns:
         out["symmetric"] = symmetric_row(system, sim, kind, search)
     return out
 
 
 def _columns_to_run(row, columns, rerun) -> tuple:
-    """The columns a case runs: every one asked for if it is new or ``rerun``, else those its row lacks."""
+    """The columns a case runs: every one asked for if it is new or ``rerun``, else those its row
+    lacks or left out (None)."""
     if rerun or row is None:
         return tuple(columns)
-    return tuple(c for c in columns if c not in row)
+    return tuple(c for c in columns if row.get(c) is None)
 
 
 def _table(rows, names, n_seeds):
@@ -459,7 +462,9 @@ def main(argv=None):
     parser.add_argument(
         "--columns",
         default=",".join(COLUMNS),
-        help="comma-separated columns to run (" + ", ".join(COLUMNS) + "); the others are kept from earlier rows",
+        help="comma-separated columns to run ("
+        + ", ".join(COLUMNS)
+        + "); the others are kept from earlier rows, or left out (n/a) where there are none",
     )
     parser.add_argument(
         "--spread",
@@ -546,7 +551,7 @@ def main(argv=None):
         "`true_rhs` searches the true right-hand side (reference); `strong` and `weak` the model fitted in "
         "that formulation; `from_data` the data directly in the weak form, with no model; `symmetric` the "
         "weak-form model (the `weak` column's library, automatic threshold) fitted with the system's declared "
-        "symmetries that hold enforced exactly, n/a where it declares none or has no model library. "
+        "symmetries that hold enforced exactly, n/a where it declares none or has no model library (and any column n/a where it was not run). "
         "Enforced symmetries:",
         "",
         *_symmetry_lines(rows, names),
