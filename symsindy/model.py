@@ -524,8 +524,39 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 "strong",
                 (f"{ws.G.shape[0]} test functions give too few equations for {dof} free coefficients"),
             )
+        if ws.G.shape[0] * n < dof:
+            ws, reason = self._denser(xs, ts, features, ws, dof, n, reason)
         ws.feature_noise = sigma
         return ws, "weak", reason
+
+    def _denser(self, xs, ts, features, ws, dof, n, reason):
+        """The weak form asked for, with too few test functions for the free coefficients (wide
+        test functions on a short or noisy record): their centres closer together, halving the
+        spacing until there are twice as many equations as coefficients or no more centres fit.
+        A count given in ``WeakForm(n_test=)`` is kept (the fit then says the data are too few)."""
+        import copy
+        import warnings
+
+        from .weak import WeakForm, weak_system
+
+        weak = copy.copy(self.weak if self.weak is not None else WeakForm())
+        if weak.n_test != "auto":
+            return ws, reason
+        k0, spacing0 = ws.G.shape[0], weak.spacing
+        while ws.G.shape[0] * n < 2 * dof and weak.spacing > 1e-3:
+            weak.spacing = weak.spacing / 2
+            denser = weak_system(xs, ts, features, weak=weak)
+            if denser.G.shape[0] == ws.G.shape[0]:  # every centre the grid allows is taken
+                break
+            ws = denser
+        if ws.G.shape[0] == k0:
+            return ws, reason
+        note = (
+            f"{k0} test functions {spacing0:g} radii apart gave {k0 * n} equations for {dof} free coefficients; "
+            f"{ws.G.shape[0]} placed {ws.spacing:g} radii apart"
+        )
+        warnings.warn(f"weak formulation: {note}", stacklevel=4)
+        return ws, f"{reason}; {note}"
 
     def _weak_features(self, xs, library):
         """What the weak form integrates: the library's columns, or for a polynomial library (its
@@ -601,6 +632,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 "radius": [None if r is None else float(r) for r in ws.radii],
                 "p": [None if p is None else int(p) for p in ws.p],
                 "skipped": [[int(k), str(why)] for k, why in ws.skipped],
+                "spacing": None if ws.spacing is None else float(ws.spacing),
                 "regression": "ordinary least squares"
                 if getattr(self, "weak_noise_", None) is None
                 else "generalised least squares",

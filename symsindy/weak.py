@@ -561,6 +561,9 @@ class WeakSystem:
     #: noise standard deviation per variable the polynomial columns were corrected for
     #: (``WeakForm(bias_correction=True)``), or None
     feature_noise: np.ndarray | None = None
+    #: the spacing of test-function centres, in radii (``WeakForm.spacing``, or closer where a
+    #: fit needed more equations)
+    spacing: float | None = None
 
     @property
     def corners(self) -> list:
@@ -652,6 +655,7 @@ def weak_system(xs, ts, features: Callable[[np.ndarray], np.ndarray], weak: Weak
         rules=out["rules"],
         test_functions=out["tf"],
         skipped=skipped,
+        spacing=float(weak.spacing),
     )
 
 

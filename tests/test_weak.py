@@ -335,3 +335,43 @@ def test_weak_form_only_stores_its_arguments():
     wf = WeakForm(n_test="lots", width=-1)  # validated on use, not on construction
     assert (wf.n_test, wf.width) == ("lots", -1)
     assert not TestFunctions.__test__
+
+
+def _short_oscillator(m=100, dt=0.05):
+    t = dt * np.arange(m)
+    sol = solve_ivp(lambda _t, z: OSC @ z, (0, t[-1]), [1.0, 0.0], t_eval=t, rtol=1e-10, atol=1e-12)
+    return t, sol.y.T
+
+
+@pytest.mark.filterwarnings("ignore:the library.s columns are nearly dependent")
+def test_explicit_weak_form_places_test_functions_closer_when_equations_are_too_few():
+    from symsindy import SymmetricSINDy
+
+    t, x = _short_oscillator()
+    # width 30 of 100 samples: 6 test functions, 12 equations for the cubic library's 20 coefficients
+    assert weak_system(x, t, ps.PolynomialLibrary(degree=3).fit(x).transform, WeakForm(width=30)).G.shape[0] == 6
+    model = SymmetricSINDy(library=ps.PolynomialLibrary(degree=3), formulation="weak", weak=WeakForm(width=30))
+    with pytest.warns(UserWarning, match="6 test functions 0.25 radii apart gave 12 equations for 20 free"):
+        model.fit(x, t=t, feature_names=["x", "y"])
+    info = model.fit_info()
+    assert model.formulation_ == "weak"
+    assert info["weak"]["spacing"] == 0.0625 and info["weak"]["test_functions"] == [21]
+    assert "21 placed 0.0625 radii apart" in info["formulation_reason"]
+    np.testing.assert_allclose(model.coef_[:, 1:3], OSC, atol=1e-3)  # noise-free: the linear terms
+
+
+def test_a_given_test_function_count_is_kept_and_too_few_equations_refused():
+    from symsindy import SymmetricSINDy
+
+    t, x = _short_oscillator()
+    model = SymmetricSINDy(
+        library=ps.PolynomialLibrary(degree=3), formulation="weak", weak=WeakForm(width=30, n_test=6)
+    )
+    with pytest.raises(ValueError, match="too few test functions: 6 test functions x 2 variables give 12 equations"):
+        model.fit(x, t=t, feature_names=["x", "y"])
+
+
+def test_weak_system_records_its_spacing():
+    t, x = _short_oscillator()
+    ws = weak_system(x, t, ps.PolynomialLibrary(degree=1).fit(x).transform, WeakForm(width=10, spacing=0.5))
+    assert ws.spacing == 0.5
