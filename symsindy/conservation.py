@@ -609,7 +609,7 @@ def _added_ratios(A, B, support, rest, pivot) -> np.ndarray:
     of ``A`` on ``[Q, u]`` is that of an arrow matrix, the root below ``min(lam_0, u^T A u)`` of the
     secular equation ``d - mu - sum a_i^2 / (lam_i - mu) = 0``, found by bisection for every ``j`` at
     once: a step of the forward selection costs one decomposition of the support instead of one per
-    candidate (the 495 quartic functions of an 8-variable chain made it hours)."""
+    candidate (on the 494 quartic functions of an 8-variable chain a search had taken over an hour)."""
     S = np.asarray(support, int)
     J = np.asarray(rest, int)
     out = np.full(len(J), np.inf)
