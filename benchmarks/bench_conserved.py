@@ -334,8 +334,7 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None, spread: float
     out.update({c: previous[c] for c in kept})
     if kept:
         out["kept_columns"] = kept
-    # a column neither asked for nor in an earlier row is not run (None: n/a in the table)
-    out.update({c: None for c in COLUMNS if c not in columns and c not in previous})
+    # a column neither asked for nor in an earlier row is left out of the row (n/a in the table)
     if "true_rhs" in columns:
         out["true_rhs"] = search(system.rhs_list)
     for form in ("strong", "weak"):
@@ -364,11 +363,10 @@ def run_case(name: str, seed: int, columns=COLUMNS, previous=None, spread: float
 
 
 def _columns_to_run(row, columns, rerun) -> tuple:
-    """The columns a case runs: every one asked for if it is new or ``rerun``, else those its row
-    lacks or left out (None)."""
+    """The columns a case runs: every one asked for if it is new or ``rerun``, else those its row lacks."""
     if rerun or row is None:
         return tuple(columns)
-    return tuple(c for c in columns if row.get(c) is None)
+    return tuple(c for c in columns if c not in row)
 
 
 def _table(rows, names, n_seeds):
