@@ -266,3 +266,88 @@ def test_mstls_score_is_the_distance_from_the_library_fit_plus_the_terms_kept():
     for pt in opt.path_:
         want = np.linalg.norm(theta @ pt.coef.T - ref) / np.linalg.norm(ref) + 0.1 * pt.n_terms / N
         assert pt.score == pytest.approx(want, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- ill-conditioned solves
+def _nearly_dependent(seed=0, m=400):
+    # columns 4 and 5 repeat columns 0 and 3 up to 1e-6: condition number about 2e6
+    u = np.random.default_rng(seed).standard_normal((m, 6))
+    x = np.column_stack([u[:, :4], u[:, 0] + 1e-6 * u[:, 4], u[:, 3] - 2e-6 * u[:, 5]])
+    W = np.zeros((6, 2))
+    W[0, 0], W[4, 0], W[5, 1], W[2, 1] = 1.5, -0.7, 2.0, 0.3
+    return x, W
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.05])
+def test_rows_solve_matches_the_normal_equations_when_well_conditioned(alpha):
+    from symsindy.optimizers import _rows_solve, _solve, _solve_selected
+
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((60, 5)), rng.standard_normal((60, 3))
+    G, B = x.T @ x, (x.T @ y).ravel()
+    Q = np.linalg.qr(rng.standard_normal((15, 7)))[0]
+    assert np.allclose(_rows_solve(Q, x, y, alpha, False), _solve(Q, G, B, 5, 3, alpha), atol=1e-10)
+    idx = np.array([0, 4, 5, 7, 13])
+    I = np.eye(15)[:, idx]
+    assert np.allclose(_rows_solve(I, x, y, alpha, True), _solve_selected(idx, G, B, 5, 3, alpha), atol=1e-10)
+
+
+def test_an_ill_conditioned_problem_is_solved_from_its_rows():
+    import symsindy.optimizers as opt
+
+    x, W = _nearly_dependent()
+    y = x @ W
+    problem = opt._Problem(x, y, None)
+    assert problem.use_rows and opt.gram_condition(problem.G) > opt.ROWS_SOLVE_COND
+    assert np.abs(problem.full.reshape(6, 2) - W).max() < 1e-8
+    # the normal equations of the same rows lose the digits that tell the columns apart
+    normal = opt._solve_selected(np.arange(12), problem.G, problem.B, 6, 2, 0.0)
+    assert np.abs(normal.reshape(6, 2) - W).max() > 1e-6
+    # a well-conditioned problem keeps the normal equations
+    assert not opt._Problem(np.random.default_rng(3).standard_normal((50, 4)), np.ones((50, 1)), None).use_rows
+
+
+@pytest.mark.parametrize("criterion", ["mstls", "cv"])
+def test_noise_free_nearly_dependent_columns_give_the_exact_model(criterion):
+    x, W = _nearly_dependent()
+    y = x @ W
+    # inside a subspace that holds the model: a random 9-dimensional one containing vec(W)
+    rng = np.random.default_rng(2)
+    Q = np.linalg.qr(np.column_stack([W.ravel(), rng.standard_normal((12, 8))]))[0]
+    for basis in (None, Q):
+        o = ConstrainedSTLSQ(basis=basis, threshold="auto", alpha=0.0, criterion=criterion).fit(x, y)
+        assert np.array_equal(o.coef_ != 0, W.T != 0)
+        assert np.abs(o.coef_ - W.T).max() < 1e-8
+    o = ConstrainedSTLSQ(threshold=0.1, alpha=0.05).fit(x, y)
+    assert np.abs(o.coef_ - W.T).max() < 1e-8
+
+
+def test_stiff_noise_free_chemical_oscillator_is_recovered_in_the_weak_form():
+    # dysts's IsothermalChemical (parameters from its chaotic_attractors.json): sigma = 0.013
+    # makes beta' 77 times faster; the cubic library's condition number on the data is about 1e9
+    mu, kappa, sigma, delta = 0.29786, 2.5, 0.013, 1.0
+
+    def rhs(_t, s):
+        a, b, g = s
+        return [mu * (kappa + g) - a * b**2 - a, (a * b**2 + a - b) / sigma, (b - g) / delta]
+
+    t = np.arange(5001) * (0.73028 / 500)
+    warm = solve_ivp(
+        rhs, (0, 20), [0.5141505602006595, 0.9984288208727641, 1.0061777118724], method="LSODA", rtol=1e-12, atol=1e-12
+    )
+    sol = solve_ivp(rhs, (0, t[-1]), warm.y[:, -1], t_eval=t, method="LSODA", rtol=1e-12, atol=1e-12)
+    lib = ps.PolynomialLibrary(degree=3)
+    m = SymmetricSINDy(library=lib, formulation="weak", alpha=0.0).fit(sol.y.T, t=t, feature_names=["a", "b", "g"])
+    truth = np.zeros_like(m.coef_)
+    names = m.term_names_
+    for i, terms in enumerate(
+        [
+            {"1": mu * kappa, "g": mu, "a": -1, "a b^2": -1},
+            {"a b^2": 1 / sigma, "a": 1 / sigma, "b": -1 / sigma},
+            {"b": 1 / delta, "g": -1 / delta},
+        ]
+    ):
+        for term, c in terms.items():
+            truth[i, names.index(term)] = c
+    assert np.array_equal(m.coef_ != 0, truth != 0)
+    assert np.allclose(m.coef_, truth, rtol=1e-3, atol=1e-3)
