@@ -86,10 +86,11 @@ def _common(p) -> None:
         choices=("poly", "trig", "kepler", "exp", "phase"),
         default="poly",
         help="the model's library: polynomials (default), with sin and cos of each variable "
-        "(trig), with q_i/|q|**3 for the position variables q (kepler; see --positions), , with "
+        "(trig), with q_i/|q|**3 for the position variables q (kepler; see --positions), with "
         "exp(q_i - q_j) for every ordered pair of them (exp: lattices such as Toda's), or with sin and "
         "cos of every difference of two variables (phase: coupled phase oscillators such as Kuramoto's; "
-        "--positions names the phases, default all)",
+        "--positions names the phases, default all; the phases enter only through these terms, so the "
+        "model is 2*pi-periodic in each, and the other variables through polynomials)",
     )
     p.add_argument(
         "--positions",
@@ -181,6 +182,7 @@ def _library(args, variables):
 
     from ..invariants import position_indices
 
+    n = len(variables)
     lib = ps.PolynomialLibrary(degree=args.model_degree)
     if args.model_library == "trig":
         return lib + ps.FourierLibrary(n_frequencies=1)
@@ -188,17 +190,23 @@ def _library(args, variables):
         return lib
     where = f"--model-library {args.model_library}"
     if args.model_library == "phase":
-        # sin and cos of every difference of two phases (coupled phase oscillators); all the
-        # variables are phases unless --positions names them
+        # coupled phase oscillators: the right-hand side is 2*pi-periodic in each phase, so the
+        # phases enter only through sin and cos of every difference of two of them; the other
+        # variables (if --positions names the phases) through polynomials of --model-degree.
+        # Linear phase terms would break the periodicity and, on data with nearly locked
+        # phases, stand in for the sines of the small differences.
         pos = _positions(args, variables) or list(variables)
         if len(pos) < 2:
             raise ValueError(f"{where}: needs two or more phase variables")
         idx = [variables.index(v) for v in pos]
+        others = [i for i in range(n) if i not in idx]
         custom = ps.CustomLibrary(
             library_functions=[lambda a, b: _sin(a - b), lambda a, b: _cos(a - b)],
             function_names=[lambda a, b: f"sin({a} - {b})", lambda a, b: f"cos({a} - {b})"],
         )
-        return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
+        if not others:  # a constant: the natural frequencies
+            return ps.GeneralizedLibrary([ps.PolynomialLibrary(degree=0), custom])
+        return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[others, idx])
     idx = list(position_indices(variables, _positions(args, variables), where))
     if args.model_library == "kepler":
         if len(idx) not in _KEPLER:
@@ -209,7 +217,7 @@ def _library(args, variables):
         funcs = [lambda a, b: _exp(a - b), lambda a, b: _exp(b - a)]
         names = [lambda a, b: f"exp({a} - {b})", lambda a, b: f"exp({b} - {a})"]
     custom = ps.CustomLibrary(library_functions=funcs, function_names=names)
-    return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(len(variables))), idx])
+    return ps.GeneralizedLibrary([lib, custom], inputs_per_library=[list(range(n)), idx])
 
 
 def _fit(data, args, symmetry):
