@@ -1,6 +1,7 @@
 import numpy as np
 import pysindy as ps
 import pytest
+import sympy as sp
 from hypothesis import given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
@@ -320,6 +321,72 @@ def test_noise_free_nearly_dependent_columns_give_the_exact_model(criterion):
         assert np.abs(o.coef_ - W.T).max() < 1e-8
     o = ConstrainedSTLSQ(threshold=0.1, alpha=0.05).fit(x, y)
     assert np.abs(o.coef_ - W.T).max() < 1e-8
+
+
+def _circle_rows(eps, seed=0):
+    """Library 1, a, b, a^2, ab, b^2 on points of the unit circle with ``1e-12`` errors (a conserved
+    quantity, as an integrator keeps it: 1, a^2 and b^2 dependent up to them) and the target
+    2a - 3b with errors ``eps`` (of the derivatives)."""
+    rng = np.random.default_rng(seed)
+    s = np.linspace(0, 6 * np.pi, 600)
+    a, b = np.cos(s) + 1e-12 * rng.standard_normal(600), np.sin(s) + 1e-12 * rng.standard_normal(600)
+    x = np.column_stack([np.ones_like(a), a, b, a * a, a * b, b * b])
+    return x, (2 * a - 3 * b + eps * rng.standard_normal(600))[:, None]
+
+
+def test_a_direction_the_rows_do_not_determine_is_left_out(monkeypatch):
+    """Columns dependent up to 1e-12 (an exactly conserved quantity) and a target with errors of
+    1e-9: along the dependence the least-squares solution follows those errors (coefficients of
+    order 1e3); the truncated rows' solve leaves that direction out and thresholding finds 2a - 3b."""
+    import symsindy.optimizers as opt
+
+    x, y = _circle_rows(1e-9)
+    problem = opt._Problem(x, y, None)
+    assert problem.use_rows
+    w = problem.full
+    assert np.abs(w - np.array([0, 2, -3, 0, 0, 0])).max() < 1e-6
+    o = ConstrainedSTLSQ(threshold=0.1, alpha=0.0).fit(x, y)
+    np.testing.assert_allclose(o.coef_[0], [0, 2, -3, 0, 0, 0], atol=1e-6)
+    # with no truncation the same solve is off along the dependence, by far more than the threshold
+    monkeypatch.setattr(opt, "ROWS_RCOND", 1e-15)
+    assert np.abs(opt._Problem(x, y, None).full - np.array([0, 2, -3, 0, 0, 0])).max() > 1.0
+
+
+def test_rows_solve_on_reduced_rows_equals_the_rows_themselves():
+    """The QR-reduced rows give the rows' solution, on all rows and on a subset (a fold)."""
+    import symsindy.optimizers as opt
+
+    x, W = _nearly_dependent()
+    y = x @ W + 1e-3 * np.random.default_rng(4).standard_normal((x.shape[0], 2))
+    problem = opt._Problem(x, y, None)
+    assert problem.use_rows and problem.reduced_rows()[0].shape == (6, 6)
+    rows = np.arange(100, 400)
+    Qa = np.eye(12)[:, [0, 1, 4, 5, 8, 10, 11]]
+    for r in (None, rows):
+        xs, ys = (x, y) if r is None else (x[r], y[r])
+        direct = opt._rows_solve(Qa, xs, ys, 0.0, True)
+        np.testing.assert_allclose(problem.solve(Qa, 0.0, rows=r), direct, rtol=1e-7, atol=1e-9)
+    assert problem.reduced_rows(rows) is problem.reduced_rows(rows.copy())  # kept per set of rows
+
+
+@pytest.mark.parametrize("formulation", ["strong", "weak"])
+def test_noise_free_rigid_body_is_recovered_despite_its_conserved_quantities(formulation):
+    """Euler's rigid body without noise: |m|^2 and the energy are conserved, so 1, m1^2, m2^2 and m3^2
+    are dependent on the data up to the integrator's error (scaled condition number about 1e11)."""
+    from symsindy.catalogue import get_system
+
+    s = get_system("rigid_body")
+    sim = s.simulate(noise=0.0, random_state=0, n_trajectories=1)
+    lib = ps.PolynomialLibrary(degree=2)
+    m = SymmetricSINDy(library=lib, formulation=formulation, alpha=0.0).fit(
+        sim.x, t=sim.t, feature_names=list(s.variables)
+    )
+    assert m.conditioning_["condition_number"] > 1e9
+    eqs = m.sympy()
+    for v, rhs in zip(s.variables, s.rhs_list):
+        got = sp.Poly(eqs[v], *s.symbols)
+        want = sp.Poly(sp.expand(rhs), *s.symbols)
+        assert set(got.monoms()) == set(want.monoms()), v
 
 
 def test_stiff_noise_free_chemical_oscillator_is_recovered_in_the_weak_form():
