@@ -504,10 +504,10 @@ def _rows_solve(Qa, x, y, alpha, selected):
 #: relative singular value of the column-scaled rows below which :func:`_lstsq` leaves a
 #: direction out (a truncated least-squares solve): about the square root of double precision,
 #: as many digits as the normal equations resolve.  Data with an exactly conserved quantity (a
-#: noise-free rigid body: |m|^2 and the energy, scaled condition number 4e10 to 1.3e11) make
+#: noise-free rigid body: |m|^2 and the energy, scaled condition number 4e10 to 1.8e11) make
 #: library columns dependent up to the integrator's error; fitted along that direction the
-#: solve follows the error and thresholding keeps wrong terms (measured: 0 of 20 seeds exact in
-#: the strong form with no truncation, 20 of 20 at 1e-8 and at 1e-10), while the resolved
+#: solve follows the error and thresholding keeps wrong terms (measured in the strong form: 0 of
+#: 20 seeds exact with no truncation, 20 of 20 at 1e-8, 4 of 4 at 1e-10), while the resolved
 #: directions keep every digit (IsothermalChemical, condition number 1.2e9: exact at 1e-8).
 ROWS_RCOND = 1e-8
 
