@@ -611,18 +611,22 @@ def select_support(
                 pt.score = float(base + 2 * k + (2 * k * (k + 1) / (m - k - 1) if m - k - 1 > 0 else np.inf))
     else:
         rows = x.shape[0]
-        folds = np.array_split(np.arange(rows), min(n_folds, rows))
+        # each fold's held-out rows and what its training fit solves on, once for the whole path:
+        # the rows kept (their reduced rows are then kept by the problem) or the Gram matrix and
+        # right-hand side without the held-out rows
+        folds = []
+        for idx in np.array_split(np.arange(rows), min(n_folds, rows)):
+            xf, yf = x[idx], y[idx]
+            if problem.use_rows:
+                train = {"rows": np.setdiff1d(np.arange(rows), idx)}
+            else:
+                train = {"G": problem.G - xf.T @ xf, "B": problem.B - (xf.T @ yf).ravel()}
+            folds.append((xf, yf, train))
         for pt in path:
             Qa = problem.basis(pt.support.T.ravel())
             errs = []
-            for idx in folds:
-                xf, yf = x[idx], y[idx]
-                if problem.use_rows:
-                    w = problem.solve(Qa, 0.0, rows=np.setdiff1d(np.arange(rows), idx))
-                else:
-                    G = problem.G - xf.T @ xf
-                    B = problem.B - (xf.T @ yf).ravel()
-                    w = problem.solve(Qa, 0.0, G=G, B=B)
+            for xf, yf, train in folds:
+                w = problem.solve(Qa, 0.0, **train)
                 r = yf - xf @ w.reshape(problem.p, problem.n)
                 errs.append(float(np.sum(r * r)) / max(r.size, 1))
             errs = np.asarray(errs)
