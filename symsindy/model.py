@@ -171,7 +171,8 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
     threshold_ : float
         The threshold used (the one chosen when ``threshold="auto"``).
     threshold_path_ : list of symsindy.optimizers.PathPoint
-        With ``threshold="auto"``: every support on the path with its score.
+        With ``threshold="auto"``: every support on the path with its score, and those
+        backward elimination reached from the path's choice (``source="elimination"``).
     conditioning_ : dict
         :func:`library_conditioning` of the regression rows: the condition number of the
         scaled library on the data and its nearly dependent terms.  Above ``ILL_CONDITIONED``
@@ -617,6 +618,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 "n_terms": int(path[chosen].n_terms),
                 "score": float(path[chosen].score),
                 "threshold_range": [float(path[chosen].threshold), float(path[chosen].threshold_max)],
+                "source": str(getattr(path[chosen], "source", "threshold")),
                 "runner_up": [self._support_delta(path[chosen], path[i]) for i in runners],
             }
         else:
@@ -650,6 +652,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             "n_terms": int(other.n_terms),
             "score": float(other.score),
             "threshold": float(other.threshold),
+            "source": str(getattr(other, "source", "threshold")),
             "adds": [names[i] for i in np.flatnonzero(b & ~a)],
             "drops": [names[i] for i in np.flatnonzero(a & ~b)],
         }
@@ -681,9 +684,12 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
             lines.append(f"threshold: {info['threshold']:.4g} (given)")
             return lines
         lo, hi = sp["threshold_range"]
+        if sp.get("source") == "elimination":
+            reach = "reached by backward elimination from the threshold path's choice; its smallest coefficient"
+        else:
+            reach = f"the same support for thresholds {lo:.3g} to {hi:.3g}"
         lines.append(
-            f"threshold: {info['threshold']:.4g} ({sp['rule']}: {sp['n_terms']} terms, score {sp['score']:.4g}; "
-            f"the same support for thresholds {lo:.3g} to {hi:.3g})"
+            f"threshold: {info['threshold']:.4g} ({sp['rule']}: {sp['n_terms']} terms, score {sp['score']:.4g}; {reach})"
         )
         for r in sp["runner_up"]:
             change = "; ".join(
@@ -694,5 +700,6 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 )
                 if x
             )
-            lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g} ({change or 'same terms'})")
+            by = ", by backward elimination" if r.get("source") == "elimination" else ""
+            lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g}{by} ({change or 'same terms'})")
         return lines

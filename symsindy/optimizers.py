@@ -9,7 +9,8 @@ refit is thresholded again until the support is stable, so no returned coefficie
 below the threshold.
 
 ``threshold="auto"`` follows a path of thresholds and scores each support it reaches
-by a data criterion (see :func:`select_support`).
+by a data criterion (see :func:`select_support`), and beside them the supports that
+backward elimination reaches from the path's choice (:meth:`_Problem.eliminate`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ __all__ = ["ConstrainedSTLSQ", "CRITERIA", "PathPoint", "loo_error", "select_sup
 
 #: the data criteria ``threshold="auto"`` can score a support with
 CRITERIA = ("mstls", "cv", "aicc", "bic")
+#: backward elimination (``ConstrainedSTLSQ(elimination=True)``) runs from the threshold path's
+#: choice when it leaves at most this many free coordinates (each step inverts their Hessian)
+ELIMINATION_MAX_DOF = 200
+#: backward elimination stops at a removal that would raise the residual sum of squares by more
+#: than this multiple of its own: such a term is not one the data can spare (on noise-free data,
+#: none is; a true term that nearly repeats others is otherwise dropped for a rounding-size gain)
+ELIMINATION_GROWTH = 1.0
 
 
 def _nullspace(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
@@ -55,6 +63,10 @@ class PathPoint:
     coef: np.ndarray = field(repr=False)
     score_se: float = 0.0
     threshold_max: float = np.nan
+    #: how the support was reached: ``"threshold"`` (the threshold path) or ``"elimination"``
+    #: (backward elimination from the threshold path's choice; ``threshold`` is then the
+    #: smallest thresholded magnitude of its refit, the largest threshold it is stable at)
+    source: str = "threshold"
 
 
 class ConstrainedSTLSQ(BaseOptimizer):
@@ -101,6 +113,19 @@ class ConstrainedSTLSQ(BaseOptimizer):
         ``scale = |Theta_j| / |y_i|``, the share of the target a unit coefficient explains, so
         a term is kept only if its coefficient and its contribution both reach the threshold.
         The threshold grid then runs over ``min(|c|, |c| * scale)`` of the full fit.
+    elimination : bool, default True
+        With ``threshold="auto"``: also score the supports that backward elimination
+        reaches from the threshold path's choice (while it leaves at most
+        ``ELIMINATION_MAX_DOF`` free coordinates), each step dropping the term whose removal
+        raises the residual least, and stopping before one that would more than double it
+        (``ELIMINATION_GROWTH``).  A threshold drops the smallest coefficient; where a small
+        true term sits among larger nearly dependent ones that cancel, it drops the true term
+        and keeps the rest (measured: SEIR, whose compartments sum to nearly the same number
+        on every trajectory; 4 trajectories at 1 % noise, 20 seeds: exact in 19 against 16 in
+        the strong form, 20 against 16 in the weak form; noisy Lorenz with ordinary least squares on the
+        weak rows: 18 and 15 of 20 exact at 20 % and 30 % noise, against 13 and 9).  Run from
+        the whole library instead of the path's choice, it did worse (noisy Lorenz, weak form,
+        ``flip(x,y)``: 11 of 20 exact at 30 % noise, against 17).
     score_rows : (theta, target) tuple, optional
         Rows in which ``criterion="mstls"`` measures each support's distance from the
         library's least-squares fit, instead of the fitted rows: ``theta`` (m, p_s), ``target`` (m, n_s)
@@ -134,6 +159,7 @@ class ConstrainedSTLSQ(BaseOptimizer):
         sparsity_weight=0.1,
         scale=None,
         score_rows=None,
+        elimination=True,
         copy_X=True,
         initial_guess=None,
     ):
@@ -153,6 +179,7 @@ class ConstrainedSTLSQ(BaseOptimizer):
         self.sparsity_weight = sparsity_weight
         self.scale = scale
         self.score_rows = score_rows
+        self.elimination = elimination
 
     # pysindy's unbiasing refits each row on its own support, which breaks the constraints;
     # _reduce already refits inside the subspace.
@@ -173,6 +200,8 @@ class ConstrainedSTLSQ(BaseOptimizer):
             and self.sparsity_weight >= 0
         ):
             raise ValueError(f"sparsity_weight {self.sparsity_weight!r}: expected a number >= 0")
+        if not isinstance(self.elimination, (bool, np.bool_)):
+            raise ValueError(f"elimination {self.elimination!r}: expected True or False")
         if not (isinstance(self.n_folds, (int, np.integer)) and self.n_folds >= 2):
             raise ValueError(f"n_folds {self.n_folds!r}: expected an integer >= 2")
         x_arr = np.asarray(x_, float)
@@ -267,10 +296,24 @@ class ConstrainedSTLSQ(BaseOptimizer):
                 )
                 if not active.any():
                     break
-            best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, self._scorer(p, n))
+            scorer = self._scorer(p, n)
+            best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
             for a, b in zip(path, path[1:]):
                 a.threshold_max = b.threshold
             path[-1].threshold_max = float(thresholds[-1])
+            if self.elimination and 1 < path[best].n_terms and path[best].dof <= ELIMINATION_MAX_DOF:
+                # from the threshold path's choice, not from the whole library: run from the
+                # densest support it scores, elimination gave the criterion more wrong supports to
+                # prefer (noisy Lorenz, weak form, flip(x,y): 11 of 20 exact at 30 % noise, 17 from
+                # the choice, as without elimination)
+                seen = {pt.support.tobytes() for pt in path}
+                extra = [
+                    pt for pt in problem.eliminate(path[best].support.T.ravel()) if pt.support.tobytes() not in seen
+                ]
+                if extra:
+                    # every support, largest first (a stable sort: the threshold path's own first)
+                    path = sorted(path + extra, key=lambda pt: -pt.n_terms)
+                    best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
             self.path_ = path
             self.path_index_ = best
             # the middle (geometric) of the thresholds that reach the chosen support
@@ -456,6 +499,68 @@ class _Problem:
             if iters >= max_iter and unbias:
                 ridge = 0.0
         return w, active, history, iters, int(Qa.shape[1])
+
+    def eliminate(self, active) -> list[PathPoint]:
+        """Backward elimination from the support ``active`` (feature ordering): drop the entry
+        whose removal raises the residual least, refit, repeat until nothing is left.
+
+        Setting ``w_j = 0`` on a least-squares fit ``w = Qa z`` with Hessian ``H`` raises the
+        residual sum of squares by ``w_j^2 / (q_j H^-1 q_j^T)`` (``q_j`` the row ``j`` of
+        ``Qa``), the square of the coefficient's t-statistic up to the noise level; entries
+        tied by the subspace go together.  Unlike the threshold, this ranks a term by what the
+        data lose without it, not by its size: a small true term among large, nearly dependent
+        ones (they cancel each other) is dropped last, where the threshold drops it first and
+        the rest grow to stand in for it.  It stops before a removal that would raise the
+        residual sum of squares by more than ``ELIMINATION_GROWTH`` times its own.  Returns the
+        supports reached, largest first, each with its unbiased refit and
+        ``source="elimination"``.
+        """
+        N = self.p * self.n
+        active = np.asarray(active, bool).copy()
+        points = []
+        first = True
+        while active.any():
+            Qa = self.basis(active)
+            free = np.abs(Qa).max(axis=1, initial=0.0) > 1e-12 if Qa.shape[1] else np.zeros(N, bool)
+            active &= free
+            k = Qa.shape[1]
+            if k == 0:
+                break
+            w = self.solve(Qa, 0.0)
+            w[~active] = 0.0
+            if not first:
+                mags = self.magnitude(w)[active]
+                thr = float(mags.min()) if mags.size else 0.0
+                points.append(
+                    PathPoint(
+                        thr,
+                        int(active.sum()),
+                        int(k),
+                        self.residual(w),
+                        np.nan,
+                        active.reshape(self.p, self.n).T.copy(),
+                        w.reshape(self.p, self.n).T.copy(),
+                        threshold_max=thr,
+                        source="elimination",
+                    )
+                )
+            first = False
+            GQ = (self.G @ Qa.reshape(self.p, self.n * k)).reshape(N, k)
+            H = Qa.T @ GQ
+            z = np.linalg.lstsq(Qa, w, rcond=None)[0]
+            d = np.sqrt(np.clip(np.diag(H), 1e-300, None))
+            vals, vecs = np.linalg.eigh(H / d[:, None] / d[None, :])
+            keep = vals > ROWS_RCOND**2 * max(vals.max(initial=0.0), 1e-300)
+            Hinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T / d[:, None] / d[None, :]
+            idx = np.flatnonzero(active)
+            q = Qa[idx]
+            var = np.einsum("ik,kl,il->i", q, Hinv, q)
+            gain = (q @ z) ** 2 / np.maximum(var, 1e-300)
+            j = int(np.argmin(gain))
+            if gain[j] > ELIMINATION_GROWTH * self.rss(w):
+                break
+            active[idx[j]] = False
+        return points
 
 
 def _solve(Q, G, B, p, n, alpha):

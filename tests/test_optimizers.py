@@ -418,3 +418,65 @@ def test_stiff_noise_free_chemical_oscillator_is_recovered_in_the_weak_form():
             truth[i, names.index(term)] = c
     assert np.array_equal(m.coef_ != 0, truth != 0)
     assert np.allclose(m.coef_, truth, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_each_elimination_step_drops_the_entry_the_refit_misses_least(constrained, monkeypatch):
+    import symsindy.optimizers as opt
+
+    monkeypatch.setattr(opt, "ELIMINATION_GROWTH", np.inf)  # the whole chain, down to one term
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((80, 5))
+    y = x @ rng.standard_normal((5, 2)) + 0.3 * rng.standard_normal((80, 2))
+    Q = np.linalg.qr(rng.standard_normal((10, 6)))[0] if constrained else None
+    prob = opt._Problem(x, y, Q)
+    active = np.ones(10, bool)
+    points = prob.eliminate(active)
+    assert len(points) >= 4 and all(pt.source == "elimination" for pt in points)
+    sizes = [pt.n_terms for pt in points]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+    for pt in points:
+        after = pt.support.T.ravel()
+        (dropped,) = np.flatnonzero(active & ~after)[:1]
+        # the refit of every one-entry removal from the support before this step
+        rss = {}
+        for j in np.flatnonzero(active):
+            trial = active.copy()
+            trial[j] = False
+            rss[j] = prob.rss(prob.solve(prob.basis(trial), 0.0))
+        assert rss[dropped] <= min(rss.values()) * (1 + 1e-9)
+        # the point's coefficients are the unbiased refit on its support, none below its threshold
+        w = prob.solve(prob.basis(after), 0.0)
+        assert np.allclose(pt.coef.T.ravel(), np.where(after, w, 0.0), atol=1e-10)
+        assert np.all(prob.magnitude(pt.coef.T.ravel())[after] >= pt.threshold * (1 - 1e-12))
+        active = after
+
+
+def test_elimination_recovers_a_small_term_the_threshold_drops_among_nearly_dependent_ones(monkeypatch):
+    # SEIR (4 trajectories, 1% noise, strong form): S + E + I + R is nearly the same on every
+    # trajectory, so R' = 0.1 I is nearly a mixture of E, S E, S I and E R; the threshold path
+    # drops I (the smallest coefficient) and keeps the mixture, elimination drops the mixture
+    import symsindy.optimizers as opt
+    from symsindy.catalogue import get_system
+
+    system = get_system("seir")
+    sim = system.simulate(noise=0.01, random_state=6, n_trajectories=4, spread=0.1)
+    exact = {}
+    for key, dof in (("elimination", opt.ELIMINATION_MAX_DOF), ("path only", 0)):
+        monkeypatch.setattr(opt, "ELIMINATION_MAX_DOF", dof)
+        m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="strong")
+        m.fit(sim.x, t=sim.t, feature_names=list(system.variables))
+        true = system.true_coefficients(m.library_)
+        exact[key] = bool(np.array_equal(m.coef_ != 0, true != 0))
+        if key == "elimination":
+            info = m.fit_info()
+            assert info["sparsity"]["source"] == "elimination"
+            assert "backward elimination" in "\n".join(m.fit_summary())
+            assert np.all(np.abs(m.coef_[m.coef_ != 0]) >= m.threshold_ * (1 - 1e-12))
+    assert exact == {"elimination": True, "path only": False}
+
+
+def test_elimination_must_be_a_bool():
+    x = np.random.default_rng(0).standard_normal((30, 3))
+    with pytest.raises(ValueError, match="elimination 'yes': expected True or False"):
+        ConstrainedSTLSQ(elimination="yes").fit(x, x[:, :1])
