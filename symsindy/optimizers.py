@@ -10,7 +10,7 @@ below the threshold.
 
 ``threshold="auto"`` follows a path of thresholds and scores each support it reaches
 by a data criterion (see :func:`select_support`), and beside them the supports that
-backward elimination reaches from the path's choice (:meth:`_Problem.eliminate`).
+backward elimination reaches from the path's choice (``_Problem.eliminate``).
 """
 
 from __future__ import annotations
