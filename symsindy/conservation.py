@@ -755,6 +755,16 @@ def noise_nullity(ratios, *, noise_tol: float = NOISE_TOL, noise_gap: float = NO
     return best
 
 
+def _gap_levels(s: np.ndarray, d: int) -> tuple[float, float, float, float]:
+    """``(cut, sref, level_tol, unresolved)`` for the ``d`` conserved directions of the ascending
+    spectrum ``s``: the line between them and the rest (geometric mean across the gap), the largest
+    conserved ratio, the tolerance of reading coefficients, and the level below which combinations
+    of the functions are not resolved by the points (adding them changes nothing measurable)."""
+    sref = float(s[d - 1])
+    cut = float(np.sqrt(max(sref, 1e-300) * s[d])) if d < len(s) else max(10.0 * sref, 1e-12)
+    return cut, sref, max(1e-10, 10.0 * sref), float(np.clip(100.0 * sref, 1e-9, 1e-3))
+
+
 def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NOISE_TOL, noise_gap=NOISE_GAP):
     """Conserved combinations of ``basis``: directions ``c`` with ``|G c| / |W c|`` small, level by
     level; ``x`` are the points of the functional-independence test.
@@ -790,31 +800,18 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
     per_level = d == 0 and nullity is None and noise is None
     if d == 0 and not per_level:
         return [], s_all
-    cut = (
-        np.nan
-        if per_level
-        else np.sqrt(max(s_all[d - 1], 1e-300) * s_all[d])
-        if d < len(s_all)
-        else max(10.0 * s_all[d - 1], 1e-12)
-    )
+    # set per level below when per_level
+    cut, sref, level_tol, unresolved = (np.nan,) * 4 if per_level else _gap_levels(s_all, d)
     scale = np.linalg.norm(W, axis=0)
     moving = scale > 1e-12 * max(float(scale.max(initial=0.0)), 1e-300)  # not constant on the points
     scale[scale == 0] = 1.0
-    if per_level:
-        level_tol = sref = np.nan  # set per level
-    elif noise is None:
-        sref = float(s_all[d - 1])
-        level_tol = max(1e-10, 10.0 * sref)
-    else:
+    if noise is not None:
         # coefficients are read to the relative residual of the conserved directions
         rel = np.linalg.norm(G @ C_all[:, :d], axis=0) / np.maximum(np.linalg.norm(W @ C_all[:, :d], axis=0), 1e-300)
         level_tol = float(np.clip(10.0 * np.max(rel), 1e-10, 0.1))
         grams = (G.T @ G, metric.T @ metric, _block_grams(G))
     xs = basis.symbols
     polynomial = np.array([bool(f.is_polynomial(*xs)) for f in basis.functions], dtype=bool)
-    # combinations of the functions whose gradient on the points is at the level of the conserved
-    # directions' residuals are not resolved by the points: adding them changes nothing measurable
-    unresolved = np.nan if per_level else float(np.clip(100.0 * s_all[d - 1], 1e-9, 1e-3))
     selected: list[ConservedQuantity] = []
     coefs: list[np.ndarray] = []
     # the family's gradients at (at most 400 of) the points, for the independence test
@@ -829,10 +826,7 @@ def _search(basis, G, W, x, max_null, min_gap, nullity, noise=None, noise_tol=NO
             d_g = select_nullity(s_g, max_null=max_null, min_gap=min_gap)
             if d_g == 0:
                 continue
-            sref = float(s_g[d_g - 1])
-            cut = np.sqrt(max(sref, 1e-300) * s_g[d_g]) if d_g < len(s_g) else max(10.0 * sref, 1e-12)
-            level_tol = max(1e-10, 10.0 * sref)
-            unresolved = float(np.clip(100.0 * sref, 1e-9, 1e-3))
+            cut, sref, level_tol, unresolved = _gap_levels(s_g, d_g)
         k = int(np.sum(s_g <= cut))
         if k == 0:
             continue

@@ -303,9 +303,9 @@ class ConstrainedSTLSQ(BaseOptimizer):
             path[-1].threshold_max = float(thresholds[-1])
             if self.elimination and 1 < path[best].n_terms and path[best].dof <= ELIMINATION_MAX_DOF:
                 # from the threshold path's choice, not from the whole library: run from the
-                # densest support it scores, elimination gave the criterion more wrong supports to
-                # prefer (noisy Lorenz, weak form, flip(x,y): 11 of 20 exact at 30 % noise, 17 from
-                # the choice, as without elimination)
+                # library's densest support, elimination gave the criterion more wrong supports to
+                # prefer (noisy Lorenz, weak form, flip(x,y): 11 of 20 exact at 30 % noise, against
+                # 17 from the choice, as without elimination)
                 seen = {pt.support.tobytes() for pt in path}
                 extra = [
                     pt for pt in problem.eliminate(path[best].support.T.ravel()) if pt.support.tobytes() not in seen
@@ -545,8 +545,7 @@ class _Problem:
                     )
                 )
             first = False
-            GQ = (self.G @ Qa.reshape(self.p, self.n * k)).reshape(N, k)
-            H = Qa.T @ GQ
+            H = _hessian(Qa, self.G, self.p, self.n)
             z = np.linalg.lstsq(Qa, w, rcond=None)[0]
             d = np.sqrt(np.clip(np.diag(H), 1e-300, None))
             vals, vecs = np.linalg.eigh(H / d[:, None] / d[None, :])
@@ -563,13 +562,18 @@ class _Problem:
         return points
 
 
+def _hessian(Q, G, p, n):
+    """``Q^T (G (x) I_n) Q``, with ``(G (x) I_n) Q`` as one matrix product (vec index
+    feature * n + target)."""
+    k = Q.shape[1]
+    return Q.T @ (G @ Q.reshape(p, n * k)).reshape(p * n, k)
+
+
 def _solve(Q, G, B, p, n, alpha):
     k = Q.shape[1]
     if k == 0:
         return np.zeros(p * n)
-    # (G (x) I_n) Q as one matrix product: vec index feature * n + target
-    GQ = (G @ Q.reshape(p, n * k)).reshape(p * n, k)
-    H = Q.T @ GQ
+    H = _hessian(Q, G, p, n)
     if alpha:
         H = H + alpha * (Q.T @ Q)
     return Q @ _normal_solve(H, Q.T @ B)
