@@ -172,7 +172,8 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         The threshold used (the one chosen when ``threshold="auto"``).
     threshold_path_ : list of symsindy.optimizers.PathPoint
         With ``threshold="auto"``: every support on the path with its score, and those
-        backward elimination reached from the path's choice (``source="elimination"``).
+        backward elimination reached from the path's choice (``source="elimination"``) or from
+        the choice with one term exchanged for another (``source="swap"``).
     conditioning_ : dict
         :func:`library_conditioning` of the regression rows: the condition number of the
         scaled library on the data and its nearly dependent terms.  Above ``ILL_CONDITIONED``
@@ -686,6 +687,8 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         lo, hi = sp["threshold_range"]
         if sp.get("source") == "elimination":
             reach = "reached by backward elimination from the threshold path's choice; its smallest coefficient"
+        elif sp.get("source") == "swap":
+            reach = "reached by exchanging a term of the choice for another, then backward elimination"
         else:
             reach = f"the same support for thresholds {lo:.3g} to {hi:.3g}"
         lines.append(
@@ -700,6 +703,8 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
                 )
                 if x
             )
-            by = ", by backward elimination" if r.get("source") == "elimination" else ""
+            by = {"elimination": ", by backward elimination", "swap": ", by an exchange and elimination"}.get(
+                r.get("source"), ""
+            )
             lines.append(f"  runner-up: {r['n_terms']} terms, score {r['score']:.4g}{by} ({change or 'same terms'})")
         return lines

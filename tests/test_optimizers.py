@@ -480,3 +480,62 @@ def test_elimination_must_be_a_bool():
     x = np.random.default_rng(0).standard_normal((30, 3))
     with pytest.raises(ValueError, match="elimination 'yes': expected True or False"):
         ConstrainedSTLSQ(elimination="yes").fit(x, x[:, :1])
+
+
+def test_a_swap_reaches_the_sparse_form_of_exactly_dependent_columns(monkeypatch):
+    # one SIR trajectory: S + I + R = N on every sample, so R' = 0.1 I equals
+    # (0.1 / N) (I S + I^2 + I R) and I' = 0.3 I S - 0.1 I has a 3-term twin; the path and
+    # elimination stop at the 3-term forms, an exchange of one term for I lets elimination go on
+    import symsindy.optimizers as opt
+    from symsindy.catalogue import get_system
+
+    system = get_system("sir")
+    sim = system.simulate(t_end=160.0, dt=0.2, noise=0.0, random_state=1)
+    exact = {}
+    for key, budget in (("swap", opt.SWAP_MAX_EXCHANGES), ("no swap", 0)):
+        monkeypatch.setattr(opt, "SWAP_MAX_EXCHANGES", budget)
+        m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak")
+        m.fit(sim.x, t=sim.t, feature_names=list(system.variables))
+        true = system.true_coefficients(m.library_)
+        exact[key] = bool(np.array_equal(m.coef_ != 0, true != 0))
+        if key == "swap":
+            assert np.allclose(m.coef_, true, atol=1e-6)
+            info = m.fit_info()
+            assert info["sparsity"]["source"] == "swap"
+            assert "exchanging a term" in "\n".join(m.fit_summary())
+    assert exact == {"swap": True, "no swap": False}
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_each_swap_support_is_smaller_fits_within_the_tolerance_and_is_its_own_refit(constrained):
+    import symsindy.optimizers as opt
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((60, 5))
+    x[:, 4] = x[:, 0] + x[:, 1] + 1e-9 * rng.standard_normal(60)  # column 4 repeats 0 + 1
+    y = np.column_stack([x[:, 4], x[:, 2]]) + 1e-6 * rng.standard_normal((60, 2))
+    Q = None
+    if constrained:  # y1 and y2 share the coefficient of feature 3 (a subspace that ties two entries)
+        Q = np.eye(10)
+        Q = np.column_stack([Q[:, [i for i in range(10) if i not in (6, 7)]], (Q[:, 6] + Q[:, 7]) / np.sqrt(2)])
+    prob = opt._Problem(x, y, Q)
+    start = np.zeros(10, bool)
+    start[[0, 2, 5]] = True  # y1 on features 0 and 1 (feature ordering f * 2 + t), y2 on feature 2
+    base = prob.solve(prob.basis(start), 0.0)
+    points = prob.swaps(start)
+    assert points, "the exchange of features 0 and 1 for 4 must reach y1 = x4"
+    for pt in points:
+        assert pt.source == "swap" and pt.n_terms < int(start.sum())
+        after = pt.support.T.ravel()
+        w = prob.solve(prob.basis(after), 0.0)
+        assert np.allclose(pt.coef.T.ravel(), np.where(after, w, 0.0), atol=1e-8)
+    best = min(points, key=lambda pt: pt.n_terms)
+    assert best.support[0].tolist() == [False, False, False, False, True]
+    assert prob.rss(best.coef.T.ravel()) <= 2 * prob.rss(base) + 1e-12
+    # no exchange is tried beyond the budget
+    old = opt.SWAP_MAX_EXCHANGES
+    try:
+        opt.SWAP_MAX_EXCHANGES = 0
+        assert prob.swaps(start) == []
+    finally:
+        opt.SWAP_MAX_EXCHANGES = old
