@@ -452,58 +452,58 @@ def test_each_elimination_step_drops_the_entry_the_refit_misses_least(constraine
         active = after
 
 
-def test_elimination_recovers_a_small_term_the_threshold_drops_among_nearly_dependent_ones(monkeypatch):
-    # SEIR (4 trajectories, 1% noise, strong form): S + E + I + R is nearly the same on every
-    # trajectory, so R' = 0.1 I is nearly a mixture of E, S E, S I and E R; the threshold path
-    # drops I (the smallest coefficient) and keeps the mixture, elimination drops the mixture
+# SEIR (4 trajectories, 1% noise, strong form): S + E + I + R is nearly the same on every trajectory,
+# so R' = 0.1 I is nearly a mixture of E, S E, S I and E R; the threshold path drops I (the smallest
+# coefficient) and keeps the mixture, elimination drops the mixture.  One SIR trajectory (weak form):
+# S + I + R = N on every sample, so R' = 0.1 I equals (0.1 / N) (I S + I^2 + I R) and
+# I' = 0.3 I S - 0.1 I has a 3-term twin; the path and elimination stop at the 3-term forms, an
+# exchange of one term for I lets elimination go on.
+DEPENDENT_CASES = {
+    "seir": (
+        dict(noise=0.01, random_state=6, n_trajectories=4, spread=0.1),
+        "strong",
+        "ELIMINATION_MAX_DOF",
+        "elimination",
+        "backward elimination",
+    ),
+    "sir": (
+        dict(t_end=160.0, dt=0.2, noise=0.0, random_state=1),
+        "weak",
+        "SWAP_MAX_EXCHANGES",
+        "swap",
+        "exchanging a term",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEPENDENT_CASES))
+def test_the_sparse_form_of_nearly_dependent_columns_is_reached_and_not_without_its_step(name, monkeypatch):
     import symsindy.optimizers as opt
     from symsindy.catalogue import get_system
 
-    system = get_system("seir")
-    sim = system.simulate(noise=0.01, random_state=6, n_trajectories=4, spread=0.1)
+    kwargs, formulation, setting, source, phrase = DEPENDENT_CASES[name]
+    system = get_system(name)
+    sim = system.simulate(**kwargs)
     exact = {}
-    for key, dof in (("elimination", opt.ELIMINATION_MAX_DOF), ("path only", 0)):
-        monkeypatch.setattr(opt, "ELIMINATION_MAX_DOF", dof)
-        m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="strong")
+    for key, value in (("on", getattr(opt, setting)), ("off", 0)):
+        monkeypatch.setattr(opt, setting, value)
+        m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation=formulation)
         m.fit(sim.x, t=sim.t, feature_names=list(system.variables))
         true = system.true_coefficients(m.library_)
         exact[key] = bool(np.array_equal(m.coef_ != 0, true != 0))
-        if key == "elimination":
-            info = m.fit_info()
-            assert info["sparsity"]["source"] == "elimination"
-            assert "backward elimination" in "\n".join(m.fit_summary())
+        if key == "on":
+            assert m.fit_info()["sparsity"]["source"] == source
+            assert phrase in "\n".join(m.fit_summary())
             assert np.all(np.abs(m.coef_[m.coef_ != 0]) >= m.threshold_ * (1 - 1e-12))
-    assert exact == {"elimination": True, "path only": False}
+            if kwargs["noise"] == 0:
+                assert np.allclose(m.coef_, true, atol=1e-6)
+    assert exact == {"on": True, "off": False}
 
 
 def test_elimination_must_be_a_bool():
     x = np.random.default_rng(0).standard_normal((30, 3))
     with pytest.raises(ValueError, match="elimination 'yes': expected True or False"):
         ConstrainedSTLSQ(elimination="yes").fit(x, x[:, :1])
-
-
-def test_a_swap_reaches_the_sparse_form_of_exactly_dependent_columns(monkeypatch):
-    # one SIR trajectory: S + I + R = N on every sample, so R' = 0.1 I equals
-    # (0.1 / N) (I S + I^2 + I R) and I' = 0.3 I S - 0.1 I has a 3-term twin; the path and
-    # elimination stop at the 3-term forms, an exchange of one term for I lets elimination go on
-    import symsindy.optimizers as opt
-    from symsindy.catalogue import get_system
-
-    system = get_system("sir")
-    sim = system.simulate(t_end=160.0, dt=0.2, noise=0.0, random_state=1)
-    exact = {}
-    for key, budget in (("swap", opt.SWAP_MAX_EXCHANGES), ("no swap", 0)):
-        monkeypatch.setattr(opt, "SWAP_MAX_EXCHANGES", budget)
-        m = SymmetricSINDy(ps.PolynomialLibrary(degree=2), formulation="weak")
-        m.fit(sim.x, t=sim.t, feature_names=list(system.variables))
-        true = system.true_coefficients(m.library_)
-        exact[key] = bool(np.array_equal(m.coef_ != 0, true != 0))
-        if key == "swap":
-            assert np.allclose(m.coef_, true, atol=1e-6)
-            info = m.fit_info()
-            assert info["sparsity"]["source"] == "swap"
-            assert "exchanging a term" in "\n".join(m.fit_summary())
-    assert exact == {"swap": True, "no swap": False}
 
 
 @pytest.mark.parametrize("constrained", [False, True])
