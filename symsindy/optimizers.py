@@ -10,7 +10,8 @@ below the threshold.
 
 ``threshold="auto"`` follows a path of thresholds and scores each support it reaches
 by a data criterion (see :func:`select_support`), and beside them the supports that
-backward elimination reaches from the path's choice (``_Problem.eliminate``).
+backward elimination reaches from the path's choice (``_Problem.eliminate``) and from the
+choice with one term exchanged for another (``_Problem.swaps``).
 """
 
 from __future__ import annotations
@@ -332,10 +333,10 @@ class ConstrainedSTLSQ(BaseOptimizer):
                     # every support, largest first (a stable sort: the threshold path's own first)
                     path = sorted(path + extra, key=lambda pt: -pt.n_terms)
                     best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
-                # exchanges from the choice: columns that are (nearly) dependent on the data, e.g. an
-                # SIR model's I and (I S + I^2 + I R) / N when S + I + R = N, let elimination keep
-                # the 3 terms it reached first; trading one of them for I lets it reach R' = 0.1 I
-                # (one exchange per round, from each round's choice, until the choice stays)
+                # exchanges from the choice: where columns are dependent on the data (an SIR model's
+                # I and (I S + I^2 + I R) / N when S + I + R = N), elimination stops at the 3-term
+                # form; trading one of its terms for I lets it go on to R' = 0.1 I (one exchange per
+                # round, from each round's choice, until the choice stays)
                 for _ in range(SWAP_ROUNDS):
                     seen = {pt.support.tobytes() for pt in path}
                     chosen = path[best].support.tobytes()
