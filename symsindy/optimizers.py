@@ -321,32 +321,31 @@ class ConstrainedSTLSQ(BaseOptimizer):
                 a.threshold_max = b.threshold
             path[-1].threshold_max = float(thresholds[-1])
             if self.elimination and 1 < path[best].n_terms and path[best].dof <= ELIMINATION_MAX_DOF:
+
+                def scored_with(points):
+                    """Add the supports of ``points`` the path lacks and score them all; whether any was added."""
+                    nonlocal path, best
+                    seen = {pt.support.tobytes() for pt in path}
+                    extra = [pt for pt in points if pt.support.tobytes() not in seen]
+                    if extra:
+                        # every support, largest first (a stable sort: the threshold path's own first)
+                        path = sorted(path + extra, key=lambda pt: -pt.n_terms)
+                        best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
+                    return bool(extra)
+
                 # from the threshold path's choice, not from the whole library: run from the
                 # library's densest support, elimination gave the criterion more wrong supports to
                 # prefer (noisy Lorenz, weak form, flip(x,y): 11 of 20 exact at 30 % noise, against
                 # 17 from the choice, as without elimination)
-                seen = {pt.support.tobytes() for pt in path}
-                extra = [
-                    pt for pt in problem.eliminate(path[best].support.T.ravel()) if pt.support.tobytes() not in seen
-                ]
-                if extra:
-                    # every support, largest first (a stable sort: the threshold path's own first)
-                    path = sorted(path + extra, key=lambda pt: -pt.n_terms)
-                    best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
+                scored_with(problem.eliminate(path[best].support.T.ravel()))
                 # exchanges from the choice: where columns are dependent on the data (an SIR model's
                 # I and (I S + I^2 + I R) / N when S + I + R = N), elimination stops at the 3-term
                 # form; trading one of its terms for I lets it go on to R' = 0.1 I (one exchange per
                 # round, from each round's choice, until the choice stays)
                 for _ in range(SWAP_ROUNDS):
-                    seen = {pt.support.tobytes() for pt in path}
                     chosen = path[best].support.tobytes()
-                    extra = [
-                        pt for pt in problem.swaps(path[best].support.T.ravel()) if pt.support.tobytes() not in seen
-                    ]
-                    if not extra:
+                    if not scored_with(problem.swaps(path[best].support.T.ravel())):
                         break
-                    path = sorted(path + extra, key=lambda pt: -pt.n_terms)
-                    best = select_support(problem, path, self.criterion, self.n_folds, self.sparsity_weight, scorer)
                     if path[best].support.tobytes() == chosen:
                         break
             self.path_ = path
@@ -608,7 +607,9 @@ class _Problem:
         Qa = self.basis(active)
         if Qa.shape[1] == 0:
             return []
-        allowed = np.abs(self.basis(np.ones(self.p * self.n, bool))).max(axis=1, initial=0.0) > 1e-12
+        # the entries the subspace leaves free (every one without a subspace)
+        N = self.p * self.n
+        allowed = np.ones(N, bool) if self.Q is None else np.abs(self.Q).max(axis=1, initial=0.0) > 1e-12
         inside, outside = np.flatnonzero(active), np.flatnonzero(allowed & ~active)
         if len(inside) * len(outside) > SWAP_MAX_EXCHANGES or not len(outside):
             return []
