@@ -30,6 +30,7 @@ __all__ = [
     "check_times",
     "check_increasing",
     "SINDyMixin",
+    "clone_library",
     "resolve_random_state",
 ]
 
@@ -193,6 +194,24 @@ def resolve_random_state(random_state, seed=None, where: str = "symsindy"):
     return random_state
 
 
+def clone_library(library):
+    """An unfitted copy of a pysindy library: ``sklearn.base.clone``, or a deep copy where that fails.
+
+    pysindy's ``CustomLibrary`` keeps its functions under other names than its parameters
+    (``functions`` for ``library_functions``), so sklearn cannot rebuild it from them, nor any
+    library that holds one (a ``GeneralizedLibrary``, a sum or product of libraries); a deep copy is
+    equivalent there, as the library is fitted again before it is used.
+    """
+    from sklearn.base import clone
+
+    try:
+        return clone(library)
+    except (AttributeError, TypeError, RuntimeError):
+        import copy
+
+        return copy.deepcopy(library)
+
+
 class SINDyMixin:
     """The methods of a fitted model, for an estimator with ``coef_`` ((n, p)), ``library_`` (a fitted
     pysindy library) and ``feature_names_``; ``symmetry_``, ``equivariance_residual_``,
@@ -201,6 +220,63 @@ class SINDyMixin:
     A subclass may extend ``_model_metadata`` (what the symbolic model keeps) and
     ``_save_extras`` (the keys :meth:`save` writes beside the model's).
     """
+
+    def __sklearn_clone__(self):
+        """The unfitted copy ``sklearn.base.clone`` makes (each parameter cloned), with every pysindy
+        library among the parameters copied by :func:`clone_library`: sklearn's own clone fails on
+        a ``CustomLibrary`` (``AttributeError``), and with it bagging
+        (:class:`~symsindy.ensemble.SymmetricEnsemble`) and every sklearn tool that clones."""
+        from pysindy.feature_library.base import BaseFeatureLibrary
+        from sklearn.base import clone
+
+        params = {
+            k: clone_library(v) if isinstance(v, BaseFeatureLibrary) else clone(v, safe=False)
+            for k, v in self.get_params(deep=False).items()
+        }
+        return type(self)(**params)
+
+    def get_params(self, deep=True):
+        """The estimator's parameters (``sklearn.base.BaseEstimator.get_params``); with ``deep``,
+        those of a parameter that cannot list its own (pysindy's ``CustomLibrary``) are left out
+        instead of raising ``AttributeError``."""
+        out = super().get_params(deep=False)
+        if deep:
+            for key, value in list(out.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    try:
+                        inner = value.get_params(deep=True)
+                    except AttributeError:
+                        continue
+                    out.update((f"{key}__{k}", v) for k, v in inner.items())
+        return out
+
+    def __repr__(self, N_CHAR_MAX=700):
+        try:
+            return super().__repr__(N_CHAR_MAX)
+        except AttributeError:
+            # sklearn's printer asks each parameter for its own parameters (a CustomLibrary cannot
+            # list them): the parameters that differ from the defaults, each as it can be shown
+            import inspect
+
+            defaults = {
+                k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items() if k != "self"
+            }
+
+            def shown(v):
+                try:
+                    return repr(v)
+                except AttributeError:
+                    return f"{type(v).__name__}(...)"
+
+            def default(k, v):
+                d = defaults.get(k, inspect.Parameter.empty)
+                try:
+                    return v is d or bool(v == d)
+                except Exception:  # an array or an object without a plain comparison
+                    return False
+
+            items = [f"{k}={shown(v)}" for k, v in self.get_params(deep=False).items() if not default(k, v)]
+            return f"{type(self).__name__}({', '.join(items)})"
 
     # ------------------------------------------------------------------ the symbolic model
     def _model_metadata(self) -> dict:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 import pysindy as ps
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .actions import induced_action
 from .base import SINDyMixin, resolve_random_state, validate_trajectories
+from .base import clone_library as _clone_library
 from .constraints import NoSymmetricModelError, equivariance_residual, equivariant_subspace
 from .differentiation import AdaptiveSavitzkyGolay, default_differentiation, estimate_derivatives
 from .optimizers import ConstrainedSTLSQ
@@ -72,15 +72,6 @@ def library_conditioning(theta, term_names, cut: float = ILL_CONDITIONED, top: i
         cut=float(cut),
     )
     return out
-
-
-def _clone_library(library):
-    # pysindy's CustomLibrary stores its functions under another name than its
-    # parameter, so sklearn's clone cannot rebuild it; a deep copy is equivalent here.
-    try:
-        return clone(library)
-    except (AttributeError, TypeError, RuntimeError):
-        return copy.deepcopy(library)
 
 
 @dataclasses.dataclass

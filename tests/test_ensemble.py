@@ -164,3 +164,46 @@ def test_bad_arguments(oscillator):
         SymmetricEnsemble(rotation_base()).fit(x)
     with pytest.raises(ValueError, match="base"):
         SymmetricEnsemble(base=ps.STLSQ()).fit(x, t=sim.t[:50])
+
+
+def _trig_library():
+    return ps.CustomLibrary(
+        library_functions=[lambda a: a, lambda a: np.sin(a), lambda a: np.cos(a)],
+        function_names=[lambda a: a, lambda a: f"sin({a})", lambda a: f"cos({a})"],
+    )
+
+
+def test_models_on_a_custom_library_clone_and_bag():
+    """sklearn cannot rebuild pysindy's CustomLibrary from its parameters, nor list or print them; the
+    models' clone copies it, so bagging a model on one works, and get_params and repr do not raise
+    (each raised AttributeError)."""
+    from scipy.integrate import solve_ivp
+    from sklearn.base import clone
+
+    from symsindy.promote import PromotedSINDy
+
+    lib = _trig_library()
+    model = SymmetricSINDy(library=lib, symmetry="flip(th,om)")
+    copy = clone(model)
+    assert type(copy) is SymmetricSINDy and copy.library is not lib and not hasattr(copy, "coef_")
+    assert copy.get_params()["symmetry"] == "flip(th,om)"  # deep: the library's own are left out
+    assert repr(model) == "SymmetricSINDy(library=CustomLibrary(...), symmetry='flip(th,om)')"
+    assert repr(SymmetricEnsemble(base=model, n_models=3)).startswith("SymmetricEnsemble(base=SymmetricSINDy(")
+    # a library that holds a CustomLibrary (a sum of libraries) and another estimator with a library
+    summed = ps.PolynomialLibrary(degree=1) + _trig_library()
+    assert clone(SymmetricSINDy(library=summed)).library is not summed
+    assert isinstance(clone(PromotedSINDy(library=_trig_library())).library, ps.CustomLibrary)
+
+    # a pendulum, th' = om, om' = -sin(th), from four amplitudes
+    t = np.linspace(0.0, 20.0, 1001)
+    xs = [
+        solve_ivp(lambda _, s: [s[1], -np.sin(s[0])], (0, 20), [a, 0.0], t_eval=t, rtol=1e-10, atol=1e-10).y.T
+        for a in (0.5, 1.0, 1.5, 2.0)
+    ]
+    ens = SymmetricEnsemble(base=model, n_models=10, random_state=0).fit(xs, t=t, feature_names=["th", "om"])
+    assert ens.term_names_ == ["th", "om", "sin(th)", "sin(om)", "cos(th)", "cos(om)"]
+    truth = np.zeros((2, 6))
+    truth[0, 1], truth[1, 2] = 1.0, -1.0
+    np.testing.assert_allclose(ens.coef_, truth, atol=1e-3)
+    np.testing.assert_array_equal(ens.inclusion_probability_, (truth != 0).astype(float))
+    assert np.all(ens.equivariance_residuals_ < 1e-9)
