@@ -11,7 +11,7 @@ spec grammar (:class:`Symmetry`).  Every estimator shares :class:`~symsindy.base
 """
 
 from .actions import InducedAction, LibraryNotClosedError, induced_action
-from .base import SINDyMixin, TrajectoryData, resolve_random_state, validate_trajectories
+from .base import SINDyMixin, TrajectoryData, clone_library, resolve_random_state, validate_trajectories
 from .catalogue import System, get_system, list_systems, load_folder, load_system_file
 from .constraints import (
     EquivariantSubspace,
@@ -92,6 +92,7 @@ __all__ = [
     "SINDyMixin",
     "TrajectoryData",
     "validate_trajectories",
+    "clone_library",
     "resolve_random_state",
     "loo_error",
     "discover_symmetries",
