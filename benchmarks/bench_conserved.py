@@ -223,10 +223,10 @@ def _rejected_specs(library, specs, variables, x_samples) -> dict:
     leaves the library, or no nonzero model in the library obeys it."""
     from symsindy.actions import induced_action
     from symsindy.constraints import equivariant_subspace
-    from symsindy.model import _clone_library
+    from symsindy.base import clone_library
     from symsindy.symmetry import Symmetry
 
-    lib = _clone_library(library)
+    lib = clone_library(library)
     lib.fit(x_samples)
     rejected = {}
     for spec in specs:

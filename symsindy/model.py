@@ -11,8 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .actions import induced_action
-from .base import SINDyMixin, resolve_random_state, validate_trajectories
-from .base import clone_library as _clone_library
+from .base import SINDyMixin, clone_library, resolve_random_state, validate_trajectories
 from .constraints import NoSymmetricModelError, equivariance_residual, equivariant_subspace
 from .differentiation import AdaptiveSavitzkyGolay, default_differentiation, estimate_derivatives
 from .optimizers import ConstrainedSTLSQ
@@ -386,7 +385,7 @@ class SymmetricSINDy(SINDyMixin, BaseEstimator):
         system or (smoothed) samples with their derivatives."""
         formulation, reason = self._choose_formulation(dxs)
         X_all = np.vstack(xs)
-        library = ps.PolynomialLibrary(degree=2) if self.library is None else _clone_library(self.library)
+        library = ps.PolynomialLibrary(degree=2) if self.library is None else clone_library(self.library)
         library.fit(X_all)
         sym, action, subspace = self._subspace(library, sym, X_all)
         weak_sys = None
